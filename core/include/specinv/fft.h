@@ -1,0 +1,83 @@
+// Copyright specinv authors.
+//
+// Real FFTs of one size, backed by FFTW3 in single precision.
+//
+// Plans are created once per size (FFTW planning is not thread-safe, so it is
+// serialised by a global mutex) and cached for the life of the process.
+// Execution is thread-safe: any number of threads may call Forward/Inverse on
+// the same RealFft at once, each with its own buffers. Buffers must be
+// SIMD-aligned: allocate them with AlignedVector.
+
+#ifndef SPECINV_FFT_H_
+#define SPECINV_FFT_H_
+
+#include <complex>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <vector>
+
+namespace specinv {
+
+// Allocator returning FFTW-aligned memory (fftwf_malloc).
+template <typename T>
+struct FftwAllocator {
+  using value_type = T;
+  FftwAllocator() = default;
+  template <typename U>
+  FftwAllocator(const FftwAllocator<U>&) {}  // NOLINT: allocator conversion
+  T* allocate(std::size_t n);
+  void deallocate(T* p, std::size_t) noexcept;
+  template <typename U>
+  bool operator==(const FftwAllocator<U>&) const { return true; }
+};
+
+void* FftwMalloc(std::size_t bytes);
+void FftwFree(void* p) noexcept;
+
+template <typename T>
+T* FftwAllocator<T>::allocate(std::size_t n) {
+  void* p = FftwMalloc(n * sizeof(T));
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<T*>(p);
+}
+template <typename T>
+void FftwAllocator<T>::deallocate(T* p, std::size_t) noexcept {
+  FftwFree(p);
+}
+
+template <typename T>
+using AlignedVector = std::vector<T, FftwAllocator<T>>;
+
+class RealFft {
+ public:
+  // Returns the shared transform pair for size n (n >= 1). Plans are made on
+  // first use and cached; later calls return the same object.
+  static std::shared_ptr<const RealFft> Get(int n);
+
+  ~RealFft();
+  RealFft(const RealFft&) = delete;
+  RealFft& operator=(const RealFft&) = delete;
+
+  int size() const { return n_; }
+  int num_bins() const { return n_ / 2 + 1; }
+
+  // out[k] = sum_t in[t] exp(-2 pi i k t / n), k in [0, n/2]. Unnormalised.
+  // `in` (n floats) is preserved; both pointers aligned.
+  void Forward(const float* in, std::complex<float>* out) const;
+  // out[t] = sum_k X[k] exp(+2 pi i k t / n) over the Hermitian extension,
+  // unnormalised (divide by n for the inverse). `in` (n/2+1 values) IS
+  // OVERWRITTEN (FFTW c2r). The imaginary parts of DC (and Nyquist for even n)
+  // are ignored. Both pointers aligned.
+  void Inverse(std::complex<float>* in, float* out) const;
+
+ private:
+  explicit RealFft(int n);
+  int n_;
+  void* forward_plan_ = nullptr;
+  void* inverse_plan_ = nullptr;
+};
+
+}  // namespace specinv
+
+#endif  // SPECINV_FFT_H_

@@ -1,0 +1,106 @@
+// Copyright specinv authors.
+//
+// Phase retrieval and mel inversion: the front door of the inversion engine.
+//
+// Methods:
+//   kGriffinLim      Griffin-Lim (momentum 0).
+//   kFastGriffinLim  fast Griffin-Lim with librosa's update order:
+//                    angles = rebuilt - m/(1+m) * previous (default m = 0.99).
+//   kPghi            phase gradient heap integration (Prusa et al. 2017), no iterations.
+//   kPghiFgla        PGHI initial phase, then fast Griffin-Lim.
+//   kRefine          (mel input) pghi+fgla, then L-BFGS on the waveform minimising the
+//                    mel-domain error ||W |STFT(x)|^p - M||^2.
+//
+// Magnitudes are (n_fft/2+1, frames) linear |X| (power 1); mels are (n_mels,
+// frames) in the FeatureExtractor's domain *before* compression (W |X|^power);
+// undo compression first with FeatureExtractor::Decompress.
+//
+// Output length is exactly options.length when set, else the length the
+// spectrogram implies (librosa istft without `length`).
+//
+// Stopping: after options.iterations, when the relative improvement of the
+// spectral convergence falls below options.tolerance, when the time budget is
+// spent, or when options.check returns a non-OK status (that status is
+// returned, e.g. Cancelled or DeadlineExceeded). `check` is called once per
+// iteration, `progress` after every iteration.
+//
+// Thread safety: the functions are re-entrant; a call uses up to
+// options.max_threads threads.
+
+#ifndef SPECINV_INVERSION_H_
+#define SPECINV_INVERSION_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "specinv/features.h"
+#include "specinv/stft.h"
+#include "specinv/types.h"
+
+namespace specinv {
+
+enum class InversionMethod { kGriffinLim, kFastGriffinLim, kPghi, kPghiFgla, kRefine };
+// "gl", "fgla", "pghi", "pghi_fgla", "refine"
+absl::StatusOr<InversionMethod> ParseInversionMethod(std::string_view name);
+std::string_view InversionMethodName(InversionMethod method);
+
+enum class PhaseInit {
+  kZero,    // all-zero phase (librosa init=None), deterministic
+  kRandom,  // uniform random phase from options.seed (same seed => identical output)
+  kGiven,   // options.initial_phase (radians, (bins, frames)) or initial_complex
+};
+absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name);  // "zero", "random", "given"
+
+struct InversionProgress {
+  int iteration = 0;              // 1-based, iterations completed
+  int total_iterations = 0;       // planned
+  double spectral_convergence_db = 0.0;  // current SC on the input (magnitude or mel)
+  std::string_view stage;         // "fgla", "refine", ...
+};
+
+struct InversionOptions {
+  InversionMethod method = InversionMethod::kFastGriffinLim;
+  int iterations = 32;            // [0, max_iterations]
+  int max_iterations = 1000;      // limit enforced on `iterations`
+  double momentum = 0.99;         // [0, 2) for fast Griffin-Lim
+  PhaseInit init = PhaseInit::kZero;
+  uint64_t seed = 0;
+  std::optional<RealMatrix> initial_phase;       // for kGiven, radians (bins, frames)
+  std::optional<ComplexMatrix> initial_complex;  // for kGiven, alternative to phase
+  std::optional<int64_t> length;  // output samples; unset = implied by the frames
+  double tolerance = 0.0;         // stop when relative SC improvement < tolerance (0 = off)
+  double time_budget_seconds = 0.0;  // 0 = unlimited
+  int refine_iterations = 0;      // L-BFGS iterations for kRefine (0 = method default)
+  bool refine_log_domain = false; // kRefine: minimise the error of log(mel + eps)
+  int max_threads = 1;
+  std::function<absl::Status()> check;                     // cancellation/deadline
+  std::function<void(const InversionProgress&)> progress;  // may be empty
+};
+
+struct InversionResult {
+  std::vector<float> audio;
+  int iterations_run = 0;
+  double spectral_convergence_db = 0.0;  // SC on the input the call was given
+  std::string stop_reason;               // "iterations", "tolerance", "time_budget"
+};
+
+// Linear magnitude (bins, frames) -> audio.
+absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatrix& magnitude,
+                                                const InversionOptions& options);
+
+// Mel (n_mels, frames), uncompressed -> audio. The extractor supplies the STFT,
+// filterbank and power.
+absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, const RealMatrix& mel,
+                                          const InversionOptions& options);
+
+// Spectral convergence in dB: 20 log10(||target - estimate||_F / ||target||_F).
+double SpectralConvergenceDb(const RealMatrix& target, const RealMatrix& estimate);
+
+}  // namespace specinv
+
+#endif  // SPECINV_INVERSION_H_
