@@ -47,6 +47,10 @@ std::string_view PadModeName(PadMode mode);
 inline constexpr int kMinFftSize = 16;
 inline constexpr int kMaxFftSize = 65536;
 
+// Pads `signal` by `pad` samples on both sides into `padded` (zeros for
+// kConstant, numpy's reflect, iterated when pad exceeds len-1, for kReflect).
+void PadSignal(std::span<const float> signal, int64_t pad, PadMode mode, std::vector<float>* padded);
+
 struct StftOptions {
   int n_fft = 2048;        // FFT size in samples, [16, 65536], odd sizes allowed
   int hop_length = 512;    // samples between frames, [1, win_length]

@@ -19,7 +19,7 @@ namespace specinv {
 // InvalidArgument unless lo <= value <= hi.
 absl::Status CheckRange(std::string_view field, int64_t value, int64_t lo, int64_t hi);
 // InvalidArgument unless lo <= value <= hi and value is finite.
-absl::Status CheckRange(std::string_view field, double value, double lo, double hi);
+absl::Status CheckRealRange(std::string_view field, double value, double lo, double hi);
 // InvalidArgument unless value > lo (strictly) and value <= hi and finite.
 absl::Status CheckRangeOpenLow(std::string_view field, double value, double lo, double hi);
 // InvalidArgument naming the first non-finite element (index) of `values`.

@@ -30,6 +30,9 @@ std::string_view WindowTypeName(WindowType type);
 
 // The periodic window of `win_length` points, zero-padded and centred to
 // `n_fft` points. Requires 1 <= win_length <= n_fft.
+inline constexpr int kMaxWindowLength = 1 << 20;
+
+// Requires 1 <= n_fft <= kMaxWindowLength.
 absl::StatusOr<std::vector<float>> MakeWindow(WindowType type, int win_length, int n_fft);
 
 }  // namespace specinv

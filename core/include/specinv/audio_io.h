@@ -1,0 +1,139 @@
+// Copyright specinv authors.
+//
+// Audio decoding, encoding and resampling, all in memory.
+//
+// Decoding (DecodeAudio) accepts WAV (incl. WAVE_FORMAT_EXTENSIBLE and RF64),
+// FLAC, OGG (Vorbis, Opus) and, when the installed libsndfile was built with
+// MPEG support (see Mp3DecodingSupported), MP3. Other containers libsndfile
+// knows (AIFF, AU, ...) are rejected on purpose. Raw headerless PCM is decoded
+// by DecodeRawPcm (s16le or f32le, interleaved).
+//
+// Output of both decoders: mono float32 samples at `sample_rate` hertz, in
+// libsndfile's normalised float scale (integer PCM is divided by 2^(bits-1),
+// so 16-bit PCM maps to [-1, 1 - 2^-15]; float files are passed through
+// unchanged, so they may exceed [-1, 1] but are guaranteed finite).
+// Multichannel input is reduced to mono by DecodeOptions::channel_mode:
+// the per-frame mean of all channels, or one picked channel. When
+// DecodeOptions::target_sample_rate is set and differs from the source rate
+// the mono signal is resampled with libsoxr (SOXR_HQ).
+//
+// Limits shared by all entry points: sample rates must be in (0, 384000] Hz
+// and channel counts in [1, 64].
+//
+// Every function is thread-safe (no shared mutable state); errors are
+// absl::Status values whose message names the offending field or the cause.
+
+#ifndef SPECINV_AUDIO_IO_H_
+#define SPECINV_AUDIO_IO_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace specinv {
+
+inline constexpr double kMaxSampleRateHz = 384000.0;
+inline constexpr int kMaxChannels = 64;
+
+// Encodings produced by EncodeAudio.
+enum class AudioEncoding {
+  kWavPcm16,    // RIFF WAVE, 16-bit signed PCM.
+  kWavFloat32,  // RIFF WAVE, 32-bit IEEE float (WAVE_FORMAT_IEEE_FLOAT).
+  kFlac,        // FLAC, 16 bits per sample.
+};
+
+// Sample formats accepted by DecodeRawPcm (interleaved, little-endian).
+enum class PcmFormat {
+  kS16Le,  // signed 16-bit integers; value v maps to v / 32768.
+  kF32Le,  // IEEE 754 binary32; passed through (must be finite).
+};
+
+// Mono audio.
+struct Audio {
+  std::vector<float> samples;
+  double sample_rate = 0;  // hertz
+};
+
+struct DecodeOptions {
+  enum class ChannelMode {
+    kMixdown,  // mean of all channels, frame by frame
+    kPick,     // only channel `channel`
+  };
+  ChannelMode channel_mode = ChannelMode::kMixdown;
+  // Zero-based channel index used by kPick; must be in [0, channels - 1] of
+  // the decoded stream (ignored by kMixdown).
+  int channel = 0;
+  // If set and different from the source rate, resample to this rate (hertz,
+  // in (0, 384000]).
+  std::optional<double> target_sample_rate;
+  // Reject input longer than this many seconds (of source audio); 0 means
+  // unlimited. Must be finite and >= 0. Checked before the bulk of the
+  // decoding when the container declares its length.
+  double max_duration_seconds = 0;
+};
+
+// Decodes a complete WAV / FLAC / OGG / MP3 file held in memory.
+// Errors (all InvalidArgument unless stated):
+//  - empty input ("audio is empty (0 bytes)") or a stream with 0 frames;
+//  - unrecognised bytes, or a container outside the supported list;
+//  - MP3 input when libsndfile lacks MPEG support: Unimplemented;
+//  - malformed or truncated files (e.g. a WAV data chunk shorter than its
+//    declared size, FLAC/OGG streams that end before their declared length);
+//  - a header sample rate outside (0, 384000] or channel count outside [1, 64];
+//  - a NaN or infinite sample ("samples[123] is NaN; ..."; the index counts
+//    interleaved samples of the source);
+//  - invalid options, or a duration above max_duration_seconds.
+absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
+
+// Decodes raw interleaved little-endian PCM of `channels` channels at
+// `sample_rate` hertz. bytes.size() must be a non-zero multiple of the frame
+// size (channels * bytes per sample). Same output and errors as DecodeAudio.
+absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat format, double sample_rate,
+                                   int channels, const DecodeOptions& options = {});
+
+// Resamples mono `samples` from `from_hz` to `to_hz` with libsoxr at SOXR_HQ
+// quality (linear phase, flushed). Output length is round(n * to_hz / from_hz).
+// Returns a copy when the rates are equal. Both rates must be in (0, 384000];
+// samples must be finite.
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz);
+
+// Encodes mono samples as a complete file in memory. sample_rate must be a
+// whole number of hertz in (0, 384000]; samples must be non-empty and finite.
+// PCM encodings (kWavPcm16, kFlac) store clamp(round(x * 32768), -32768, 32767),
+// i.e. values outside [-1, 1) are clipped by the codec; kWavFloat32 stores
+// the samples bit-exactly (no clipping).
+absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double sample_rate,
+                                        AudioEncoding encoding);
+
+// "wav16" -> kWavPcm16, "wav_float" -> kWavFloat32, "flac" -> kFlac;
+// anything else is InvalidArgument listing the accepted names.
+absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name);
+// Inverse of ParseAudioEncoding.
+std::string_view AudioEncodingName(AudioEncoding encoding);
+// "s16le" -> kS16Le, "f32le" -> kF32Le.
+absl::StatusOr<PcmFormat> ParsePcmFormat(std::string_view name);
+
+// True if the linked libsndfile lists the MPEG major format (checked once at
+// run time with SFC_GET_FORMAT_MAJOR).
+bool Mp3DecodingSupported();
+
+// Reads a whole file. NotFound / PermissionDenied / ... from errno.
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path);
+// Creates or truncates `path` and writes `bytes` to it.
+absl::Status WriteFileBytes(const std::string& path, std::string_view bytes);
+
+// Views a byte string (e.g. from ReadFileBytes or a protobuf bytes field) as
+// the byte span taken by the decoders. No copy; valid while `bytes` lives.
+inline std::span<const uint8_t> AsBytes(std::string_view bytes) {
+  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace specinv
+
+#endif  // SPECINV_AUDIO_IO_H_

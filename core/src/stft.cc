@@ -1,0 +1,212 @@
+// Copyright specinv authors.
+
+#include "specinv/stft.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_format.h"
+#include "specinv/parallel.h"
+#include "specinv/validate.h"
+
+namespace specinv {
+
+absl::StatusOr<PadMode> ParsePadMode(std::string_view name) {
+  if (name == "constant") return PadMode::kConstant;
+  if (name == "reflect") return PadMode::kReflect;
+  return absl::InvalidArgumentError(
+      absl::StrFormat("pad_mode must be one of constant, reflect; got \"%s\"", name));
+}
+
+std::string_view PadModeName(PadMode mode) {
+  return mode == PadMode::kReflect ? "reflect" : "constant";
+}
+
+absl::Status ValidateStftOptions(const StftOptions& options) {
+  if (auto s = CheckRange("n_fft", options.n_fft, kMinFftSize, kMaxFftSize); !s.ok()) return s;
+  if (options.win_length != 0) {
+    if (auto s = CheckRange("win_length", options.win_length, 1, options.n_fft); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("win_length must be in [1, n_fft=%d] (0 means n_fft), got %d", options.n_fft,
+                          options.win_length));
+    }
+  }
+  const int win = options.effective_win_length();
+  if (options.hop_length < 1 || options.hop_length > win) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "hop_length must be in [1, win_length=%d], got %d", win, options.hop_length));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Stft> Stft::Create(const StftOptions& options) {
+  if (auto s = ValidateStftOptions(options); !s.ok()) return s;
+  auto window = MakeWindow(options.window, options.effective_win_length(), options.n_fft);
+  if (!window.ok()) return window.status();
+  return Stft(options, *std::move(window), RealFft::Get(options.n_fft));
+}
+
+Stft::Stft(const StftOptions& options, std::vector<float> window, std::shared_ptr<const RealFft> fft)
+    : options_(options), window_(std::move(window)), fft_(std::move(fft)) {}
+
+int64_t Stft::NumFrames(int64_t num_samples) const {
+  const int64_t padded = num_samples + (options_.center ? 2 * (options_.n_fft / 2) : 0);
+  if (num_samples <= 0 || padded < options_.n_fft) return 0;
+  return 1 + (padded - options_.n_fft) / options_.hop_length;
+}
+
+int64_t Stft::DefaultLength(int64_t num_frames) const {
+  if (num_frames <= 0) return 0;
+  int64_t length = options_.n_fft + options_.hop_length * (num_frames - 1);
+  if (options_.center) length -= 2 * (options_.n_fft / 2);
+  return std::max<int64_t>(length, 0);
+}
+
+void Stft::Pad(std::span<const float> signal, std::vector<float>* padded) const {
+  PadSignal(signal, options_.center ? options_.n_fft / 2 : 0, options_.pad_mode, padded);
+}
+
+void PadSignal(std::span<const float> signal, int64_t pad, PadMode mode, std::vector<float>* padded) {
+  const int64_t len = static_cast<int64_t>(signal.size());
+  padded->assign(static_cast<size_t>(len + 2 * pad), 0.0f);
+  std::copy(signal.begin(), signal.end(), padded->begin() + pad);
+  if (pad == 0 || mode == PadMode::kConstant || len == 0) return;
+  // numpy "reflect": the periodic mirror extension with period 2(len-1),
+  // which is what np.pad produces even when pad exceeds len-1.
+  const int64_t period = 2 * (len - 1);
+  auto source = [&](int64_t i) -> float {
+    if (period == 0) return signal[0];
+    int64_t m = i % period;
+    if (m < 0) m += period;
+    if (m >= len) m = period - m;
+    return signal[static_cast<size_t>(m)];
+  };
+  for (int64_t i = 0; i < pad; ++i) {
+    (*padded)[static_cast<size_t>(i)] = source(i - pad);
+    (*padded)[static_cast<size_t>(pad + len + i)] = source(len + i);
+  }
+}
+
+void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int max_threads) const {
+  const int n_fft = options_.n_fft;
+  const int hop = options_.hop_length;
+  const int bins = num_bins();
+  const int64_t frames = 1 + (static_cast<int64_t>(padded.size()) - n_fft) / hop;
+  if (out->rows() != bins || out->cols() != frames) out->resize(bins, frames);
+  ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+    AlignedVector<float> in(static_cast<size_t>(n_fft));
+    AlignedVector<std::complex<float>> spec(static_cast<size_t>(bins));
+    const float* w = window_.data();
+    for (int64_t f = begin; f < end; ++f) {
+      const float* x = padded.data() + f * hop;
+      for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = x[i] * w[i];
+      fft_->Forward(in.data(), spec.data());
+      std::copy(spec.begin(), spec.end(), out->col(f).data());
+    }
+  });
+}
+
+absl::Status Stft::Forward(std::span<const float> signal, ComplexMatrix* out, int max_threads) const {
+  if (signal.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");
+  if (auto s = CheckFinite("audio", signal); !s.ok()) return s;
+  if (!options_.center && static_cast<int64_t>(signal.size()) < options_.n_fft) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "audio has %d samples; with center=false it needs at least n_fft=%d", signal.size(),
+        options_.n_fft));
+  }
+  std::vector<float> padded;
+  Pad(signal, &padded);
+  ForwardPadded(padded, out, max_threads);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ComplexMatrix> Stft::Forward(std::span<const float> signal) const {
+  ComplexMatrix out;
+  if (auto s = Forward(signal, &out); !s.ok()) return s;
+  return out;
+}
+
+std::vector<float> Stft::WindowSumSquare(int64_t num_frames) const {
+  const int n_fft = options_.n_fft;
+  const int hop = options_.hop_length;
+  std::vector<float> wss(static_cast<size_t>(n_fft + hop * std::max<int64_t>(num_frames - 1, 0)), 0.0f);
+  std::vector<float> sq(window_.size());
+  for (size_t i = 0; i < sq.size(); ++i) sq[i] = window_[i] * window_[i];
+  for (int64_t f = 0; f < num_frames; ++f) {
+    float* dst = wss.data() + f * hop;
+    for (int i = 0; i < n_fft; ++i) dst[i] += sq[static_cast<size_t>(i)];
+  }
+  return wss;
+}
+
+absl::Status Stft::Inverse(const ComplexMatrix& spec, std::optional<int64_t> length,
+                           std::vector<float>* out, int max_threads) const {
+  const int n_fft = options_.n_fft;
+  const int hop = options_.hop_length;
+  const int bins = num_bins();
+  if (spec.rows() != bins) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "spectrogram has %d rows (bins); n_fft=%d needs n_fft/2+1=%d", spec.rows(), n_fft, bins));
+  }
+  if (spec.cols() < 1) return absl::InvalidArgumentError("spectrogram has 0 frames; need at least 1");
+  if (length.has_value() && *length < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat("length must be >= 0, got %d", *length));
+  }
+  const int64_t pad = options_.center ? n_fft / 2 : 0;
+  int64_t frames = spec.cols();
+  if (length.has_value()) {
+    const int64_t padded_length = *length + 2 * pad;
+    frames = std::min<int64_t>(frames, (padded_length + hop - 1) / hop);
+    frames = std::max<int64_t>(frames, 1);
+  }
+  const int64_t out_len = length.has_value() ? *length : DefaultLength(frames);
+  const int64_t ola_len = std::max<int64_t>(n_fft + hop * (frames - 1), pad + out_len);
+  std::vector<float> ola(static_cast<size_t>(ola_len), 0.0f);
+
+  // Overlap-add, in two passes of non-adjacent frame groups so that threads
+  // never write the same samples.
+  const int64_t min_group = (n_fft + hop - 1) / hop;
+  const int threads = std::max(1, max_threads);
+  const int64_t groups = threads > 1 ? std::max<int64_t>(1, std::min<int64_t>(2 * threads, frames / min_group)) : 1;
+  const int64_t group_size = (frames + groups - 1) / groups;
+  const float scale = 1.0f / static_cast<float>(n_fft);
+  for (int pass = 0; pass < (groups > 1 ? 2 : 1); ++pass) {
+    const int64_t pass_groups = groups > 1 ? (groups - pass + 1) / 2 : 1;
+    ParallelFor(pass_groups, threads, [&](int64_t gb, int64_t ge) {
+      AlignedVector<std::complex<float>> bufc(static_cast<size_t>(bins));
+      AlignedVector<float> bufr(static_cast<size_t>(n_fft));
+      for (int64_t gi = gb; gi < ge; ++gi) {
+        const int64_t g = groups > 1 ? 2 * gi + pass : gi;
+        const int64_t fb = g * group_size;
+        const int64_t fe = std::min(frames, fb + group_size);
+        for (int64_t f = fb; f < fe; ++f) {
+          std::copy(spec.col(f).data(), spec.col(f).data() + bins, bufc.begin());
+          fft_->Inverse(bufc.data(), bufr.data());
+          float* dst = ola.data() + f * hop;
+          for (int i = 0; i < n_fft; ++i) dst[i] += bufr[static_cast<size_t>(i)] * scale * window_[static_cast<size_t>(i)];
+        }
+      }
+    });
+  }
+  const std::vector<float> wss = WindowSumSquare(frames);
+  constexpr float kTiny = std::numeric_limits<float>::min();
+  out->assign(static_cast<size_t>(out_len), 0.0f);
+  for (int64_t i = 0; i < out_len; ++i) {
+    const int64_t j = pad + i;
+    if (j >= static_cast<int64_t>(wss.size())) break;  // beyond the last frame: zeros
+    const float w = wss[static_cast<size_t>(j)];
+    const float v = ola[static_cast<size_t>(j)];
+    (*out)[static_cast<size_t>(i)] = w > kTiny ? v / w : v;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<float>> Stft::Inverse(const ComplexMatrix& spec,
+                                                 std::optional<int64_t> length) const {
+  std::vector<float> out;
+  if (auto s = Inverse(spec, length, &out); !s.ok()) return s;
+  return out;
+}
+
+}  // namespace specinv
