@@ -164,31 +164,35 @@ absl::Status Stft::Inverse(const ComplexMatrix& spec, std::optional<int64_t> len
   const int64_t ola_len = std::max<int64_t>(n_fft + hop * (frames - 1), pad + out_len);
   std::vector<float> ola(static_cast<size_t>(ola_len), 0.0f);
 
-  // Overlap-add, in two passes of non-adjacent frame groups so that threads
-  // never write the same samples.
-  const int64_t min_group = (n_fft + hop - 1) / hop;
-  const int threads = std::max(1, max_threads);
-  const int64_t groups = threads > 1 ? std::max<int64_t>(1, std::min<int64_t>(2 * threads, frames / min_group)) : 1;
-  const int64_t group_size = (frames + groups - 1) / groups;
+  // Overlap-add. Threads own disjoint ranges of output samples; each sums the
+  // frames that reach its range in frame order (re-transforming the few frames
+  // that straddle a range boundary), so every thread count gives identical bits.
+  const int64_t hop_units = (ola_len + hop - 1) / hop;
+  const int threads = static_cast<int>(std::min<int64_t>(std::max(1, max_threads), std::max<int64_t>(1, frames / 8)));
   const float scale = 1.0f / static_cast<float>(n_fft);
-  for (int pass = 0; pass < (groups > 1 ? 2 : 1); ++pass) {
-    const int64_t pass_groups = groups > 1 ? (groups - pass + 1) / 2 : 1;
-    ParallelFor(pass_groups, threads, [&](int64_t gb, int64_t ge) {
-      AlignedVector<std::complex<float>> bufc(static_cast<size_t>(bins));
-      AlignedVector<float> bufr(static_cast<size_t>(n_fft));
-      for (int64_t gi = gb; gi < ge; ++gi) {
-        const int64_t g = groups > 1 ? 2 * gi + pass : gi;
-        const int64_t fb = g * group_size;
-        const int64_t fe = std::min(frames, fb + group_size);
-        for (int64_t f = fb; f < fe; ++f) {
-          std::copy(spec.col(f).data(), spec.col(f).data() + bins, bufc.begin());
-          fft_->Inverse(bufc.data(), bufr.data());
-          float* dst = ola.data() + f * hop;
-          for (int i = 0; i < n_fft; ++i) dst[i] += bufr[static_cast<size_t>(i)] * scale * window_[static_cast<size_t>(i)];
+  ParallelFor(threads, threads, [&](int64_t tb, int64_t te) {
+    AlignedVector<std::complex<float>> bufc(static_cast<size_t>(bins));
+    AlignedVector<float> bufr(static_cast<size_t>(n_fft));
+    for (int64_t t = tb; t < te; ++t) {
+      const int64_t s0 = hop_units * t / threads * hop;
+      const int64_t s1 = std::min(ola_len, hop_units * (t + 1) / threads * hop);
+      if (s0 >= s1) continue;
+      const int64_t f_first = std::max<int64_t>(0, (s0 - n_fft) / hop);
+      const int64_t f_last = std::min(frames - 1, (s1 - 1) / hop);
+      for (int64_t f = f_first; f <= f_last; ++f) {
+        const int64_t start = f * hop;
+        const int64_t lo = std::max<int64_t>(s0, start);
+        const int64_t hi = std::min<int64_t>(s1, start + n_fft);
+        if (lo >= hi) continue;
+        std::copy(spec.col(f).data(), spec.col(f).data() + bins, bufc.begin());
+        fft_->Inverse(bufc.data(), bufr.data());
+        for (int64_t j = lo; j < hi; ++j) {
+          const auto i = static_cast<size_t>(j - start);
+          ola[static_cast<size_t>(j)] += bufr[i] * scale * window_[i];
         }
       }
-    });
-  }
+    }
+  });
   const std::vector<float> wss = WindowSumSquare(frames);
   constexpr float kTiny = std::numeric_limits<float>::min();
   out->assign(static_cast<size_t>(out_len), 0.0f);

@@ -1,0 +1,186 @@
+// Copyright specinv authors.
+//
+// Every case of ../shared/reference/manifest.json (librosa 0.10.1), with the
+// tolerance the manifest gives: |x - ref| <= atol + rtol * max|ref|.
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "specinv/feature_config.h"
+#include "specinv/features.h"
+#include "specinv/mel_filterbank.h"
+#include "specinv/scaling.h"
+#include "specinv/stft.h"
+#include "testing/reference.h"
+
+namespace specinv {
+namespace {
+
+using testing::LoadReferenceCases;
+using testing::ReferenceCase;
+
+double NumberOr(const nlohmann::json& j, const char* key, double fallback) {
+  return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : fallback;
+}
+
+StftOptions StftFromParams(const nlohmann::json& p) {
+  StftOptions o;
+  o.n_fft = p.at("n_fft").get<int>();
+  o.hop_length = p.at("hop_length").get<int>();
+  o.win_length = p.at("win_length").is_null() ? 0 : p.at("win_length").get<int>();
+  o.window = ParseWindowType(p.at("window").get<std::string>()).value();
+  o.center = p.at("center").get<bool>();
+  o.pad_mode = ParsePadMode(p.at("pad_mode").get<std::string>()).value();
+  return o;
+}
+
+MelOptions MelFromParams(const nlohmann::json& p) {
+  MelOptions o;
+  o.sample_rate = p.at("sr").get<double>();
+  o.n_fft = p.at("n_fft").get<int>();
+  o.n_mels = p.at("n_mels").get<int>();
+  o.fmin = p.at("fmin").get<double>();
+  if (!p.at("fmax").is_null()) o.fmax = p.at("fmax").get<double>();
+  o.scale = p.at("htk").get<bool>() ? MelScale::kHtk : MelScale::kSlaney;
+  o.norm = p.at("norm").is_null() ? MelNorm::kNone : ParseMelNorm(p.at("norm").get<std::string>()).value();
+  return o;
+}
+
+std::string OutputOf(const std::string& case_name) {
+  for (const auto& c : LoadReferenceCases()) {
+    if (c.name == case_name) return c.output;
+  }
+  ADD_FAILURE() << "no reference case named " << case_name;
+  return {};
+}
+
+const ReferenceCase* FindCase(const std::vector<ReferenceCase>& cases, const std::string& name) {
+  for (const auto& c : cases) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// Compares element-wise with the manifest tolerance; reports the worst element.
+template <typename A, typename B>
+void ExpectClose(const A& actual, const B& expected, const ReferenceCase& c) {
+  ASSERT_EQ(actual.size(), expected.size()) << c.name << ": element count";
+  const double atol = NumberOr(c.tolerance, "atol", 0.0);
+  const double rtol = NumberOr(c.tolerance, "rtol", 0.0);
+  double max_ref = 0.0;
+  for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(expected.size()); ++i) {
+    max_ref = std::max(max_ref, static_cast<double>(std::abs(expected.data()[i])));
+  }
+  const double bound = atol + rtol * max_ref;
+  double worst = 0.0;
+  Eigen::Index worst_i = 0;
+  for (Eigen::Index i = 0; i < static_cast<Eigen::Index>(expected.size()); ++i) {
+    const double err = static_cast<double>(std::abs(actual.data()[i] - expected.data()[i]));
+    if (!(err <= worst) || std::isnan(err)) {
+      worst = err;
+      worst_i = i;
+    }
+  }
+  EXPECT_LE(worst, bound) << c.name << ": worst error at flat index " << worst_i << " (bound " << bound
+                          << ", max|ref| " << max_ref << ")";
+}
+
+class ReferenceTest : public ::testing::TestWithParam<ReferenceCase> {};
+
+TEST_P(ReferenceTest, MatchesLibrosaReference) {
+  const ReferenceCase& c = GetParam();
+  const auto& p = c.params;
+  if (c.kind == "mel_filterbank") {
+    auto fb = MelFilterbank::Create(MelFromParams(p));
+    ASSERT_TRUE(fb.ok()) << fb.status();
+    const RealMatrix ref = testing::LoadReferenceMatrix(c.output);
+    ASSERT_EQ(fb->weights().rows(), c.shape[0]);
+    ASSERT_EQ(fb->weights().cols(), c.shape[1]);
+    ExpectClose(fb->weights(), ref, c);
+  } else if (c.kind == "stft_complex") {
+    double sr = 0;
+    const auto y = testing::LoadReferenceSignal(c.inputs.at("signal").get<std::string>(), &sr);
+    auto stft = Stft::Create(StftFromParams(p));
+    ASSERT_TRUE(stft.ok()) << stft.status();
+    auto spec = stft->Forward(y);
+    ASSERT_TRUE(spec.ok()) << spec.status();
+    ASSERT_EQ(spec->rows(), c.shape[0]);
+    ASSERT_EQ(spec->cols(), c.shape[1]);
+    EXPECT_EQ(stft->NumFrames(static_cast<int64_t>(y.size())), c.shape[1]);
+    ExpectClose(*spec, testing::LoadReferenceComplexMatrix(c.output), c);
+  } else if (c.kind == "istft_roundtrip") {
+    auto stft = Stft::Create(StftFromParams(p));
+    ASSERT_TRUE(stft.ok()) << stft.status();
+    const ComplexMatrix spec =
+        testing::LoadReferenceComplexMatrix(OutputOf(c.inputs.at("stft").get<std::string>()));
+    auto y = stft->Inverse(spec, p.at("length").get<int64_t>());
+    ASSERT_TRUE(y.ok()) << y.status();
+    const std::vector<float> ref = testing::LoadReferenceVector(c.output);
+    ASSERT_EQ(static_cast<int64_t>(y->size()), c.shape[0]);
+    ExpectClose(Eigen::Map<const Eigen::VectorXf>(y->data(), static_cast<Eigen::Index>(y->size())),
+                Eigen::Map<const Eigen::VectorXf>(ref.data(), static_cast<Eigen::Index>(ref.size())), c);
+  } else if (c.kind == "mel_spectrogram") {
+    double sr = 0;
+    const auto y = testing::LoadReferenceSignal(c.inputs.at("signal").get<std::string>(), &sr);
+    FeatureConfig config;
+    config.sample_rate = p.at("sr").get<double>();
+    config.stft = StftFromParams(p);
+    const MelOptions mel = MelFromParams(p);
+    config.n_mels = mel.n_mels;
+    config.fmin = mel.fmin;
+    config.fmax = mel.fmax;
+    config.mel_scale = mel.scale;
+    config.mel_norm = mel.norm;
+    config.power = p.at("power").get<double>();
+    auto fx = FeatureExtractor::Create(config);
+    ASSERT_TRUE(fx.ok()) << fx.status();
+    auto m = fx->Mel(y);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_EQ(m->rows(), c.shape[0]);
+    ASSERT_EQ(m->cols(), c.shape[1]);
+    ExpectClose(*m, testing::LoadReferenceMatrix(c.output), c);
+  } else if (c.kind == "power_to_db") {
+    const auto cases = LoadReferenceCases();
+    const ReferenceCase* mel_case = FindCase(cases, c.inputs.at("mel").get<std::string>());
+    ASSERT_NE(mel_case, nullptr);
+    RealMatrix mel = testing::LoadReferenceMatrix(mel_case->output);
+    if (mel_case->params.at("power").get<double>() == 1.0) mel = mel.cwiseAbs2();
+    std::optional<double> top_db;
+    if (p.contains("top_db") && !p.at("top_db").is_null()) top_db = p.at("top_db").get<double>();
+    ASSERT_EQ(p.at("ref").get<std::string>(), "max");
+    const RealMatrix db = PowerToDb(mel, std::nullopt, p.at("amin").get<double>(), top_db);
+    ExpectClose(db, testing::LoadReferenceMatrix(c.output), c);
+  } else if (c.kind == "preset_logmel") {
+    double sr = 0;
+    const auto y = testing::LoadReferenceSignal(c.inputs.at("signal").get<std::string>(), &sr);
+    auto preset = GetPreset(p.at("preset").get<std::string>());
+    ASSERT_TRUE(preset.ok()) << preset.status();
+    EXPECT_EQ(preset->sample_rate, sr);
+    auto fx = FeatureExtractor::Create(*preset);
+    ASSERT_TRUE(fx.ok()) << fx.status();
+    auto m = fx->LogMel(y);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_EQ(m->rows(), c.shape[0]);
+    ASSERT_EQ(m->cols(), c.shape[1]);
+    EXPECT_EQ(fx->NumFrames(static_cast<int64_t>(y.size())), c.shape[1]);
+    ExpectClose(*m, testing::LoadReferenceMatrix(c.output), c);
+  } else {
+    FAIL() << "no checker for reference kind \"" << c.kind << "\" (case " << c.name << ")";
+  }
+}
+
+std::string CaseName(const ::testing::TestParamInfo<ReferenceCase>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Librosa, ReferenceTest, ::testing::ValuesIn(LoadReferenceCases()), CaseName);
+
+TEST(ReferenceManifest, HasEveryCase) {
+  const auto cases = LoadReferenceCases();
+  EXPECT_EQ(cases.size(), 60u) << "the manifest lists 60 golden cases";
+}
+
+}  // namespace
+}  // namespace specinv

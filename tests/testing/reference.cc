@@ -1,0 +1,102 @@
+// Copyright specinv authors.
+
+#include "testing/reference.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace specinv::testing {
+
+std::string ReferenceDir() {
+  if (const char* env = std::getenv("SPECINV_REFERENCE_DIR"); env != nullptr && *env != '\0') return env;
+  return SPECINV_REFERENCE_DIR;
+}
+
+std::string ReadFileOrFail(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<ReferenceCase> LoadReferenceCases() {
+  std::vector<ReferenceCase> cases;
+  const std::string text = ReadFileOrFail(ReferenceDir() + "/manifest.json");
+  if (text.empty()) return cases;
+  const nlohmann::json manifest = nlohmann::json::parse(text);
+  for (const auto& c : manifest.at("cases")) {
+    ReferenceCase rc;
+    rc.name = c.at("name").get<std::string>();
+    rc.kind = c.at("kind").get<std::string>();
+    rc.params = c.value("params", nlohmann::json::object());
+    rc.inputs = c.value("inputs", nlohmann::json::object());
+    rc.tolerance = c.value("tolerance", nlohmann::json::object());
+    rc.output = c.at("output").get<std::string>();
+    rc.shape = c.at("shape").get<std::vector<int64_t>>();
+    cases.push_back(std::move(rc));
+  }
+  return cases;
+}
+
+std::vector<ReferenceCase> LoadReferenceCases(const std::string& kind) {
+  std::vector<ReferenceCase> out;
+  for (auto& c : LoadReferenceCases()) {
+    if (c.kind == kind) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+NpyArray LoadReferenceNpy(const std::string& relative_path) {
+  const std::string bytes = ReadFileOrFail(ReferenceDir() + "/" + relative_path);
+  auto array = ParseNpy(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  if (!array.ok()) {
+    ADD_FAILURE() << relative_path << ": " << array.status();
+    return {};
+  }
+  return *std::move(array);
+}
+
+RealMatrix LoadReferenceMatrix(const std::string& relative_path) {
+  auto m = NpyToRealMatrix(LoadReferenceNpy(relative_path), MatrixLayout::kBinsFrames);
+  if (!m.ok()) {
+    ADD_FAILURE() << relative_path << ": " << m.status();
+    return {};
+  }
+  return *std::move(m);
+}
+
+ComplexMatrix LoadReferenceComplexMatrix(const std::string& relative_path) {
+  auto m = NpyToComplexMatrix(LoadReferenceNpy(relative_path), MatrixLayout::kBinsFrames);
+  if (!m.ok()) {
+    ADD_FAILURE() << relative_path << ": " << m.status();
+    return {};
+  }
+  return *std::move(m);
+}
+
+std::vector<float> LoadReferenceVector(const std::string& relative_path) {
+  auto v = NpyToRealVector(LoadReferenceNpy(relative_path));
+  if (!v.ok()) {
+    ADD_FAILURE() << relative_path << ": " << v.status();
+    return {};
+  }
+  return *std::move(v);
+}
+
+std::vector<float> LoadReferenceSignal(const std::string& name, double* sample_rate) {
+  const std::string text = ReadFileOrFail(ReferenceDir() + "/manifest.json");
+  if (text.empty()) return {};
+  const nlohmann::json manifest = nlohmann::json::parse(text);
+  const auto& sig = manifest.at("signals").at(name);
+  if (sample_rate != nullptr) *sample_rate = sig.at("sample_rate").get<double>();
+  return LoadReferenceVector(sig.at("file").get<std::string>());
+}
+
+}  // namespace specinv::testing
