@@ -1,0 +1,47 @@
+# specinv: the two commands a fresh machine needs are `make run` and `make test`.
+JOBS ?= $(shell nproc)
+BUILD_RELEASE := build/release
+BUILD_TEST := build/asan
+BUILD_FUZZ := build/fuzz
+CMAKE_COMMON := -G Ninja -DSPECINV_WERROR=ON
+
+.PHONY: all deps build run test bench fault-test fuzz clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+# Release build of the library, server, client and benchmarks.
+build: deps
+	@cmake -S . -B $(BUILD_RELEASE) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Release -DSPECINV_BUILD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_RELEASE) -j$(JOBS)
+
+# The main job: server up, client inverts a mel spectrogram of the built-in
+# demo signal, writes out/demo.wav and out/demo.png, server down.
+run: build
+	@scripts/run-demo.sh $(BUILD_RELEASE)
+
+# All tests, built with AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	@cmake -S . -B $(BUILD_TEST) $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPECINV_SANITIZE=ON \
+	  -DSPECINV_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_TEST) -j$(JOBS)
+	@cd $(BUILD_TEST) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j$(JOBS) --timeout 600
+
+bench: build
+	@$(BUILD_RELEASE)/bench/specinv_bench --benchmark_min_time=0.5
+
+fault-test: build
+	@tests/fault/fault_test.sh $(BUILD_RELEASE)
+
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPECINV_FUZZ=ON \
+	  -DSPECINV_BUILD_TESTS=OFF -DSPECINV_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j$(JOBS)
+	@scripts/run-fuzz.sh $(BUILD_FUZZ)
+
+clean:
+	rm -rf build out

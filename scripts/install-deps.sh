@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages specinv needs, skipping those already
+# present (idempotent). Run as root (or with sudo available).
+#   scripts/install-deps.sh          build + test + run dependencies
+#   scripts/install-deps.sh fuzz     also clang/libFuzzer
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  # gRPC service
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
+  # DSP core
+  libfftw3-dev libeigen3-dev liblbfgs-dev libsndfile1-dev libsoxr-dev libpng-dev
+  # service plumbing: logging, CLI, metrics endpoint
+  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  python3 python3-grpcio python3-grpc-tools python3-numpy python3-yaml
+)
+if [[ "${1:-}" == "fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
