@@ -8,8 +8,13 @@
 //                    angles = rebuilt - m/(1+m) * previous (default m = 0.99).
 //   kPghi            phase gradient heap integration (Prusa et al. 2017), no iterations.
 //   kPghiFgla        PGHI initial phase, then fast Griffin-Lim.
-//   kRefine          (mel input) pghi+fgla, then L-BFGS on the waveform minimising the
-//                    mel-domain error ||W |STFT(x)|^p - M||^2.
+//   kRefine          pghi+fgla, then L-BFGS on the waveform minimising the mel-domain
+//                    error ||W |STFT(x)|^p - M||^2 (or ||(|STFT(x)|) - S||^2 for a
+//                    magnitude input), see refine.h.
+//
+// The PGHI-based methods ignore `init` (PGHI supplies the initial phase).
+// For mel input the mel is first turned into a linear magnitude by NNLS (or
+// the clamped pseudo-inverse, `mel_inverse`), see mel_inverse.h.
 //
 // Magnitudes are (n_fft/2+1, frames) linear |X| (power 1); mels are (n_mels,
 // frames) in the FeatureExtractor's domain *before* compression (W |X|^power);
@@ -21,8 +26,14 @@
 // Stopping: after options.iterations, when the relative improvement of the
 // spectral convergence falls below options.tolerance, when the time budget is
 // spent, or when options.check returns a non-OK status (that status is
-// returned, e.g. Cancelled or DeadlineExceeded). `check` is called once per
-// iteration, `progress` after every iteration.
+// returned, e.g. Cancelled or DeadlineExceeded). `check` is called before
+// every iteration (Griffin-Lim and L-BFGS alike), `progress` after every
+// iteration; iterations are numbered across stages (fgla, then refine).
+// Spectral convergence is only measured during the iterations when progress
+// or tolerance needs it (it costs a square root per coefficient).
+//
+// Results are deterministic: the same input and options (any max_threads)
+// give bit-identical audio.
 //
 // Thread safety: the functions are re-entrant; a call uses up to
 // options.max_threads threads.
@@ -33,12 +44,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "specinv/features.h"
+#include "specinv/mel_inverse.h"
 #include "specinv/stft.h"
 #include "specinv/types.h"
 
@@ -80,13 +93,22 @@ struct InversionOptions {
   int max_threads = 1;
   std::function<absl::Status()> check;                     // cancellation/deadline
   std::function<void(const InversionProgress&)> progress;  // may be empty
+
+  // Extensions (defaults are the recommended settings).
+  MelInverseMethod mel_inverse = MelInverseMethod::kNnls;  // mel -> linear magnitude
+  int nnls_iterations = 50;         // [0, 100000], see mel_inverse.h
+  double pghi_tolerance_db = -100.0;  // [-200, 0], see pghi.h
+  int refine_history = 5;           // L-BFGS memory, [1, 50]
 };
+
+// L-BFGS iterations kRefine runs when options.refine_iterations is 0.
+inline constexpr int kDefaultRefineIterations = 100;
 
 struct InversionResult {
   std::vector<float> audio;
   int iterations_run = 0;
   double spectral_convergence_db = 0.0;  // SC on the input the call was given
-  std::string stop_reason;               // "iterations", "tolerance", "time_budget"
+  std::string stop_reason;               // "iterations", "tolerance", "time_budget", "converged"
 };
 
 // Linear magnitude (bins, frames) -> audio.
@@ -99,7 +121,12 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
                                           const InversionOptions& options);
 
 // Spectral convergence in dB: 20 log10(||target - estimate||_F / ||target||_F).
+// Shapes must match; -240 dB when both are zero, +inf when only target is.
 double SpectralConvergenceDb(const RealMatrix& target, const RealMatrix& estimate);
+
+// Validates `options` for a spectrogram of `frames` frames (the checks both
+// entry points run first). Exposed for front ends that want to fail early.
+absl::Status ValidateInversionOptions(const InversionOptions& options, int64_t bins, int64_t frames);
 
 }  // namespace specinv
 
