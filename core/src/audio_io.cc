@@ -13,6 +13,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -310,11 +311,22 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
   ReadBuffer buffer{bytes, 0};
   SF_VIRTUAL_IO vio = MakeReadVio();
   SF_INFO info{};
-  SndfilePtr file(sf_open_virtual(&vio, SFM_READ, &info, &buffer));
+  SndfilePtr file;
+  int open_error = SF_ERR_NO_ERROR;
+  std::string detail;
+  {
+    // libsndfile reports open failures through process-wide state
+    // (sf_error(nullptr) / sf_strerror(nullptr)), so opens are serialised.
+    static std::mutex open_mutex;
+    std::lock_guard<std::mutex> lock(open_mutex);
+    file.reset(sf_open_virtual(&vio, SFM_READ, &info, &buffer));
+    if (file == nullptr) {
+      open_error = sf_error(nullptr);
+      detail = sf_strerror(nullptr);
+    }
+  }
   if (file == nullptr) {
-    const int error = sf_error(nullptr);
-    const std::string detail = sf_strerror(nullptr);
-    if (error == SF_ERR_UNRECOGNISED_FORMAT) {
+    if (open_error == SF_ERR_UNRECOGNISED_FORMAT) {
       if (!Mp3DecodingSupported() && LooksLikeMp3(bytes)) {
         return absl::UnimplementedError(
             absl::StrCat("the input looks like MP3, but MP3 decoding is not supported by the installed ",
@@ -359,8 +371,10 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
     if (auto status = CheckDuration(frames_read, sample_rate, options); !status.ok()) return status;
   }
   if (const int error = sf_error(file.get()); error != SF_ERR_NO_ERROR) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("corrupt audio data after ", frames_read, " frames (libsndfile: ", sf_strerror(file.get()), ")"));
+    const std::string declared = length_known ? absl::StrCat(" of ", info.frames, " declared") : "";
+    return absl::InvalidArgumentError(absl::StrCat("truncated or corrupt ", MajorFormatName(major),
+                                                   " file: decoding failed after ", frames_read, declared,
+                                                   " frames (libsndfile: ", sf_strerror(file.get()), ")"));
   }
   // MP3 lengths are estimates (encoder delay, padding, missing Xing header),
   // so only exact-length containers are held to their declared length.
@@ -471,8 +485,10 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
   SF_VIRTUAL_IO vio = MakeWriteVio();
   SndfilePtr file(sf_open_virtual(&vio, SFM_WRITE, &info, &buffer));
   if (file == nullptr) {
-    return absl::InternalError(absl::StrCat("libsndfile cannot open a ", AudioEncodingName(encoding),
-                                            " encoder: ", sf_strerror(nullptr)));
+    // Not expected for the fixed formats above; the global error text may be
+    // another thread's, so only the error-free facts are reported.
+    return absl::InternalError(absl::StrCat("libsndfile cannot open a ", std::string(AudioEncodingName(encoding)),
+                                            " encoder at ", info.samplerate, " Hz"));
   }
   const auto frames = static_cast<sf_count_t>(samples.size());
   sf_count_t written = 0;
@@ -493,7 +509,7 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
                                             " frames: ", sf_strerror(file.get())));
   }
   if (const int error = sf_close(file.release()); error != 0) {
-    return absl::InternalError(absl::StrCat("libsndfile failed to finish the ", AudioEncodingName(encoding),
+    return absl::InternalError(absl::StrCat("libsndfile failed to finish the ", std::string(AudioEncodingName(encoding)),
                                             " stream: ", sf_error_number(error)));
   }
   return std::move(buffer.data);
@@ -504,7 +520,7 @@ absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name) {
   if (name == "wav_float") return AudioEncoding::kWavFloat32;
   if (name == "flac") return AudioEncoding::kFlac;
   return absl::InvalidArgumentError(
-      absl::StrCat("audio encoding must be one of wav16, wav_float, flac; got '", name, "'"));
+      absl::StrCat("audio encoding must be one of wav16, wav_float, flac; got '", std::string(name), "'"));
 }
 
 std::string_view AudioEncodingName(AudioEncoding encoding) {
@@ -522,7 +538,7 @@ std::string_view AudioEncodingName(AudioEncoding encoding) {
 absl::StatusOr<PcmFormat> ParsePcmFormat(std::string_view name) {
   if (name == "s16le") return PcmFormat::kS16Le;
   if (name == "f32le") return PcmFormat::kF32Le;
-  return absl::InvalidArgumentError(absl::StrCat("pcm format must be one of s16le, f32le; got '", name, "'"));
+  return absl::InvalidArgumentError(absl::StrCat("pcm format must be one of s16le, f32le; got '", std::string(name), "'"));
 }
 
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {

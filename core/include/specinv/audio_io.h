@@ -20,7 +20,8 @@
 // Limits shared by all entry points: sample rates must be in (0, 384000] Hz
 // and channel counts in [1, 64].
 //
-// Every function is thread-safe (no shared mutable state); errors are
+// Every function is thread-safe (decoders serialise only the libsndfile
+// open call, whose error reporting is process-wide); errors are
 // absl::Status values whose message names the offending field or the cause.
 
 #ifndef SPECINV_AUDIO_IO_H_
