@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "inversion_kernels.h"
 #include "specinv/parallel.h"
 
 namespace specinv {
@@ -150,7 +151,7 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
       if (start >= pad && start + n <= interior_end) {
         const float* src = source_ola_ + start;
         const float* iv = inv + start;
-        for (int j = 0; j < n; ++j) u[j] = src[j] * iv[j] * w[j];
+        kernels::Multiply3(src, iv, w, u, n);
       } else {
         for (int j = 0; j < n; ++j) u[j] = PaddedSample(start + j) * w[j];
       }
@@ -158,7 +159,7 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
     } else if (source_signal_ != nullptr) {
       if (start >= pad && start + n <= pad + layout_.length) {
         const float* src = source_signal_ + (start - pad);
-        for (int j = 0; j < n; ++j) u[j] = src[j] * w[j];
+        kernels::Multiply2(src, w, u, n);
       } else {
         for (int j = 0; j < n; ++j) u[j] = PaddedSample(start + j) * w[j];
       }
@@ -171,7 +172,7 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
     if (synthesise && out != nullptr) {
       fft_->Inverse(spec, u);
       float* o = out + start;
-      for (int j = 0; j < n; ++j) o[j] += u[j] * sw[j];
+      kernels::MultiplyAdd(u, sw, o, n);
     }
   }
 }

@@ -8,6 +8,8 @@
 #include <limits>
 #include <numbers>
 
+#include "inversion_kernels.h"
+
 namespace specinv {
 namespace {
 
@@ -135,13 +137,7 @@ void GriffinLimEngine::MeasureFrame(int slot, int64_t chunk, int64_t frame, cons
       err += e * e;
     }
   } else {
-    const float* s = magnitude_->col(frame).data();
-    for (int k = 0; k < bins; ++k) {
-      const float re = spec[k].real();
-      const float im = spec[k].imag();
-      const float e = std::sqrt(re * re + im * im) - s[k];
-      err += static_cast<double>(e * e);
-    }
+    err = kernels::MagnitudeError(reinterpret_cast<const float*>(spec), magnitude_->col(frame).data(), bins);
   }
   chunk_error_[static_cast<size_t>(chunk)] += err;
 }
@@ -163,35 +159,13 @@ double GriffinLimEngine::Iterate(bool measure) {
   const bool subtract = use_momentum_ && have_previous_;
   const bool store = use_momentum_;
   const float beta = beta_;
-  constexpr float kEps = std::numeric_limits<float>::min();  // librosa: tiny(complex64)
   GriffinLimEngine* self = this;
   processor_.Run(next_, scale, [self, measure, subtract, store, beta, bins](const FrameTask& task) {
     if (measure) self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
     const float* s = self->magnitude_->col(task.frame).data();
     float* x = reinterpret_cast<float*>(task.spectrum);
     float* prev = store ? reinterpret_cast<float*>(self->previous_.col(task.frame).data()) : nullptr;
-    if (subtract) {
-      for (int k = 0; k < bins; ++k) {
-        const float re = x[2 * k];
-        const float im = x[2 * k + 1];
-        const float ar = re - beta * prev[2 * k];
-        const float ai = im - beta * prev[2 * k + 1];
-        prev[2 * k] = re;
-        prev[2 * k + 1] = im;
-        const float g = s[k] / (std::sqrt(ar * ar + ai * ai) + kEps);
-        x[2 * k] = ar * g;
-        x[2 * k + 1] = ai * g;
-      }
-    } else {
-      if (store) std::memcpy(prev, x, static_cast<size_t>(2 * bins) * sizeof(float));
-      for (int k = 0; k < bins; ++k) {
-        const float re = x[2 * k];
-        const float im = x[2 * k + 1];
-        const float g = s[k] / (std::sqrt(re * re + im * im) + kEps);
-        x[2 * k] = re * g;
-        x[2 * k + 1] = im * g;
-      }
-    }
+    kernels::PhaseUpdate(x, prev, s, beta, subtract, bins);
     return true;
   });
   have_previous_ = store;

@@ -102,7 +102,7 @@ struct InversionOptions {
 };
 
 // L-BFGS iterations kRefine runs when options.refine_iterations is 0.
-inline constexpr int kDefaultRefineIterations = 100;
+inline constexpr int kDefaultRefineIterations = 50;
 
 struct InversionResult {
   std::vector<float> audio;

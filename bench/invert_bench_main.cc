@@ -1,0 +1,356 @@
+// Copyright specinv authors.
+//
+// specinv-invert-bench: quality and speed of the inversion methods on any
+// audio file.
+//
+//   specinv-invert-bench --input speech.wav --preset hifigan
+//       --methods nnls,fgla,pghi_fgla,refine --iterations 32 [--json]
+//
+// The file is analysed with the configuration (a preset, optionally
+// overridden by --sample-rate/--n-fft/--hop/--win/--n-mels/--fmin/--fmax/
+// --power/--pad-mode/--center), then each method inverts either the mel
+// (--domain mel, default; uncompressed, as InvertMel expects) or the linear
+// magnitude (--domain linear). Per method it prints wall time (ms, the
+// inversion call only, mel -> magnitude included), its CPU time (ms, all
+// threads; the figure to compare on a loaded machine), SC_lin (dB, on the
+// original linear magnitude), SC_mel (dB, on the original mel) and the peak
+// RSS (MB) of a child process that ran only that method. Method "nnls"
+// times mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
+// relative residual).
+//
+// Input: anything DecodeAudio reads (WAV, FLAC, OGG, ...), resampled to the
+// configured rate, or a float32 1-D .npy (taken to be at --sample-rate, or
+// the preset's rate).
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "specinv/audio_io.h"
+#include "specinv/feature_config.h"
+#include "specinv/features.h"
+#include "specinv/inversion.h"
+#include "specinv/mel_inverse.h"
+#include "specinv/npy.h"
+
+namespace specinv {
+namespace {
+
+struct Args {
+  std::string input;
+  std::string preset = "hifigan";
+  std::string methods = "fgla,pghi_fgla,refine";
+  std::string domain = "mel";
+  int iterations = 32;
+  int refine_iterations = 0;
+  int threads = 1;
+  bool refine_log = false;
+  std::string init = "zero";
+  uint64_t seed = 0;
+  std::optional<double> pghi_tolerance_db;
+  bool json = false;
+  bool fork_each = true;
+  double seconds = 0.0;  // 0 = whole file; otherwise tile/cut the input to this duration
+  std::optional<double> sample_rate;
+  std::optional<int> n_fft, hop, win, n_mels;
+  std::optional<double> fmin, fmax, power;
+  std::optional<std::string> pad_mode;
+  std::optional<bool> center;
+};
+
+void Usage() {
+  std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
+               "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
+               "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
+               "  [--pghi-tolerance-db DB]\n"
+               "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
+               "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
+               "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine\n";
+}
+
+bool ParseArgs(int argc, char** argv, Args* a) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << k << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (k == "--input") a->input = value();
+    else if (k == "--preset") a->preset = value();
+    else if (k == "--methods") a->methods = value();
+    else if (k == "--domain") a->domain = value();
+    else if (k == "--iterations") a->iterations = std::stoi(value());
+    else if (k == "--refine-iterations") a->refine_iterations = std::stoi(value());
+    else if (k == "--threads") a->threads = std::stoi(value());
+    else if (k == "--seconds") a->seconds = std::stod(value());
+    else if (k == "--refine-log") a->refine_log = true;
+    else if (k == "--init") a->init = value();
+    else if (k == "--seed") a->seed = std::stoull(value());
+    else if (k == "--pghi-tolerance-db") a->pghi_tolerance_db = std::stod(value());
+    else if (k == "--json") a->json = true;
+    else if (k == "--no-fork") a->fork_each = false;
+    else if (k == "--sample-rate") a->sample_rate = std::stod(value());
+    else if (k == "--n-fft") a->n_fft = std::stoi(value());
+    else if (k == "--hop") a->hop = std::stoi(value());
+    else if (k == "--win") a->win = std::stoi(value());
+    else if (k == "--n-mels") a->n_mels = std::stoi(value());
+    else if (k == "--fmin") a->fmin = std::stod(value());
+    else if (k == "--fmax") a->fmax = std::stod(value());
+    else if (k == "--power") a->power = std::stod(value());
+    else if (k == "--pad-mode") a->pad_mode = value();
+    else if (k == "--center") a->center = value() != "0";
+    else if (k == "--help" || k == "-h") return false;
+    else {
+      std::cerr << "unknown flag " << k << "\n";
+      return false;
+    }
+  }
+  return !a->input.empty();
+}
+
+double CpuMs() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return (static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_stime.tv_sec)) * 1e3 +
+         (static_cast<double>(usage.ru_utime.tv_usec) + static_cast<double>(usage.ru_stime.tv_usec)) * 1e-3;
+}
+
+double PeakRssMb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+double ScDb(const RealMatrix& target, const RealMatrix& estimate) {
+  return SpectralConvergenceDb(target, estimate);
+}
+
+struct Row {
+  std::string method;
+  int iterations = 0;
+  double ms = 0.0;
+  double cpu_ms = 0.0;  // CPU time of the call (all threads): robust on a loaded machine
+  double sc_lin_db = 0.0;
+  double sc_mel_db = 0.0;
+  double peak_rss_mb = 0.0;
+};
+
+std::string Format(const Row& r, bool json) {
+  if (json) {
+    return absl::StrFormat(
+        "{\"method\": \"%s\", \"iterations\": %d, \"ms\": %.2f, \"cpu_ms\": %.2f, \"sc_lin_db\": %.3f, "
+        "\"sc_mel_db\": %.3f, \"peak_rss_mb\": %.1f}",
+        r.method, r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, r.peak_rss_mb);
+  }
+  return absl::StrFormat("%-10s %6d %10.1f %10.1f %10.2f %10.2f %10.1f", r.method, r.iterations, r.ms, r.cpu_ms,
+                         r.sc_lin_db, r.sc_mel_db, r.peak_rss_mb);
+}
+
+// Runs one method; returns its row (or an error message in `error`).
+Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& method,
+              const std::vector<float>& audio, const RealMatrix& magnitude, const RealMatrix& mel,
+              std::string* error) {
+  Row row;
+  row.method = method;
+  const int64_t length = static_cast<int64_t>(audio.size());
+  using Clock = std::chrono::steady_clock;
+  if (method == "nnls" || method == "pinv") {
+    MelInverseOptions mo;
+    mo.method = method == "nnls" ? MelInverseMethod::kNnls : MelInverseMethod::kPseudoInverse;
+    mo.power = fx.config().power;
+    mo.max_threads = args.threads;
+    const auto t0 = Clock::now();
+    const double c0 = CpuMs();
+    auto mag = MelToMagnitude(fx.filterbank(), mel, mo);
+    row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    row.cpu_ms = CpuMs() - c0;
+    if (!mag.ok()) {
+      *error = mag.status().ToString();
+      return row;
+    }
+    row.iterations = method == "nnls" ? mo.iterations : 0;
+    row.sc_lin_db = ScDb(magnitude, *mag);
+    row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
+    row.peak_rss_mb = PeakRssMb();
+    return row;
+  }
+  auto parsed = ParseInversionMethod(method);
+  if (!parsed.ok()) {
+    *error = parsed.status().ToString();
+    return row;
+  }
+  InversionOptions o;
+  o.method = *parsed;
+  o.iterations = args.iterations;
+  o.refine_iterations = args.refine_iterations;
+  o.refine_log_domain = args.refine_log;
+  o.max_threads = args.threads;
+  o.length = length;
+  o.seed = args.seed;
+  if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
+  auto init = ParsePhaseInit(args.init);
+  if (!init.ok()) {
+    *error = init.status().ToString();
+    return row;
+  }
+  o.init = *init;
+  const auto t0 = Clock::now();
+  const double c0 = CpuMs();
+  absl::StatusOr<InversionResult> result =
+      args.domain == "linear" ? InvertMagnitude(fx.stft(), magnitude, o) : InvertMel(fx, mel, o);
+  row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  row.cpu_ms = CpuMs() - c0;
+  if (!result.ok()) {
+    *error = result.status().ToString();
+    return row;
+  }
+  row.iterations = result->iterations_run;
+  auto mag = fx.Magnitude(result->audio);
+  if (!mag.ok()) {
+    *error = mag.status().ToString();
+    return row;
+  }
+  row.sc_lin_db = ScDb(magnitude, *mag);
+  row.sc_mel_db = ScDb(mel, fx.MagnitudeToMel(*mag));
+  row.peak_rss_mb = PeakRssMb();
+  return row;
+}
+
+int Main(int argc, char** argv) {
+  Args args;
+  if (!ParseArgs(argc, argv, &args)) {
+    Usage();
+    return 2;
+  }
+  auto preset = GetPreset(args.preset);
+  if (!preset.ok()) {
+    std::cerr << preset.status() << "\n";
+    return 2;
+  }
+  FeatureConfig config = *preset;
+  if (args.sample_rate) config.sample_rate = *args.sample_rate;
+  if (args.n_fft) config.stft.n_fft = *args.n_fft;
+  if (args.hop) config.stft.hop_length = *args.hop;
+  if (args.win) config.stft.win_length = *args.win;
+  if (args.n_mels) config.n_mels = *args.n_mels;
+  if (args.fmin) config.fmin = *args.fmin;
+  if (args.fmax) config.fmax = *args.fmax;
+  if (args.power) config.power = *args.power;
+  if (args.center) {
+    config.stft.center = *args.center;
+    config.framing = Framing::kStft;
+  }
+  if (args.pad_mode) {
+    auto pm = ParsePadMode(*args.pad_mode);
+    if (!pm.ok()) {
+      std::cerr << pm.status() << "\n";
+      return 2;
+    }
+    config.stft.pad_mode = *pm;
+    config.framing = Framing::kStft;
+  }
+  auto fx = FeatureExtractor::Create(config);
+  if (!fx.ok()) {
+    std::cerr << fx.status() << "\n";
+    return 2;
+  }
+  auto bytes = ReadFileBytes(args.input);
+  if (!bytes.ok()) {
+    std::cerr << bytes.status() << "\n";
+    return 1;
+  }
+  std::vector<float> audio;
+  if (args.input.size() > 4 && args.input.substr(args.input.size() - 4) == ".npy") {
+    auto arr = ParseNpy(AsBytes(*bytes));
+    if (!arr.ok()) {
+      std::cerr << arr.status() << "\n";
+      return 1;
+    }
+    auto v = NpyToRealVector(*arr);
+    if (!v.ok()) {
+      std::cerr << v.status() << "\n";
+      return 1;
+    }
+    audio = *std::move(v);
+  } else {
+    DecodeOptions d;
+    d.target_sample_rate = config.sample_rate;
+    auto decoded = DecodeAudio(AsBytes(*bytes), d);
+    if (!decoded.ok()) {
+      std::cerr << decoded.status() << "\n";
+      return 1;
+    }
+    audio = std::move(decoded->samples);
+  }
+  if (args.seconds > 0.0 && !audio.empty()) {
+    const size_t n = static_cast<size_t>(args.seconds * config.sample_rate);
+    std::vector<float> tiled(n);
+    for (size_t i = 0; i < n; ++i) tiled[i] = audio[i % audio.size()];
+    audio = std::move(tiled);
+  }
+  auto magnitude = fx->Magnitude(audio);
+  if (!magnitude.ok()) {
+    std::cerr << magnitude.status() << "\n";
+    return 1;
+  }
+  const RealMatrix mel = fx->MagnitudeToMel(*magnitude);
+  if (!args.json) {
+    std::cout << absl::StrFormat("# %s: %.2f s at %g Hz, preset %s, n_fft %d, hop %d, %d mels, power %g, %s input, "
+                                 "%d thread(s)\n",
+                                 args.input, static_cast<double>(audio.size()) / config.sample_rate,
+                                 config.sample_rate, args.preset, config.stft.n_fft, config.stft.hop_length,
+                                 config.n_mels, config.power, args.domain, args.threads);
+    std::cout << absl::StrFormat("%-10s %6s %10s %10s %10s %10s %10s\n", "method", "iters", "ms", "cpu_ms",
+                                 "SC_lin_dB", "SC_mel_dB", "peakRSS_MB");
+  }
+  int status = 0;
+  for (absl::string_view m : absl::StrSplit(args.methods, ',')) {
+    const std::string method(m);
+    if (!args.fork_each) {
+      std::string error;
+      const Row row = RunMethod(args, *fx, method, audio, *magnitude, mel, &error);
+      if (!error.empty()) {
+        std::cerr << method << ": " << error << "\n";
+        status = 1;
+        continue;
+      }
+      std::cout << Format(row, args.json) << "\n" << std::flush;
+      continue;
+    }
+    std::cout << std::flush;
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::string error;
+      const Row row = RunMethod(args, *fx, method, audio, *magnitude, mel, &error);
+      if (!error.empty()) {
+        std::cerr << method << ": " << error << "\n";
+        std::_Exit(1);
+      }
+      std::cout << Format(row, args.json) << "\n" << std::flush;
+      std::_Exit(0);
+    }
+    int child = 0;
+    waitpid(pid, &child, 0);
+    if (!WIFEXITED(child) || WEXITSTATUS(child) != 0) status = 1;
+  }
+  return status;
+}
+
+}  // namespace
+}  // namespace specinv
+
+int main(int argc, char** argv) { return specinv::Main(argc, argv); }
