@@ -1,0 +1,77 @@
+// Copyright specinv authors.
+//
+// Conversion between the specinv.v1 messages and the core library's types,
+// with validation: every error is INVALID_ARGUMENT naming the request field
+// path (status_mapping.h attaches it for google.rpc.BadRequest). `path`
+// arguments are the field path of the message being converted (e.g.
+// "config", "requests[2].mel").
+//
+// Stateless, thread-safe.
+
+#ifndef SPECINV_SERVER_CONVERSION_H_
+#define SPECINV_SERVER_CONVERSION_H_
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/limits.h"
+#include "specinv/audio_io.h"
+#include "specinv/feature_config.h"
+#include "specinv/inversion.h"
+#include "specinv/types.h"
+#include "specinv/v1/audio.pb.h"
+#include "specinv/v1/inversion.pb.h"
+#include "specinv/v1/spectrogram_config.pb.h"
+#include "specinv/v1/tensor.pb.h"
+
+namespace specinv::server {
+
+// Preset (empty = "librosa") plus explicit overrides, validated, with n_fft
+// limited to limits.max_n_fft. With needs_mel false (STFT-only requests) the
+// mel fields are not validated: if they do not fit the STFT they are
+// adjusted (n_mels capped at the bin count, fmin/fmax reset to 0 and the
+// Nyquist frequency) so a FeatureExtractor can still be built.
+absl::StatusOr<FeatureConfig> ToFeatureConfig(const v1::SpectrogramConfig& proto,
+                                              const ServiceLimits& limits, absl::string_view path,
+                                              bool needs_mel = true);
+// Every field set (the effective configuration).
+void FromFeatureConfig(const FeatureConfig& config, v1::SpectrogramConfig* proto);
+
+// Decodes `audio` to mono float samples resampled to `target_sample_rate`,
+// rejecting audio longer than limits.max_audio_seconds.
+absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double target_sample_rate,
+                                                  const ServiceLimits& limits, absl::string_view path);
+
+// Checks `output` (encoding allowed for output, length within limits).
+absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate,
+                                 const ServiceLimits& limits, absl::string_view path);
+// Encodes mono samples as `encoding` (unspecified: WAV PCM16) into `audio`.
+absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
+                                v1::AudioEncoding encoding, v1::Audio* audio);
+
+// A 2-D real tensor as a (bins, frames) matrix, honouring its layout; values
+// must be finite.
+absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::string_view path);
+// A (bins, frames) matrix as a tensor in the given format and layout.
+void RealMatrixToTensor(const RealMatrix& matrix, v1::TensorFormat format, v1::TensorLayout layout,
+                        v1::Tensor* tensor);
+// A complex (bins, frames) matrix: float32 (bins, frames, 2) or complex64 .npy.
+void ComplexMatrixToTensor(const ComplexMatrix& matrix, v1::TensorFormat format,
+                           v1::TensorLayout layout, v1::Tensor* tensor);
+
+// Inversion options for a job. `mel_input` allows INVERSION_METHOD_REFINE.
+// `check`, `progress`, `length` and `max_threads` are left for the caller.
+absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& proto, bool mel_input,
+                                                    int num_bins, int64_t num_frames,
+                                                    const ServiceLimits& limits, absl::string_view path);
+
+v1::InversionMethod ToProtoMethod(InversionMethod method);
+
+}  // namespace specinv::server
+
+#endif  // SPECINV_SERVER_CONVERSION_H_

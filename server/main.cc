@@ -1,0 +1,116 @@
+// Copyright specinv authors.
+//
+// specinv-server: the specinv gRPC service. Every flag has an environment
+// variable equivalent (SPECINV_<FLAG>, e.g. SPECINV_PORT); flags win.
+// SIGTERM/SIGINT: health turns NOT_SERVING, new calls are refused, in-flight
+// calls get --shutdown-grace-s to finish, then the process exits 0.
+
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/time/time.h"
+#include "server/logging.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  using specinv::server::LogEvent;
+  specinv::server::ServerOptions options;
+  double max_message_mb = 64.0;
+  double shutdown_grace_s = 30.0;
+  std::string log_level = "info";
+  std::string log_format = "text";
+
+  CLI::App app{"specinv-server: spectrogram analysis and inversion over gRPC"};
+  app.set_version_flag("--version", std::string(SPECINV_VERSION));
+  app.add_option("--host", options.host, "Address to listen on")->envname("SPECINV_HOST")->capture_default_str();
+  app.add_option("--port", options.port, "gRPC port (0 picks a free one)")
+      ->envname("SPECINV_PORT")
+      ->capture_default_str();
+  app.add_option("--workers", options.workers, "DSP worker threads (0 = number of cores)")
+      ->envname("SPECINV_WORKERS")
+      ->capture_default_str();
+  app.add_option("--queue-depth", options.queue_depth,
+                 "Jobs that may wait for a worker before new ones are rejected with RESOURCE_EXHAUSTED "
+                 "(-1 = 2 x workers)")
+      ->envname("SPECINV_QUEUE_DEPTH")
+      ->capture_default_str();
+  app.add_option("--max-message-mb", max_message_mb, "Largest request/response message, MiB")
+      ->envname("SPECINV_MAX_MESSAGE_MB")
+      ->capture_default_str();
+  app.add_option("--max-audio-seconds", options.limits.max_audio_seconds, "Longest audio accepted or produced")
+      ->envname("SPECINV_MAX_AUDIO_SECONDS")
+      ->capture_default_str();
+  app.add_option("--max-iterations", options.limits.max_iterations, "Largest inversion iteration count")
+      ->envname("SPECINV_MAX_ITERATIONS")
+      ->capture_default_str();
+  app.add_option("--max-n-fft", options.limits.max_n_fft, "Largest n_fft")
+      ->envname("SPECINV_MAX_N_FFT")
+      ->capture_default_str();
+  app.add_option("--max-batch-size", options.limits.max_batch_size, "Most items in one InvertMelBatch")
+      ->envname("SPECINV_MAX_BATCH_SIZE")
+      ->capture_default_str();
+  app.add_option("--metrics-host", options.metrics_host, "Address of the Prometheus endpoint")
+      ->envname("SPECINV_METRICS_HOST")
+      ->capture_default_str();
+  app.add_option("--metrics-port", options.metrics_port,
+                 "Port of the Prometheus text endpoint /metrics (0 picks a free one, -1 disables)")
+      ->envname("SPECINV_METRICS_PORT")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->envname("SPECINV_LOG_LEVEL")
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text or json")->envname("SPECINV_LOG_FORMAT")->capture_default_str();
+  app.add_option("--tls-cert", options.tls_cert_file, "PEM server certificate (enables TLS with --tls-key)")
+      ->envname("SPECINV_TLS_CERT");
+  app.add_option("--tls-key", options.tls_key_file, "PEM private key of --tls-cert")->envname("SPECINV_TLS_KEY");
+  app.add_option("--tls-client-ca", options.tls_client_ca_file,
+                 "PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)")
+      ->envname("SPECINV_TLS_CLIENT_CA");
+  app.add_option("--auth-token-file", options.auth_token_file,
+                 "File of accepted bearer tokens, one per line; when set, calls need "
+                 "'authorization: Bearer <token>' (health checks exempt)")
+      ->envname("SPECINV_AUTH_TOKEN_FILE");
+  app.add_option("--shutdown-grace-s", shutdown_grace_s,
+                 "On SIGTERM/SIGINT, seconds in-flight calls get to finish before they are cancelled")
+      ->envname("SPECINV_SHUTDOWN_GRACE_S")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status s = specinv::server::ConfigureLogging(log_level, log_format); !s.ok()) {
+    std::fprintf(stderr, "specinv-server: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (!(max_message_mb >= 1.0 && max_message_mb <= 2047.0)) {
+    std::fprintf(stderr, "specinv-server: --max-message-mb must be in [1, 2047], got %g\n", max_message_mb);
+    return 2;
+  }
+  if (!(shutdown_grace_s >= 0.0 && shutdown_grace_s <= 86400.0)) {
+    std::fprintf(stderr, "specinv-server: --shutdown-grace-s must be in [0, 86400], got %g\n", shutdown_grace_s);
+    return 2;
+  }
+  options.limits.max_message_bytes = static_cast<int64_t>(max_message_mb * 1024.0 * 1024.0);
+
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread exists so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = specinv::server::SpecinvServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "specinv-server: %s\n", std::string(server.status().message()).c_str());
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogEvent(spdlog::level::info, "signal",
+           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace_s", shutdown_grace_s}});
+  (*server)->Shutdown(absl::Seconds(shutdown_grace_s));
+  server->reset();
+  return 0;
+}

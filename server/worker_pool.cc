@@ -1,0 +1,86 @@
+// Copyright specinv authors.
+
+#include "server/worker_pool.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "server/status_mapping.h"
+
+namespace specinv::server {
+
+WorkerPool::WorkerPool(int workers, int queue_capacity) : queue_capacity_(std::max(0, queue_capacity)) {
+  const int n = std::max(1, workers);
+  threads_.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+absl::Status WorkerPool::TrySubmit(Job job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("server is shutting down; not accepting new jobs");
+    // Room if a worker is idle or a queue slot is free: jobs in the system
+    // (waiting + running) below workers + capacity.
+    const int64_t in_system = static_cast<int64_t>(queue_.size()) + busy_.load(std::memory_order_relaxed);
+    const int64_t room = static_cast<int64_t>(threads_.size()) + queue_capacity_;
+    if (in_system >= room) {
+      rejected_.fetch_add(1, std::memory_order_relaxed);
+      return WithRetryDelay(
+          absl::ResourceExhaustedError(absl::StrFormat(
+              "server busy: all %d workers are busy and the job queue is full (--queue-depth=%d); "
+              "retry later",
+              threads_.size(), queue_capacity_)),
+          RetryHint());
+    }
+    queue_.push_back(Entry{std::move(job), absl::Now()});
+  }
+  cv_.notify_one();
+  return absl::OkStatus();
+}
+
+void WorkerPool::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+int WorkerPool::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+absl::Duration WorkerPool::RetryHint() const {
+  const int64_t mean_us = mean_job_us_.load(std::memory_order_relaxed);
+  const int64_t per_slot = mean_us / std::max<int64_t>(1, static_cast<int64_t>(threads_.size()));
+  return std::max(absl::Milliseconds(10), absl::Microseconds(per_slot));
+}
+
+void WorkerPool::Loop() {
+  for (;;) {
+    Entry entry;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      entry = std::move(queue_.front());
+      queue_.pop_front();
+      busy_.fetch_add(1, std::memory_order_relaxed);
+    }
+    const absl::Time start = absl::Now();
+    entry.job(start - entry.enqueued);
+    const int64_t took_us = absl::ToInt64Microseconds(absl::Now() - start);
+    // EWMA with weight 1/8; races between workers only blur the estimate.
+    const int64_t old = mean_job_us_.load(std::memory_order_relaxed);
+    mean_job_us_.store(old == 0 ? took_us : old + (took_us - old) / 8, std::memory_order_relaxed);
+    busy_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace specinv::server

@@ -1,0 +1,83 @@
+// Copyright specinv authors.
+//
+// WorkerPool: a fixed number of threads that run DSP jobs from a bounded
+// FIFO queue. It never queues without bound: TrySubmit fails at once with
+// ResourceExhausted (with a retry hint attached, see status_mapping.h) when
+// `queue_capacity` jobs are already waiting for a worker. gRPC threads only
+// submit; DSP work runs here.
+//
+// Jobs must not throw. A job that is still queued when the pool is
+// destroyed is run before the threads exit (Stop drains).
+//
+// Thread-safe.
+
+#ifndef SPECINV_SERVER_WORKER_POOL_H_
+#define SPECINV_SERVER_WORKER_POOL_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace specinv::server {
+
+class WorkerPool {
+ public:
+  // A job receives the time it spent queued.
+  using Job = std::function<void(absl::Duration queue_wait)>;
+
+  // workers >= 1, queue_capacity >= 0.
+  WorkerPool(int workers, int queue_capacity);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues `job`. ResourceExhausted ("server busy: ...", retry hint attached)
+  // when the queue is full, Unavailable after Stop. Never blocks.
+  absl::Status TrySubmit(Job job);
+
+  // Stops accepting jobs, runs the queued ones, joins the threads.
+  // Idempotent.
+  void Stop();
+
+  int workers() const { return static_cast<int>(threads_.size()); }
+  int queue_capacity() const { return queue_capacity_; }
+  // Jobs running now.
+  int busy() const { return busy_.load(std::memory_order_relaxed); }
+  // Jobs waiting now.
+  int queued() const;
+  // Jobs rejected because the queue was full, since start.
+  int64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
+
+  // Suggested wait before retrying a rejected job: the expected time for the
+  // queue to move by one job (mean recent job time / workers), at least 10 ms.
+  absl::Duration RetryHint() const;
+
+ private:
+  struct Entry {
+    Job job;
+    absl::Time enqueued;
+  };
+  void Loop();
+
+  const int queue_capacity_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Entry> queue_;
+  bool stopping_ = false;
+  std::atomic<int> busy_{0};
+  std::atomic<int64_t> rejected_{0};
+  std::atomic<int64_t> mean_job_us_{0};  // exponential moving average
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace specinv::server
+
+#endif  // SPECINV_SERVER_WORKER_POOL_H_
