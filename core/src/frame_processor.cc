@@ -29,8 +29,8 @@ absl::StatusOr<SignalLayout> MakeLayout(int n_fft, int hop, int64_t pad, PadMode
   layout.pad = pad;
   layout.pad_mode = mode;
   layout.frames = frames;
-  // Shortest signal whose padded version holds all frames.
-  const int64_t min_length = std::max<int64_t>(1, n_fft + hop * (frames - 1) - 2 * pad);
+  // Lengths whose analysis yields exactly frames + extra_frames frames.
+  const int64_t min_length = std::max<int64_t>(1, n_fft + hop * (frames - 1 + extra_frames) - 2 * pad);
   const int64_t max_length = n_fft + hop * (frames + extra_frames) - 1 - 2 * pad;
   if (!length.has_value()) {
     layout.length = min_length;

@@ -197,6 +197,8 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
   RefineResult result;
   result.evaluations = 1;
   result.initial_sc_db = ToDb(objective.last_sc());
+  result.initial_objective = f;
+  result.final_objective = f;
   result.final_sc_db = result.initial_sc_db;
   result.stop_reason = "iterations";
   double sc = objective.last_sc();
@@ -288,6 +290,7 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
     g.swap(gt);
     const double previous_sc = sc;
     f = ft;
+    result.final_objective = f;
     sc = objective.last_sc();
     result.iterations_run = it + 1;
     result.final_sc_db = ToDb(sc);

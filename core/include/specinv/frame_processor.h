@@ -62,8 +62,9 @@ struct SignalLayout {
 // must make the forward STFT yield exactly `frames` frames (librosa would
 // fail otherwise); the error states the allowed range.
 absl::StatusOr<SignalLayout> StftLayout(const Stft& stft, int64_t frames, std::optional<int64_t> length);
-// Layout of a FeatureExtractor's framing (HiFi-GAN reflect padding, dropped
-// last frame: a length may then yield one extra frame, which is ignored).
+// Layout of a FeatureExtractor's framing (HiFi-GAN reflect padding; with
+// drop_last_frame the length must yield one frame more than `frames`, as the
+// analysis drops it, and the default length is the shortest such length).
 absl::StatusOr<SignalLayout> FeatureLayout(const FeatureExtractor& extractor, int64_t frames,
                                            std::optional<int64_t> length);
 

@@ -15,7 +15,10 @@
 //
 // L-BFGS: two-loop recursion with H0 = s'y / y'y, backtracking line search
 // with the Armijo condition (quadratic interpolation), pairs with s'y <= 0
-// skipped. Every accepted step lowers f, so the reported error never rises.
+// skipped. Every accepted step lowers f, so f never rises; with the linear
+// objective the reported spectral convergence therefore never rises either.
+// The log objective weighs quiet regions heavily and converges slowly: after
+// tens of iterations it lowers the log-mel error but may raise the linear SC.
 //
 // Thread safety: re-entrant; one call uses up to max_threads threads.
 
@@ -58,6 +61,8 @@ struct RefineResult {
   int evaluations = 0;           // objective + gradient evaluations
   double initial_sc_db = 0.0;    // spectral convergence of the start on T (linear domain)
   double final_sc_db = 0.0;
+  double initial_objective = 0.0;  // f at the start and at the result (never higher)
+  double final_objective = 0.0;
   std::string stop_reason;       // "iterations", "tolerance", "time_budget", "converged"
 };
 
