@@ -13,6 +13,8 @@ absl::StatusOr<FeatureExtractor> FeatureExtractor::Create(const FeatureConfig& c
   if (auto s = ValidateFeatureConfig(config); !s.ok()) return s;
   StftOptions stft_options = config.stft;
   if (config.framing == Framing::kHifiGanReflect) stft_options.center = false;
+  // Features are computed like librosa: in double, rounded to float.
+  stft_options.double_precision = true;
   auto stft = Stft::Create(stft_options);
   if (!stft.ok()) return stft.status();
   auto fb = MelFilterbank::Create(config.mel_options());

@@ -63,4 +63,32 @@ void RealFft::Inverse(std::complex<float>* in, float* out) const {
                         out);
 }
 
+std::shared_ptr<const RealFftDouble> RealFftDouble::Get(int n) {
+  static std::mutex cache_mu;
+  static std::map<int, std::shared_ptr<const RealFftDouble>> cache;
+  std::lock_guard<std::mutex> lock(cache_mu);
+  auto it = cache.find(n);
+  if (it != cache.end()) return it->second;
+  std::shared_ptr<const RealFftDouble> fft(new RealFftDouble(n));
+  cache.emplace(n, fft);
+  return fft;
+}
+
+RealFftDouble::RealFftDouble(int n) : n_(n) {
+  AlignedVector<double> real(static_cast<size_t>(n));
+  AlignedVector<std::complex<double>> spec(static_cast<size_t>(n / 2 + 1));
+  std::lock_guard<std::mutex> lock(PlannerMutex());
+  plan_ = fftw_plan_dft_r2c_1d(n, real.data(), reinterpret_cast<fftw_complex*>(spec.data()), FFTW_ESTIMATE);
+}
+
+RealFftDouble::~RealFftDouble() {
+  std::lock_guard<std::mutex> lock(PlannerMutex());
+  fftw_destroy_plan(static_cast<fftw_plan>(plan_));
+}
+
+void RealFftDouble::Forward(const double* in, std::complex<double>* out) const {
+  fftw_execute_dft_r2c(static_cast<fftw_plan>(plan_), const_cast<double*>(in),
+                       reinterpret_cast<fftw_complex*>(out));
+}
+
 }  // namespace specinv

@@ -44,7 +44,9 @@ absl::StatusOr<Stft> Stft::Create(const StftOptions& options) {
   if (auto s = ValidateStftOptions(options); !s.ok()) return s;
   auto window = MakeWindow(options.window, options.effective_win_length(), options.n_fft);
   if (!window.ok()) return window.status();
-  return Stft(options, *std::move(window), RealFft::Get(options.n_fft));
+  Stft stft(options, *std::move(window), RealFft::Get(options.n_fft));
+  if (options.double_precision) stft.fft_double_ = RealFftDouble::Get(options.n_fft);
+  return stft;
 }
 
 Stft::Stft(const StftOptions& options, std::vector<float> window, std::shared_ptr<const RealFft> fft)
@@ -94,6 +96,21 @@ void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int 
   const int bins = num_bins();
   const int64_t frames = 1 + (static_cast<int64_t>(padded.size()) - n_fft) / hop;
   if (out->rows() != bins || out->cols() != frames) out->resize(bins, frames);
+  if (fft_double_ != nullptr) {
+    ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+      AlignedVector<double> in(static_cast<size_t>(n_fft));
+      AlignedVector<std::complex<double>> spec(static_cast<size_t>(bins));
+      const float* w = window_.data();
+      for (int64_t f = begin; f < end; ++f) {
+        const float* x = padded.data() + f * hop;
+        for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = static_cast<double>(x[i]) * static_cast<double>(w[i]);
+        fft_double_->Forward(in.data(), spec.data());
+        std::complex<float>* dst = out->col(f).data();
+        for (int k = 0; k < bins; ++k) dst[k] = std::complex<float>(spec[static_cast<size_t>(k)]);
+      }
+    });
+    return;
+  }
   ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
     AlignedVector<float> in(static_cast<size_t>(n_fft));
     AlignedVector<std::complex<float>> spec(static_cast<size_t>(bins));

@@ -78,6 +78,29 @@ class RealFft {
   void* inverse_plan_ = nullptr;
 };
 
+// Forward real FFT in double precision (FFTW double). Used by the analysis
+// path, which, like librosa, windows and transforms in double and rounds the
+// spectrum to float: quiet bins next to loud ones keep their relative
+// accuracy (float32 transforms carry ~1e-7 * max|X| of absolute noise).
+// Same caching and thread-safety rules as RealFft.
+class RealFftDouble {
+ public:
+  static std::shared_ptr<const RealFftDouble> Get(int n);
+  ~RealFftDouble();
+  RealFftDouble(const RealFftDouble&) = delete;
+  RealFftDouble& operator=(const RealFftDouble&) = delete;
+
+  int size() const { return n_; }
+  int num_bins() const { return n_ / 2 + 1; }
+  // Unnormalised forward transform; aligned buffers (AlignedVector<double>).
+  void Forward(const double* in, std::complex<double>* out) const;
+
+ private:
+  explicit RealFftDouble(int n);
+  int n_;
+  void* plan_ = nullptr;
+};
+
 }  // namespace specinv
 
 #endif  // SPECINV_FFT_H_
