@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include <fftw3.h>
+
 #include "absl/strings/str_format.h"
 #include "specinv/parallel.h"
 #include "specinv/validate.h"
@@ -114,12 +116,18 @@ void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int 
   ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
     AlignedVector<float> in(static_cast<size_t>(n_fft));
     AlignedVector<std::complex<float>> spec(static_cast<size_t>(bins));
+    const int spec_alignment = fftwf_alignment_of(reinterpret_cast<float*>(spec.data()));
     const float* w = window_.data();
     for (int64_t f = begin; f < end; ++f) {
       const float* x = padded.data() + f * hop;
       for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = x[i] * w[i];
-      fft_->Forward(in.data(), spec.data());
-      std::copy(spec.begin(), spec.end(), out->col(f).data());
+      std::complex<float>* dst = out->col(f).data();
+      if (fftwf_alignment_of(reinterpret_cast<float*>(dst)) == spec_alignment) {
+        fft_->Forward(in.data(), dst);  // aligned like the plan's buffers: no copy
+      } else {
+        fft_->Forward(in.data(), spec.data());
+        std::copy(spec.begin(), spec.end(), dst);
+      }
     }
   });
 }
