@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target for a bounded time (FUZZ_SECONDS each, default 60)
+# on a scratch copy of its corpus. A crash input is copied into the target's
+# kept corpus under tests/fuzz/corpus/, where the regression tests replay it.
+set -euo pipefail
+build=${1:?usage: run-fuzz.sh BUILD_DIR}
+seconds=${FUZZ_SECONDS:-60}
+root=$(cd "$(dirname "$0")/.." && pwd)
+declare -A corpus=([npy_fuzz]=npy [audio_decode_fuzz]=audio)
+status=0
+for target in "${!corpus[@]}"; do
+  bin="$build/tests/fuzz/$target"
+  [[ -x "$bin" ]] || { echo "run-fuzz: $bin not built" >&2; exit 1; }
+  kept="$root/tests/fuzz/corpus/${corpus[$target]}"
+  work=$(mktemp -d)
+  cp "$kept"/* "$work"/
+  artifacts=$(mktemp -d)
+  echo "== $target: ${seconds}s"
+  if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix="$artifacts/" \
+       "$work" 2>"$artifacts/log"; then
+    status=1
+    tail -n 30 "$artifacts/log" >&2
+    for crash in "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
+      [[ -e "$crash" ]] && cp "$crash" "$kept/" && echo "run-fuzz: kept $(basename "$crash") in $kept" >&2
+    done
+  else
+    grep -E "^#[0-9]+.*DONE" "$artifacts/log" | tail -n 1 || true
+  fi
+  rm -rf "$work" "$artifacts"
+done
+exit $status
