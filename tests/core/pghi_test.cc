@@ -56,9 +56,10 @@ TEST(PghiTest, ChirpWithoutIterations) {
 
 TEST(PghiTest, OtherWindowsAndOddSizes) {
   // Hamming, window shorter than n_fft, odd n_fft: the phase convention
-  // (window centre) and gamma follow the window.
+  // (window centre) and gamma follow the window. A wrong centre or gamma
+  // gives about 0 dB; Hamming is less Gaussian than Hann, hence -15 dB.
   const Stft hamming = MakeStft(1023, 200, 800, WindowType::kHamming);
-  EXPECT_LE(PghiScDb(hamming, testing::Sine(440.0, 22050.0, 22050)), -20.0);
+  EXPECT_LE(PghiScDb(hamming, testing::Sine(440.0, 22050.0, 22050)), -15.0);
   const Stft blackman = MakeStft(512, 128, 0, WindowType::kBlackman, /*center=*/false);
   EXPECT_LE(PghiScDb(blackman, testing::Chirp(200.0, 3000.0, 16000.0, 16000)), -20.0);
 }
