@@ -10,7 +10,8 @@
 // values in (-pi, pi].
 //
 // Pure functions; thread-safe. Fft2 uses the shared RealFft plans of fft.h
-// (one per distinct row and column length).
+// for power-of-two lengths only (Bluestein's algorithm for the others), so
+// images of ever new sizes do not grow the process-wide plan cache.
 
 #ifndef SPECINV_PHASE_TOOLS_H_
 #define SPECINV_PHASE_TOOLS_H_
