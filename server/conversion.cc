@@ -532,8 +532,8 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
     case v1::INVERSION_METHOD_REFINE:
       if (!mel_input) {
         return InvalidField(Join(path, "method"),
-                            "INVERSION_METHOD_REFINE needs a mel spectrogram; use InvertMel, or "
-                            "another method for a linear magnitude");
+                            "must not be INVERSION_METHOD_REFINE for a linear magnitude (refine needs mel "
+                            "input: use InvertMel)");
       }
       o.method = InversionMethod::kRefine;
       break;

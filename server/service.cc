@@ -19,6 +19,7 @@
 #include "server/status_mapping.h"
 #include "specinv/feature_config.h"
 #include "specinv/features.h"
+#include "specinv/frame_processor.h"
 #include "specinv/inversion.h"
 #include "specinv/stft.h"
 
@@ -577,6 +578,19 @@ grpc::ServerUnaryReactor* SpectrogramService::GetServerInfo(grpc::CallbackServer
 
 // ---- RPC bodies (worker threads) --------------------------------------------
 
+namespace {
+
+// Streaming RPCs: forwards every progress_interval_iterations-th event.
+void SetProgress(SpectrogramService::Job& job, const v1::InversionOptions& proto, InversionOptions* options) {
+  if (!job.on_progress) return;
+  const int interval = proto.has_progress_interval_iterations() ? proto.progress_interval_iterations() : 1;
+  options->progress = [&job, interval](const InversionProgress& p) {
+    if (p.iteration % interval == 0 || p.iteration == p.total_iterations) job.on_progress(ToProto(p, job.start));
+  };
+}
+
+}  // namespace
+
 absl::Status SpectrogramService::DoAnalyze(Job& job, const v1::AnalyzeRequest& request,
                                            v1::AnalyzeResponse* response) {
   const v1::SpectrogramKind kind = request.kind();
@@ -737,19 +751,23 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
       !s.ok()) {
     return s;
   }
-  if (request.output().has_length_samples()) options->length = request.output().length_samples();
-  options->check = job.Checker();
-  if (job.on_progress) {
-    const int interval = request.options().has_progress_interval_iterations()
-                             ? request.options().progress_interval_iterations()
-                             : 1;
-    options->progress = [&job, interval](const InversionProgress& p) {
-      if (p.iteration % interval == 0 || p.iteration == p.total_iterations) job.on_progress(ToProto(p, job.start));
-    };
+  // Lengths the frames can produce go to the engine; others are served by
+  // zero-padding or truncating the default-length result.
+  std::optional<int64_t> resize_to;
+  if (request.output().has_length_samples()) {
+    const int64_t length = request.output().length_samples();
+    if (FeatureLayout(*extractor, frames, length).ok()) {
+      options->length = length;
+    } else {
+      resize_to = length;
+    }
   }
+  options->check = job.Checker();
+  SetProgress(job, request.options(), &*options);
 
   absl::StatusOr<InversionResult> result = specinv::InvertMel(*extractor, *mel, *options);
   if (!result.ok()) return AttributeInversionError(result.status(), prefix, "mel");
+  if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
   if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
                                           response->mutable_audio());
@@ -813,19 +831,21 @@ absl::Status SpectrogramService::DoInvertSpectrogram(Job& job, const v1::InvertS
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) {
     return s;
   }
-  if (request.output().has_length_samples()) options->length = request.output().length_samples();
-  options->check = job.Checker();
-  if (job.on_progress) {
-    const int interval = request.options().has_progress_interval_iterations()
-                             ? request.options().progress_interval_iterations()
-                             : 1;
-    options->progress = [&job, interval](const InversionProgress& p) {
-      if (p.iteration % interval == 0 || p.iteration == p.total_iterations) job.on_progress(ToProto(p, job.start));
-    };
+  std::optional<int64_t> resize_to;
+  if (request.output().has_length_samples()) {
+    const int64_t length = request.output().length_samples();
+    if (StftLayout(*stft, frames, length).ok()) {
+      options->length = length;
+    } else {
+      resize_to = length;
+    }
   }
+  options->check = job.Checker();
+  SetProgress(job, request.options(), &*options);
 
   absl::StatusOr<InversionResult> result = InvertMagnitude(*stft, *magnitude, *options);
   if (!result.ok()) return AttributeInversionError(result.status(), "", "magnitude");
+  if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
   if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
                                           response->mutable_audio());

@@ -43,7 +43,14 @@ absl::Status Rebuild(const absl::Status& original, std::string message, std::str
 }  // namespace
 
 absl::Status InvalidField(absl::string_view path, absl::string_view message) {
-  return WithField(absl::InvalidArgumentError(message), path);
+  const absl::string_view leaf = LastComponent(path);
+  if (!leaf.empty() && absl::StartsWith(message, leaf)) {
+    return WithField(absl::InvalidArgumentError(message), path);
+  }
+  // Our own messages continue the path: "config.n_fft must be in ...".
+  absl::Status s = absl::InvalidArgumentError(absl::StrCat(path, " ", message));
+  s.SetPayload(kFieldPayload, absl::Cord(path));
+  return s;
 }
 
 absl::Status WithField(const absl::Status& status, absl::string_view path) {

@@ -27,8 +27,8 @@
 
 namespace specinv::server {
 
-// InvalidArgument "<path> <message>" (or "<path>: <message>" when the message
-// does not read as a continuation) with the field path attached.
+// InvalidArgument "<path> <message>" (e.g. path "config.n_fft", message
+// "must be in [16, 16384], got 8") with the field path attached.
 absl::Status InvalidField(absl::string_view path, absl::string_view message);
 
 // Attributes an error to a request field. If the message starts with the

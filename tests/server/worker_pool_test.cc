@@ -1,0 +1,100 @@
+// Copyright specinv authors.
+
+#include "server/worker_pool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/status_mapping.h"
+
+namespace specinv::server {
+namespace {
+
+TEST(WorkerPoolTest, RunsEveryAcceptedJob) {
+  std::atomic<int> ran{0};
+  {
+    WorkerPool pool(3, 100);
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) { ++ran; }).ok());
+    pool.Stop();
+  }
+  EXPECT_EQ(ran.load(), 100);
+}
+
+TEST(WorkerPoolTest, CapacityIsWorkersPlusQueueDepth) {
+  WorkerPool pool(2, 3);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int started = 0;
+  auto blocking = [&](absl::Duration) {
+    std::unique_lock<std::mutex> lock(mu);
+    ++started;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  };
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool.TrySubmit(blocking).ok()) << i;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started == 2; });
+  }
+  EXPECT_EQ(pool.busy(), 2);
+  EXPECT_EQ(pool.queued(), 3);
+  absl::Status rejected = pool.TrySubmit(blocking);
+  EXPECT_EQ(rejected.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(RetryDelayOf(rejected).has_value());
+  EXPECT_EQ(pool.rejected(), 1);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  pool.Stop();
+  EXPECT_EQ(started, 5);
+  EXPECT_EQ(pool.TrySubmit(blocking).code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(WorkerPoolTest, ZeroQueueAcceptsOnlyWhenAWorkerIsIdle) {
+  WorkerPool pool(1, 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  bool started = false;
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) {
+                    std::unique_lock<std::mutex> lock(mu);
+                    started = true;
+                    cv.notify_all();
+                    cv.wait(lock, [&] { return open; });
+                  })
+                  .ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started; });
+  }
+  EXPECT_EQ(pool.TrySubmit([](absl::Duration) {}).code(), absl::StatusCode::kResourceExhausted);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+}
+
+TEST(WorkerPoolTest, JobsSeeTheirQueueWait) {
+  WorkerPool pool(1, 4);
+  std::vector<absl::Duration> waits(2);
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration w) {
+                    waits[0] = w;
+                    absl::SleepFor(absl::Milliseconds(20));
+                  })
+                  .ok());
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration w) { waits[1] = w; }).ok());
+  pool.Stop();
+  EXPECT_GE(waits[1], absl::Milliseconds(15));
+  EXPECT_GE(pool.RetryHint(), absl::Milliseconds(10));
+}
+
+}  // namespace
+}  // namespace specinv::server
