@@ -14,7 +14,10 @@
 // inversion call only, mel -> magnitude included), its CPU time (ms, all
 // threads; the figure to compare on a loaded machine), SC_lin (dB, on the
 // original linear magnitude), SC_mel (dB, on the original mel) and the peak
-// RSS (MB) of a child process that ran only that method. Method "nnls"
+// RSS (MB, VmHWM reset just before the call) of a child process that ran
+// only that method, read when the call returns. It includes the input audio,
+// magnitude and mel the child inherited; the header line gives that baseline
+// and the size of the complex spectrogram. Method "nnls"
 // times mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
 // relative residual).
 //
@@ -30,6 +33,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -59,6 +63,7 @@ struct Args {
   std::string init = "zero";
   uint64_t seed = 0;
   std::optional<double> pghi_tolerance_db;
+  std::optional<double> momentum;
   bool json = false;
   bool fork_each = true;
   double seconds = 0.0;  // 0 = whole file; otherwise tile/cut the input to this duration
@@ -73,7 +78,7 @@ void Usage() {
   std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
-               "  [--pghi-tolerance-db DB]\n"
+               "  [--pghi-tolerance-db DB] [--momentum M]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
                "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine\n";
@@ -101,6 +106,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--init") a->init = value();
     else if (k == "--seed") a->seed = std::stoull(value());
     else if (k == "--pghi-tolerance-db") a->pghi_tolerance_db = std::stod(value());
+    else if (k == "--momentum") a->momentum = std::stod(value());
     else if (k == "--json") a->json = true;
     else if (k == "--no-fork") a->fork_each = false;
     else if (k == "--sample-rate") a->sample_rate = std::stod(value());
@@ -129,7 +135,34 @@ double CpuMs() {
          (static_cast<double>(usage.ru_utime.tv_usec) + static_cast<double>(usage.ru_stime.tv_usec)) * 1e-3;
 }
 
+// Field `key` ("VmHWM", "VmRSS") of /proc/self/status in MB, or -1.
+double ProcStatusMb(const char* key) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return -1.0;
+  char line[256];
+  double mb = -1.0;
+  const size_t key_len = std::strlen(key);
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, key, key_len) == 0 && line[key_len] == ':') {
+      mb = std::strtod(line + key_len + 1, nullptr) / 1024.0;  // kB
+      break;
+    }
+  }
+  std::fclose(f);
+  return mb;
+}
+
+// Resets the peak RSS (Linux clear_refs "5") so it measures from now on.
+void ResetPeakRss() {
+  FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return;
+  std::fputs("5", f);
+  std::fclose(f);
+}
+
 double PeakRssMb() {
+  const double hwm = ProcStatusMb("VmHWM");
+  if (hwm >= 0.0) return hwm;
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
@@ -173,11 +206,13 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     mo.method = method == "nnls" ? MelInverseMethod::kNnls : MelInverseMethod::kPseudoInverse;
     mo.power = fx.config().power;
     mo.max_threads = args.threads;
+    ResetPeakRss();
     const auto t0 = Clock::now();
     const double c0 = CpuMs();
     auto mag = MelToMagnitude(fx.filterbank(), mel, mo);
     row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     row.cpu_ms = CpuMs() - c0;
+    row.peak_rss_mb = PeakRssMb();
     if (!mag.ok()) {
       *error = mag.status().ToString();
       return row;
@@ -185,7 +220,6 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     row.iterations = method == "nnls" ? mo.iterations : 0;
     row.sc_lin_db = ScDb(magnitude, *mag);
     row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
-    row.peak_rss_mb = PeakRssMb();
     return row;
   }
   auto parsed = ParseInversionMethod(method);
@@ -202,18 +236,21 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   o.length = length;
   o.seed = args.seed;
   if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
+  if (args.momentum) o.momentum = *args.momentum;
   auto init = ParsePhaseInit(args.init);
   if (!init.ok()) {
     *error = init.status().ToString();
     return row;
   }
   o.init = *init;
+  ResetPeakRss();
   const auto t0 = Clock::now();
   const double c0 = CpuMs();
   absl::StatusOr<InversionResult> result =
       args.domain == "linear" ? InvertMagnitude(fx.stft(), magnitude, o) : InvertMel(fx, mel, o);
   row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   row.cpu_ms = CpuMs() - c0;
+  row.peak_rss_mb = PeakRssMb();  // before the quality measurement allocates its own spectrograms
   if (!result.ok()) {
     *error = result.status().ToString();
     return row;
@@ -226,7 +263,6 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   }
   row.sc_lin_db = ScDb(magnitude, *mag);
   row.sc_mel_db = ScDb(mel, fx.MagnitudeToMel(*mag));
-  row.peak_rss_mb = PeakRssMb();
   return row;
 }
 
@@ -308,7 +344,11 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const RealMatrix mel = fx->MagnitudeToMel(*magnitude);
+  const double complex_mb = static_cast<double>(magnitude->size()) * 8.0 / (1024.0 * 1024.0);
   if (!args.json) {
+    std::cout << absl::StrFormat("# RSS before the calls %.1f MB (audio, magnitude, mel); complex spectrogram "
+                                 "%.1f MB (%d frames)\n",
+                                 ProcStatusMb("VmRSS"), complex_mb, magnitude->cols());
     std::cout << absl::StrFormat("# %s: %.2f s at %g Hz, preset %s, n_fft %d, hop %d, %d mels, power %g, %s input, "
                                  "%d thread(s)\n",
                                  args.input, static_cast<double>(audio.size()) / config.sample_rate,

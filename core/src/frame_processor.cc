@@ -99,6 +99,33 @@ absl::StatusOr<FrameProcessor> FrameProcessor::Create(const Stft& stft, const Si
   p.inv_wss_.resize(wss.size());
   constexpr float kTiny = std::numeric_limits<float>::min();
   for (size_t i = 0; i < wss.size(); ++i) p.inv_wss_[i] = wss[i] > kTiny ? 1.0f / wss[i] : 1.0f;
+  // Frames whose 1/wss span equals that of the middle frame sample by sample.
+  {
+    const int64_t n = layout.n_fft;
+    const int64_t hop = layout.hop;
+    const int64_t interior_end = std::min(layout.pad + layout.length, layout.ola_length());
+    const int64_t mid = layout.frames / 2;
+    const int64_t ref = mid * hop;
+    const auto matches = [&](int64_t t) {
+      const int64_t start = t * hop;
+      if (start < layout.pad || start + n > interior_end) return false;
+      for (int64_t j = 0; j < n; ++j) {
+        if (p.inv_wss_[static_cast<size_t>(start + j)] != p.inv_wss_[static_cast<size_t>(ref + j)]) return false;
+      }
+      return true;
+    };
+    if (matches(mid)) {
+      p.periodic_first_ = mid;
+      p.periodic_last_ = mid;
+      while (p.periodic_first_ > 0 && matches(p.periodic_first_ - 1)) --p.periodic_first_;
+      while (p.periodic_last_ + 1 < layout.frames && matches(p.periodic_last_ + 1)) ++p.periodic_last_;
+      p.interior_window_.resize(static_cast<size_t>(n));
+      for (int64_t j = 0; j < n; ++j) {
+        p.interior_window_[static_cast<size_t>(j)] =
+            p.inv_wss_[static_cast<size_t>(ref + j)] * p.window_[static_cast<size_t>(j)];
+      }
+    }
+  }
   const int64_t overlap_frames = (layout.n_fft - layout.hop + layout.hop - 1) / layout.hop;
   p.chunk_frames_ = std::max<int64_t>(kMinChunkFrames, overlap_frames);
   p.chunks_ = (layout.frames + p.chunk_frames_ - 1) / p.chunk_frames_;
@@ -141,6 +168,7 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
   const float* inv = inv_wss_.data();
   const int64_t first = chunk * chunk_frames_;
   const int64_t last = std::min(layout_.frames, first + chunk_frames_);
+  if (out != nullptr) ClearChunkOutput(chunk, out);
   FrameTask task;
   task.slot = slot;
   task.chunk = chunk;
@@ -148,7 +176,9 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
   for (int64_t t = first; t < last; ++t) {
     const int64_t start = t * hop;
     if (source_ola_ != nullptr) {
-      if (start >= pad && start + n <= interior_end) {
+      if (t >= periodic_first_ && t <= periodic_last_) {
+        kernels::Multiply2(source_ola_ + start, interior_window_.data(), u, n);
+      } else if (start >= pad && start + n <= interior_end) {
         const float* src = source_ola_ + start;
         const float* iv = inv + start;
         kernels::Multiply3(src, iv, w, u, n);
@@ -175,6 +205,22 @@ void FrameProcessor::ProcessChunk(int64_t chunk, int slot, float* out, const Fra
       kernels::MultiplyAdd(u, sw, o, n);
     }
   }
+}
+
+void FrameProcessor::ClearChunkOutput(int64_t chunk, float* out) const {
+  const int64_t hop = layout_.hop;
+  const auto span_begin = [&](int64_t c) { return c * chunk_frames_ * hop; };
+  const auto span_end = [&](int64_t c) {
+    const int64_t last = std::min(layout_.frames, (c + 1) * chunk_frames_) - 1;
+    return last * hop + layout_.n_fft;
+  };
+  int64_t begin = span_begin(chunk);
+  int64_t end = span_end(chunk);
+  if (chunk % 2 == 1) {  // even neighbours already wrote their spans
+    begin = std::max(begin, span_end(chunk - 1));
+    if (chunk + 1 < chunks_) end = std::min(end, span_begin(chunk + 1));
+  }
+  if (end > begin) std::memset(out + begin, 0, static_cast<size_t>(end - begin) * sizeof(float));
 }
 
 void FrameProcessor::Run(float* out, float synthesis_scale, const FrameFn& fn) {

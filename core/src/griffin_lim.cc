@@ -64,7 +64,6 @@ void GriffinLimEngine::Start(const RealMatrix* magnitude, const InitialPhase& in
   reference_energy_ = SumSquares(*magnitude);
   current_ = ola_a_.data();
   next_ = ola_b_.data();
-  std::fill(ola_a_.begin(), ola_a_.end(), 0.0f);
   processor_.SetNoSource();
   const float scale = 1.0f / static_cast<float>(layout().n_fft);
   const RealMatrix* mag = magnitude_;
@@ -152,7 +151,6 @@ double GriffinLimEngine::ReduceConvergence() const {
 
 double GriffinLimEngine::Iterate(bool measure) {
   std::fill(chunk_error_.begin(), chunk_error_.end(), 0.0);
-  std::memset(next_, 0, ola_a_.size() * sizeof(float));
   processor_.SetOlaSource(current_);
   const float scale = 1.0f / static_cast<float>(layout().n_fft);
   const int bins = processor_.num_bins();

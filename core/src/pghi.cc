@@ -18,7 +18,8 @@ namespace {
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 constexpr double kBucketStep = 0.01;  // nepers per bucket of the priority queue
 
-double Wrap(double phase) { return std::remainder(phase, kTwoPi); }
+// Wraps to [-pi, pi] (cheaper than std::remainder, which dominated the run time).
+double Wrap(double phase) { return phase - kTwoPi * std::nearbyint(phase * (1.0 / kTwoPi)); }
 
 }  // namespace
 

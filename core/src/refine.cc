@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "absl/strings/str_format.h"
+#include "inversion_kernels.h"
 #include "specinv/validate.h"
 
 namespace specinv {
@@ -55,7 +56,9 @@ class Objective {
 
   // Returns f(x); writes the gradient into g (length() floats).
   double Evaluate(const float* x, float* g) {
-    std::fill(padded_grad_.begin(), padded_grad_.end(), 0.0f);
+    // Run overwrites the ola span; the tail past it gets no frame.
+    const size_t ola = static_cast<size_t>(proc_.layout().ola_length());
+    std::fill(padded_grad_.begin() + static_cast<std::ptrdiff_t>(ola), padded_grad_.end(), 0.0f);
     std::fill(chunk_f_.begin(), chunk_f_.end(), 0.0);
     std::fill(chunk_err_.begin(), chunk_err_.end(), 0.0);
     proc_.SetSignalSource(x);
@@ -78,13 +81,13 @@ class Objective {
     float* dp = dpow_[slot].data();
     float* x = reinterpret_cast<float*>(task.spectrum);
     const float p = power_;
-    for (int k = 0; k < bins; ++k) {
-      const float re = x[2 * k];
-      const float im = x[2 * k + 1];
-      const float y2 = re * re + im * im + eps_;
-      const float y = std::sqrt(y2);
-      mag[k] = y;
-      pw[k] = p == 1.0f ? y : (p == 2.0f ? y2 : std::pow(y, p));
+    kernels::Magnitude(x, eps_, mag, bins);
+    if (p == 1.0f) {
+      std::copy(mag, mag + bins, pw);
+    } else if (p == 2.0f) {
+      kernels::ArrayMap(pw, bins) = kernels::ConstArrayMap(mag, bins).square();
+    } else {
+      kernels::ArrayMap(pw, bins) = kernels::ConstArrayMap(mag, bins).pow(p);
     }
     const MelFilterbank* fb = target_.filterbank;
     const float* est = pw;
@@ -126,13 +129,13 @@ class Objective {
         for (int i = 0, n = fb->row_size(m); i < n; ++i) v[i] += w[i] * r;
       }
     }
-    for (int k = 0; k < bins; ++k) {
-      // d/dX of P(Y(X)): dP * p Y^(p-1) * X / Y.
-      const float y = mag[k];
-      const float coef = p == 1.0f ? dp[k] / y : dp[k] * p * pw[k] / (y * y);
-      x[2 * k] *= coef;
-      x[2 * k + 1] *= coef;
+    // d/dX of P(Y(X)): dP * p Y^(p-1) * X / Y, as a per-bin real factor (into dp).
+    if (p == 1.0f) {
+      kernels::ArrayMap(dp, bins) /= kernels::ConstArrayMap(mag, bins);
+    } else {
+      kernels::ArrayMap(dp, bins) *= p * kernels::ConstArrayMap(pw, bins) / kernels::ConstArrayMap(mag, bins).square();
     }
+    kernels::ScaleComplex(x, dp, bins);
     // c2r counts bins 1..n/2-1 twice; DC (and Nyquist for even n) once.
     x[0] *= 2.0f;
     if (proc_.layout().n_fft % 2 == 0) x[2 * (bins - 1)] *= 2.0f;

@@ -100,8 +100,11 @@ class FrameProcessor {
   // No analysis: the callback receives a zeroed spectrum to fill in.
   void SetNoSource() { source_ola_ = nullptr; source_signal_ = nullptr; }
 
-  // Synthesis output: overlap-add into `out` (at least ola_length() samples,
-  // not cleared here) with window * scale, or nullptr for analysis only.
+  // Synthesis output: overlap-add into `out` with window * scale, or nullptr
+  // for analysis only. `out` holds at least ola_length() samples; the first
+  // ola_length() are overwritten (each chunk clears the samples no earlier
+  // chunk of this pass wrote, just before adding to them, so no separate
+  // clearing pass is needed); frames whose callback returns false add nothing.
   void Run(float* out, float synthesis_scale, const FrameFn& fn);
 
   // Writes the iSTFT signal held in an overlap-add buffer: out[k] =
@@ -119,6 +122,9 @@ class FrameProcessor {
   // Source sample at padded index i (virtual padding and cropping).
   float PaddedSample(int64_t i) const;
   void ProcessChunk(int64_t chunk, int slot, float* out, const FrameFn& fn);
+  // Clears the part of chunk `chunk`'s output span that no chunk processed
+  // before it in this pass wrote (even chunks run first, then odd ones).
+  void ClearChunkOutput(int64_t chunk, float* out) const;
 
   SignalLayout layout_;
   std::shared_ptr<const RealFft> fft_;
@@ -126,6 +132,10 @@ class FrameProcessor {
   std::vector<float> synth_window_;
   float synth_scale_ = 0.0f;
   std::vector<float> inv_wss_;
+  // 1/wss * window for frames where 1/wss repeats with period hop (all but
+  // the edge frames): one input stream fewer in the analysis.
+  std::vector<float> interior_window_;
+  int64_t periodic_first_ = 0, periodic_last_ = -1;  // frames using interior_window_
   int slots_ = 1;
   int max_threads_ = 1;
   int64_t chunk_frames_ = 1;
