@@ -64,6 +64,7 @@ struct Args {
   uint64_t seed = 0;
   std::optional<double> pghi_tolerance_db;
   std::optional<double> momentum;
+  std::optional<int> refine_history;
   bool json = false;
   bool fork_each = true;
   double seconds = 0.0;  // 0 = whole file; otherwise tile/cut the input to this duration
@@ -78,7 +79,7 @@ void Usage() {
   std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
-               "  [--pghi-tolerance-db DB] [--momentum M]\n"
+               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
                "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine\n";
@@ -107,6 +108,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--seed") a->seed = std::stoull(value());
     else if (k == "--pghi-tolerance-db") a->pghi_tolerance_db = std::stod(value());
     else if (k == "--momentum") a->momentum = std::stod(value());
+    else if (k == "--refine-history") a->refine_history = std::stoi(value());
     else if (k == "--json") a->json = true;
     else if (k == "--no-fork") a->fork_each = false;
     else if (k == "--sample-rate") a->sample_rate = std::stod(value());
@@ -237,6 +239,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   o.seed = args.seed;
   if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
   if (args.momentum) o.momentum = *args.momentum;
+  if (args.refine_history) o.refine_history = *args.refine_history;
   auto init = ParsePhaseInit(args.init);
   if (!init.ok()) {
     *error = init.status().ToString();

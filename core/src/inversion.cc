@@ -36,9 +36,11 @@ struct MelTarget {
   double magnitude_epsilon = 0.0;
 };
 
+// `releasable`, when set, is `magnitude` itself, owned by the caller and free
+// to drop once the Griffin-Lim stage is done (the mel refinement does not need it).
 absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout, const RealMatrix& magnitude,
                                     const MelTarget& mel, const InversionOptions& options,
-                                    Clock::time_point start) {
+                                    Clock::time_point start, RealMatrix* releasable = nullptr) {
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   InversionResult result;
   result.stop_reason = "iterations";
@@ -125,6 +127,7 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
   { GriffinLimEngine release = *std::move(engine); }
 
   RefineTarget target;
+  if (mel.mel != nullptr && releasable != nullptr) *releasable = RealMatrix();
   if (mel.mel != nullptr) {
     target.values = mel.mel;
     target.filterbank = mel.filterbank;
@@ -313,7 +316,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   target.mel = &mel;
   target.power = extractor.config().power;
   target.magnitude_epsilon = extractor.config().magnitude_epsilon;
-  return Run(stft, *layout, *magnitude, target, options, start);
+  return Run(stft, *layout, *magnitude, target, options, start, &*magnitude);
 }
 
 }  // namespace specinv

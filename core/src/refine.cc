@@ -189,7 +189,9 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
   const Eigen::Index n = static_cast<Eigen::Index>(layout.length);
   const size_t un = static_cast<size_t>(n);
   const int m = options.history;
-  std::vector<float> g(un), d(un), xt(un), gt(un);
+  // The trial point and its gradient live in the history slot the next pair
+  // will use (the oldest pair, already consumed by this iteration's direction).
+  std::vector<float> g(un), d(un);
   std::vector<std::vector<float>> s_hist(static_cast<size_t>(m), std::vector<float>(un));
   std::vector<std::vector<float>> y_hist(static_cast<size_t>(m), std::vector<float>(un));
   std::vector<double> rho(static_cast<size_t>(m), 0.0), alpha(static_cast<size_t>(m), 0.0);
@@ -256,11 +258,16 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
       step = 1e-3 * std::max(static_cast<double>(ConstVec(x, n).norm()), std::sqrt(static_cast<double>(n))) / gnorm;
     }
     // Backtracking line search (Armijo, c1 = 1e-4).
+    const int slot = (newest + 1) % m;
+    const size_t us = static_cast<size_t>(slot);
+    float* xt = s_hist[us].data();
+    float* gt = y_hist[us].data();
+    if (stored == m) stored = m - 1;  // that slot's pair is being overwritten
     bool accepted = false;
     double ft = 0.0;
     for (int ls = 0; ls < 30; ++ls) {
-      Vec(xt.data(), n) = ConstVec(x, n) + static_cast<float>(step) * ConstVec(d.data(), n);
-      ft = objective.Evaluate(xt.data(), gt.data());
+      Vec(xt, n) = ConstVec(x, n) + static_cast<float>(step) * ConstVec(d.data(), n);
+      ft = objective.Evaluate(xt, gt);
       ++result.evaluations;
       if (std::isfinite(ft) && ft <= f + 1e-4 * step * gd) {
         accepted = true;
@@ -274,23 +281,21 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
       result.stop_reason = "converged";
       break;
     }
-    // History update: s = xt - x, y = gt - g.
-    const int slot = (newest + 1) % m;
-    const size_t us = static_cast<size_t>(slot);
-    Vec sv(s_hist[us].data(), n);
-    Vec yv(y_hist[us].data(), n);
-    sv = ConstVec(xt.data(), n) - ConstVec(x, n);
-    yv = ConstVec(gt.data(), n) - ConstVec(g.data(), n);
+    // History update in place: s = xt - x, x = xt; y = gt - g, g = gt.
+    Vec sv(xt, n);
+    Vec yv(gt, n);
+    Vec xv(x, n);
+    Vec gv(g.data(), n);
+    xv.swap(sv);  // x <- xt, s-slot <- old x
+    sv = xv - sv;
+    gv.swap(yv);
+    yv = gv - yv;
     const double sy = static_cast<double>(sv.dot(yv));
     if (sy > 1e-20) {
       rho[us] = 1.0 / sy;
       newest = slot;
       stored = std::min(stored + 1, m);
-    } else if (stored == m) {
-      stored = m - 1;  // the overwritten slot held the oldest pair
     }
-    std::copy(xt.begin(), xt.end(), x);
-    g.swap(gt);
     const double previous_sc = sc;
     f = ft;
     result.final_objective = f;

@@ -98,7 +98,7 @@ struct InversionOptions {
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;  // mel -> linear magnitude
   int nnls_iterations = 50;         // [0, 100000], see mel_inverse.h
   double pghi_tolerance_db = -100.0;  // [-200, 0], see pghi.h
-  int refine_history = 5;           // L-BFGS memory, [1, 50]
+  int refine_history = 3;           // L-BFGS memory, [1, 50]
 };
 
 // L-BFGS iterations kRefine runs when options.refine_iterations is 0.

@@ -11,7 +11,8 @@
 // the identity for a linear-magnitude target) and p the power. The gradient
 // goes through the STFT's adjoint (windowed inverse FFTs overlap-added and
 // folded back through the padding), frame by frame, so no spectrogram is
-// stored: memory is (2 * history + 7) signal-sized float vectors.
+// stored: memory is 2 * history + 4 signal-sized float vectors (the signal
+// itself included).
 //
 // L-BFGS: two-loop recursion with H0 = s'y / y'y, backtracking line search
 // with the Armijo condition (quadratic interpolation), pairs with s'y <= 0
@@ -47,7 +48,7 @@ struct RefineTarget {
 
 struct RefineOptions {
   int iterations = 100;          // L-BFGS iterations, >= 0
-  int history = 5;               // L-BFGS memory, [1, 50]
+  int history = 3;               // L-BFGS memory, [1, 50]
   bool log_domain = false;
   double tolerance = 0.0;        // stop when the relative SC improvement of an iteration is below
   double time_budget_seconds = 0.0;  // 0 = unlimited (measured from the call)
