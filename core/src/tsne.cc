@@ -18,7 +18,7 @@ namespace {
 
 constexpr double kPerplexityTolerance = 1e-5;
 constexpr int kPerplexitySteps = 200;
-constexpr int kLeafSize = 8;
+constexpr int kLeafSize = 32;
 constexpr double kMinGain = 0.01;
 constexpr double kTiny = 1e-300;
 
@@ -138,14 +138,22 @@ SparseP SymmetrizeKnn(const NeighborLists& nn, const std::vector<double>& condit
   return out;
 }
 
-// Balanced binary tree over the sorted coordinates.
+// Balanced binary tree over the sorted coordinates (Barnes-Hut in 1-D).
 struct Node {
-  int lo = 0;
+  int lo = 0;     // sorted positions [lo, hi)
   int hi = 0;
   int left = -1;  // -1: leaf
   int right = -1;
   double com = 0.0;
   double extent = 0.0;
+};
+
+// Per-thread lists of one leaf's interactions.
+struct LeafScratch {
+  std::vector<float> far_com;
+  std::vector<float> far_count;
+  std::vector<float> w;
+  std::vector<int> near;  // leaf node ids
 };
 
 class LineTree {
@@ -154,6 +162,7 @@ class LineTree {
     sorted_.resize(static_cast<size_t>(n));
     prefix_.resize(static_cast<size_t>(n) + 1);
     nodes_.reserve(static_cast<size_t>(4 * (n / kLeafSize + 1)));
+    leaves_.reserve(static_cast<size_t>(2 * (n / kLeafSize + 1)));
   }
 
   // `order` lists the point indices sorted by y.
@@ -161,47 +170,75 @@ class LineTree {
     const size_t n = order.size();
     prefix_[0] = 0.0;
     for (size_t i = 0; i < n; ++i) {
-      sorted_[i] = y[static_cast<size_t>(order[i])];
-      prefix_[i + 1] = prefix_[i] + sorted_[i];
+      const double v = y[static_cast<size_t>(order[i])];
+      sorted_[i] = static_cast<float>(v);
+      prefix_[i + 1] = prefix_[i] + v;
     }
     nodes_.clear();
+    leaves_.clear();
     BuildNode(0, static_cast<int>(n));
   }
 
-  // Repulsion on the point at sorted position `pos`: adds sum_j w_ij into *z
-  // and sum_j w_ij^2 (y_i - y_j) into *force.
-  void Repulsion(int pos, double theta, double* z, double* force) const {
-    const double yi = sorted_[static_cast<size_t>(pos)];
-    std::array<int, 256> stack{};
+  int num_leaves() const { return static_cast<int>(leaves_.size()); }
+
+  // Repulsion on every point of leaf `leaf` (0-based, left to right): for the
+  // point at sorted position p, z[p] = sum_{j != i} w_ij and force[p] =
+  // sum_j w_ij^2 (y_i - y_j). The opening test is made once for the leaf:
+  // a node is summarised by its centre of mass when its extent is below
+  // theta times the distance from that centre to the nearest point of the
+  // leaf (the per-point Barnes-Hut test for the leaf's worst-placed point);
+  // leaves that are not summarised are summed exactly. Float arithmetic,
+  // vectorised; the point's own term (w = 1, force 0) is removed afterwards.
+  void LeafRepulsion(int leaf, double theta, LeafScratch* scratch, double* z, double* force) const {
+    const Node& target = nodes_[static_cast<size_t>(leaves_[static_cast<size_t>(leaf)])];
+    const double lo = sorted_[static_cast<size_t>(target.lo)];
+    const double hi = sorted_[static_cast<size_t>(target.hi - 1)];
+    scratch->far_com.clear();
+    scratch->far_count.clear();
+    scratch->near.clear();
+    std::array<int, 256> stack;
     int top = 0;
     stack[static_cast<size_t>(top++)] = 0;
-    double zs = 0.0;
-    double fs = 0.0;
     while (top > 0) {
-      const Node& node = nodes_[static_cast<size_t>(stack[static_cast<size_t>(--top)])];
+      const int id = stack[static_cast<size_t>(--top)];
+      const Node& node = nodes_[static_cast<size_t>(id)];
       if (node.left < 0) {
-        for (int q = node.lo; q < node.hi; ++q) {
-          if (q == pos) continue;
-          const double d = yi - sorted_[static_cast<size_t>(q)];
-          const double w = 1.0 / (1.0 + d * d);
-          zs += w;
-          fs += w * w * d;
-        }
+        scratch->near.push_back(id);
         continue;
       }
-      const double d = yi - node.com;
-      if (node.extent < theta * std::abs(d)) {
-        const double w = 1.0 / (1.0 + d * d);
-        const auto count = static_cast<double>(node.hi - node.lo);
-        zs += count * w;
-        fs += count * w * w * d;
+      const double distance = node.com < lo ? lo - node.com : (node.com > hi ? node.com - hi : 0.0);
+      if (node.extent < theta * distance) {
+        scratch->far_com.push_back(static_cast<float>(node.com));
+        scratch->far_count.push_back(static_cast<float>(node.hi - node.lo));
       } else {
         stack[static_cast<size_t>(top++)] = node.right;
         stack[static_cast<size_t>(top++)] = node.left;
       }
     }
-    *z = zs;
-    *force = fs;
+    const auto far = static_cast<Eigen::Index>(scratch->far_com.size());
+    scratch->w.resize(std::max(static_cast<size_t>(far), static_cast<size_t>(kLeafSize)));
+    const Eigen::Map<const Eigen::ArrayXf> com(scratch->far_com.data(), far);
+    const Eigen::Map<const Eigen::ArrayXf> count(scratch->far_count.data(), far);
+    for (int p = target.lo; p < target.hi; ++p) {
+      const float yi = sorted_[static_cast<size_t>(p)];
+      Eigen::Map<Eigen::ArrayXf> w(scratch->w.data(), far);
+      w = (1.0f + (yi - com).square()).inverse();
+      double zs = static_cast<double>((count * w).sum());
+      double fs = static_cast<double>((count * w.square() * (yi - com)).sum());
+      for (int id : scratch->near) {
+        const Node& node = nodes_[static_cast<size_t>(id)];
+        const Eigen::Map<const Eigen::ArrayXf> ys(sorted_.data() + node.lo, node.hi - node.lo);
+        Eigen::Map<Eigen::ArrayXf> wn(scratch->w.data(), node.hi - node.lo);
+        wn = (1.0f + (yi - ys).square()).inverse();
+        // Reduce an expression, not the Map itself: Eigen starts a direct-access
+        // reduction at the first aligned element, which would make the summation
+        // order (and the last bits) depend on the buffer's address.
+        zs += static_cast<double>((wn * 1.0f).sum());
+        fs += static_cast<double>((wn.square() * (yi - ys)).sum());
+      }
+      z[p] = zs - 1.0;
+      force[p] = fs;
+    }
   }
 
  private:
@@ -212,19 +249,22 @@ class LineTree {
     node.lo = lo;
     node.hi = hi;
     node.com = (prefix_[static_cast<size_t>(hi)] - prefix_[static_cast<size_t>(lo)]) / static_cast<double>(hi - lo);
-    node.extent = sorted_[static_cast<size_t>(hi - 1)] - sorted_[static_cast<size_t>(lo)];
+    node.extent = static_cast<double>(sorted_[static_cast<size_t>(hi - 1)]) - static_cast<double>(sorted_[static_cast<size_t>(lo)]);
     if (hi - lo > kLeafSize) {
       const int mid = lo + (hi - lo) / 2;
       node.left = BuildNode(lo, mid);
       node.right = BuildNode(mid, hi);
+    } else {
+      leaves_.push_back(id);
     }
     nodes_[static_cast<size_t>(id)] = node;
     return id;
   }
 
-  std::vector<double> sorted_;
+  std::vector<float> sorted_;
   std::vector<double> prefix_;
   std::vector<Node> nodes_;
+  std::vector<int> leaves_;
 };
 
 absl::Status CheckPoints(const RealMatrix& points, int min_points) {
@@ -421,9 +461,13 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
   std::vector<double> repulsive(un, 0.0);
   std::vector<double> z_parts(un, 0.0);
   std::vector<int> order(un);
-  std::vector<int> position(un);
+  std::vector<double> sorted_z(un, 0.0);
+  std::vector<double> sorted_force(un, 0.0);
   for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
   LineTree tree(algorithm == TsneAlgorithm::kBarnesHut ? n : 1);
+  // Barnes-Hut scratch: P in float and the gathered differences, one slot per entry.
+  const std::vector<float> p_float(sparse.val.begin(), sparse.val.end());
+  std::vector<float> gathered(sparse.val.size());
 
   auto compute_forces = [&]() -> double {
     if (algorithm == TsneAlgorithm::kExact) {
@@ -453,21 +497,34 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
         const double yb = y[static_cast<size_t>(b)];
         return ya < yb || (ya == yb && a < b);
       });
-      for (int p = 0; p < n; ++p) position[static_cast<size_t>(order[static_cast<size_t>(p)])] = p;
       tree.Build(y, order);
+      ParallelFor(tree.num_leaves(), threads, [&](int64_t l0, int64_t l1) {
+        LeafScratch scratch;
+        for (int64_t leaf = l0; leaf < l1; ++leaf) {
+          tree.LeafRepulsion(static_cast<int>(leaf), options.theta, &scratch, sorted_z.data(), sorted_force.data());
+        }
+      });
       ParallelFor(n, threads, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
           const auto ui = static_cast<size_t>(i);
           const double yi = y[ui];
-          double attr = 0.0;
-          for (int e = sparse.row_ptr[ui]; e < sparse.row_ptr[ui + 1]; ++e) {
-            const double d = yi - y[static_cast<size_t>(sparse.col[static_cast<size_t>(e)])];
-            attr += sparse.val[static_cast<size_t>(e)] * d / (1.0 + d * d);
+          // Attraction over the row's neighbours: gather, then one vectorised pass.
+          const int begin = sparse.row_ptr[ui];
+          const int count = sparse.row_ptr[ui + 1] - begin;
+          float* g = gathered.data() + begin;
+          for (int e = 0; e < count; ++e) {
+            g[e] = static_cast<float>(yi - y[static_cast<size_t>(sparse.col[static_cast<size_t>(begin + e)])]);
           }
-          attractive[ui] = attr;
-          tree.Repulsion(position[ui], options.theta, &z_parts[ui], &repulsive[ui]);
+          const Eigen::Map<const Eigen::ArrayXf> d(g, count);
+          const Eigen::Map<const Eigen::ArrayXf> p(p_float.data() + begin, count);
+          attractive[ui] = static_cast<double>((p * d / (1.0f + d.square())).sum());
         }
       });
+      for (int p = 0; p < n; ++p) {
+        const auto i = static_cast<size_t>(order[static_cast<size_t>(p)]);
+        z_parts[i] = sorted_z[static_cast<size_t>(p)];
+        repulsive[i] = sorted_force[static_cast<size_t>(p)];
+      }
     }
     double z = 0.0;
     for (double v : z_parts) z += v;
@@ -545,26 +602,46 @@ absl::StatusOr<double> Trustworthiness(const RealMatrix& points, std::span<const
         absl::StrFormat("k must be in [1, n / 2) = [1, %g) for %d points, got %d", n / 2.0, n, k));
   }
   const auto un = static_cast<size_t>(n);
-  std::vector<std::pair<double, int>> by_input(un - 1);
-  std::vector<std::pair<double, int>> by_embedding(un - 1);
-  std::vector<int> rank(un, 0);
+  // Embedding neighbours: expand left and right from each point's place on the
+  // sorted line, O(k) per point.
+  std::vector<int> sorted(un);
+  for (int i = 0; i < n; ++i) sorted[static_cast<size_t>(i)] = i;
+  auto e = [&](int i) { return static_cast<double>(embedding[static_cast<size_t>(i)]); };
+  std::sort(sorted.begin(), sorted.end(), [&](int a, int b) { return e(a) < e(b) || (e(a) == e(b) && a < b); });
+  std::vector<int> place(un);
+  for (int p = 0; p < n; ++p) place[static_cast<size_t>(sorted[static_cast<size_t>(p)])] = p;
+  std::vector<double> distance(un);
+  std::vector<int> near(static_cast<size_t>(k));
   double penalty = 0.0;
   for (int i = 0; i < n; ++i) {
-    size_t m = 0;
-    for (int j = 0; j < n; ++j) {
-      if (j == i) continue;
-      by_input[m] = {SquaredDistance(points, i, j), j};
-      const double d = static_cast<double>(embedding[static_cast<size_t>(i)]) -
-                       static_cast<double>(embedding[static_cast<size_t>(j)]);
-      by_embedding[m] = {std::abs(d), j};
-      ++m;
+    int left = place[static_cast<size_t>(i)] - 1;
+    int right = place[static_cast<size_t>(i)] + 1;
+    for (int c = 0; c < k; ++c) {
+      bool take_left = false;
+      if (left < 0) {
+        take_left = false;
+      } else if (right >= n) {
+        take_left = true;
+      } else {
+        const int a = sorted[static_cast<size_t>(left)];
+        const int b = sorted[static_cast<size_t>(right)];
+        const double da = std::abs(e(i) - e(a));
+        const double db = std::abs(e(i) - e(b));
+        take_left = da < db || (da == db && a < b);
+      }
+      near[static_cast<size_t>(c)] = take_left ? sorted[static_cast<size_t>(left--)] : sorted[static_cast<size_t>(right++)];
     }
-    std::sort(by_input.begin(), by_input.end());
-    for (size_t r = 0; r < by_input.size(); ++r) rank[static_cast<size_t>(by_input[r].second)] = static_cast<int>(r) + 1;
-    std::partial_sort(by_embedding.begin(), by_embedding.begin() + k, by_embedding.end());
-    for (int e = 0; e < k; ++e) {
-      const int r = rank[static_cast<size_t>(by_embedding[static_cast<size_t>(e)].second)];
-      if (r > k) penalty += static_cast<double>(r - k);
+    // Input-space rank of each embedding neighbour: 1 + the points closer to i
+    // (ties by index).
+    for (int j = 0; j < n; ++j) distance[static_cast<size_t>(j)] = j == i ? -1.0 : SquaredDistance(points, i, j);
+    for (int j : near) {
+      const double dj = distance[static_cast<size_t>(j)];
+      int rank = 1;
+      for (int l = 0; l < n; ++l) {
+        const double dl = distance[static_cast<size_t>(l)];
+        if (l != i && (dl < dj || (dl == dj && l < j))) ++rank;
+      }
+      if (rank > k) penalty += static_cast<double>(rank - k);
     }
   }
   const double nd = n;
