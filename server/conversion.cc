@@ -442,6 +442,74 @@ absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::st
   return m;
 }
 
+absl::StatusOr<ComplexMatrix> TensorToComplexMatrix(const v1::Tensor& tensor, absl::string_view path) {
+  const bool frames_bins = tensor.layout() == v1::TENSOR_LAYOUT_FRAMES_BINS;
+  if (!v1::TensorLayout_IsValid(tensor.layout())) return UnknownEnum(Join(path, "layout"), tensor.layout());
+  ComplexMatrix m;
+  switch (tensor.content_case()) {
+    case v1::Tensor::kFloat32Data: {
+      if (tensor.shape_size() != 3 || tensor.shape(2) != 2) {
+        return InvalidField(Join(path, "shape"),
+                            absl::StrFormat("must be (%s, 2) for a complex spectrogram, got [%s]",
+                                            frames_bins ? "frames, bins" : "bins, frames",
+                                            absl::StrJoin(tensor.shape(), ", ")));
+      }
+      const int64_t d0 = tensor.shape(0);
+      const int64_t d1 = tensor.shape(1);
+      constexpr int64_t kMaxDim = int64_t{1} << 31;
+      if (d0 < 1 || d1 < 1 || d0 > kMaxDim || d1 > kMaxDim) {
+        return InvalidField(Join(path, "shape"),
+                            absl::StrFormat("dimensions must be in [1, 2^31], got [%d, %d, 2]", d0, d1));
+      }
+      const auto bytes = static_cast<int64_t>(tensor.float32_data().size());
+      if (d0 * d1 > std::numeric_limits<int64_t>::max() / 8 || bytes != d0 * d1 * 8) {
+        return InvalidField(Join(path, "float32_data"),
+                            absl::StrFormat("has %d bytes; shape [%d, %d, 2] needs %d (4 bytes per value)", bytes,
+                                            d0, d1, d0 * d1 * 8));
+      }
+      const char* src = tensor.float32_data().data();
+      if (frames_bins) {
+        m.resize(d1, d0);
+        std::memcpy(static_cast<void*>(m.data()), src, static_cast<size_t>(bytes));
+      } else {
+        m.resize(d0, d1);
+        std::vector<std::complex<float>> row(static_cast<size_t>(d1));
+        for (int64_t b = 0; b < d0; ++b) {
+          std::memcpy(static_cast<void*>(row.data()), src + b * d1 * 8, static_cast<size_t>(d1) * 8);
+          for (int64_t f = 0; f < d1; ++f) m(b, f) = row[static_cast<size_t>(f)];
+        }
+      }
+      break;
+    }
+    case v1::Tensor::kNpyData: {
+      absl::StatusOr<NpyArray> array = ParseNpy(AsBytes(tensor.npy_data()));
+      if (!array.ok()) return WithField(array.status(), Join(path, "npy_data"));
+      if (!array->is_complex()) {
+        return InvalidField(Join(path, "npy_data"), "holds a real array; a complex64 one is needed");
+      }
+      absl::StatusOr<ComplexMatrix> converted =
+          NpyToComplexMatrix(*array, frames_bins ? MatrixLayout::kFramesBins : MatrixLayout::kBinsFrames);
+      if (!converted.ok()) return WithField(converted.status(), Join(path, "npy_data"));
+      m = *std::move(converted);
+      if (m.rows() < 1 || m.cols() < 1) {
+        return InvalidField(Join(path, "npy_data"), absl::StrFormat("array is empty (%d x %d)", m.rows(), m.cols()));
+      }
+      break;
+    }
+    case v1::Tensor::CONTENT_NOT_SET:
+      return InvalidField(path, "is required: set float32_data (with shape) or npy_data");
+  }
+  for (int64_t i = 0; i < m.size(); ++i) {
+    const std::complex<float> v = m.data()[i];
+    if (!std::isfinite(v.real()) || !std::isfinite(v.imag())) {
+      return InvalidField(path, absl::StrFormat("has a non-finite value at bin %d, frame %d; all values must be "
+                                                "finite",
+                                                i % m.rows(), i / m.rows()));
+    }
+  }
+  return m;
+}
+
 void RealMatrixToTensor(const RealMatrix& matrix, v1::TensorFormat format, v1::TensorLayout layout,
                         v1::Tensor* tensor) {
   tensor->Clear();

@@ -57,6 +57,10 @@ absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_ra
 // A 2-D real tensor as a (bins, frames) matrix, honouring its layout; values
 // must be finite.
 absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::string_view path);
+// A complex tensor as a (bins, frames) matrix: float32_data of shape
+// (bins, frames, 2) (or (frames, bins, 2) for FRAMES_BINS), or a complex64
+// .npy; values must be finite.
+absl::StatusOr<ComplexMatrix> TensorToComplexMatrix(const v1::Tensor& tensor, absl::string_view path);
 // A (bins, frames) matrix as a tensor in the given format and layout.
 void RealMatrixToTensor(const RealMatrix& matrix, v1::TensorFormat format, v1::TensorLayout layout,
                         v1::Tensor* tensor);

@@ -21,6 +21,10 @@
 #include "specinv/features.h"
 #include "specinv/frame_processor.h"
 #include "specinv/inversion.h"
+#include "specinv/png_image.h"
+#include "specinv/render.h"
+#include "specinv/reorder.h"
+#include "specinv/transform.h"
 #include "specinv/stft.h"
 
 namespace specinv::server {
@@ -101,6 +105,27 @@ absl::Status AttributeInversionError(const absl::Status& s, const std::string& p
   if (s.code() != absl::StatusCode::kInvalidArgument) return s;
   if (absl::StartsWith(s.message(), input)) return WithField(s, Path(prefix, input));
   return WithField(s, Path(prefix, "options"));
+}
+
+// Core errors whose message starts with the request field they concern
+// ("tsne.perplexity must be ...", "custom_order[3] is ...", "audio[12] is
+// NaN"); `renames` maps core names to proto names (width -> width_pixels).
+absl::Status AttributeLeadingField(const absl::Status& s,
+                                   std::initializer_list<std::pair<absl::string_view, absl::string_view>> renames = {}) {
+  if (s.code() != absl::StatusCode::kInvalidArgument || FieldOf(s).has_value()) return s;
+  const absl::string_view message = s.message();
+  size_t n = 0;
+  while (n < message.size() && (std::isalnum(static_cast<unsigned char>(message[n])) != 0 || message[n] == '_' ||
+                                message[n] == '.' || message[n] == '[' || message[n] == ']')) {
+    ++n;
+  }
+  const absl::string_view token = message.substr(0, n);
+  if (token.empty() || n == message.size() || message[n] != ' ') return s;
+  if (absl::StartsWith(token, "audio")) return WithField(s, "audio");  // sample index, not a field
+  for (const auto& [from, to] : renames) {
+    if (token == from) return InvalidField(to, message.substr(n + 1));
+  }
+  return InvalidField(token, message.substr(n + 1));
 }
 
 v1::InversionProgress ToProto(const InversionProgress& p, absl::Time start) {
@@ -266,8 +291,8 @@ SpectrogramService::SpectrogramService(WorkerPool* pool, Metrics* metrics, const
 
 std::vector<std::string> SpectrogramService::ImplementedRpcs() {
   std::vector<std::string> out;
-  for (const char* rpc : {"Analyze", "InvertMel", "InvertSpectrogram", "InvertMelStream",
-                          "InvertSpectrogramStream", "InvertMelBatch", "GetServerInfo"}) {
+  for (const char* rpc : {"Analyze", "InvertMel", "InvertSpectrogram", "InvertMelStream", "InvertSpectrogramStream",
+                          "InvertMelBatch", "Reorder", "Transform", "Render", "GetServerInfo"}) {
     out.push_back(absl::StrCat(kServiceName, "/", rpc));
   }
   return out;
@@ -372,21 +397,6 @@ grpc::ServerWriteReactor<StreamResponse>* SpectrogramService::RunStream(const ch
     EndCall(*call, submitted);
     reactor->PostResult(submitted, nullptr);
   }
-  return reactor;
-}
-
-grpc::ServerUnaryReactor* SpectrogramService::Unimplemented(const char* method, grpc::CallbackServerContext* ctx,
-                                                            const char* what) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  std::shared_ptr<Call> call = BeginCall(method, ctx);
-  absl::Status s = auth_->Check(ctx->client_metadata());
-  if (s.ok()) {
-    s = absl::UnimplementedError(absl::StrCat(method, " (", what,
-                                              ") is not available in this server version; GetServerInfo lists "
-                                              "the implemented RPCs"));
-  }
-  EndCall(*call, s);
-  reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
 
@@ -528,19 +538,20 @@ grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* Spec
   return new FinishedBidiReactor(ToGrpcStatus(s));
 }
 
-grpc::ServerUnaryReactor* SpectrogramService::Reorder(grpc::CallbackServerContext* ctx, const v1::ReorderRequest*,
-                                                      v1::ReorderResponse*) {
-  return Unimplemented("Reorder", ctx, "frame reordering");
+grpc::ServerUnaryReactor* SpectrogramService::Reorder(grpc::CallbackServerContext* ctx,
+                                                      const v1::ReorderRequest* request, v1::ReorderResponse* response) {
+  return RunUnary("Reorder", ctx, request, response, &SpectrogramService::DoReorder);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Transform(grpc::CallbackServerContext* ctx,
-                                                        const v1::TransformRequest*, v1::TransformResponse*) {
-  return Unimplemented("Transform", ctx, "phase and bin transforms");
+                                                        const v1::TransformRequest* request,
+                                                        v1::TransformResponse* response) {
+  return RunUnary("Transform", ctx, request, response, &SpectrogramService::DoTransform);
 }
 
-grpc::ServerUnaryReactor* SpectrogramService::Render(grpc::CallbackServerContext* ctx, const v1::RenderRequest*,
-                                                     v1::RenderResponse*) {
-  return Unimplemented("Render", ctx, "spectrogram images");
+grpc::ServerUnaryReactor* SpectrogramService::Render(grpc::CallbackServerContext* ctx, const v1::RenderRequest* request,
+                                                     v1::RenderResponse* response) {
+  return RunUnary("Render", ctx, request, response, &SpectrogramService::DoRender);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::GetServerInfo(grpc::CallbackServerContext* ctx,
@@ -868,6 +879,252 @@ absl::Status SpectrogramService::DoInvertSpectrogram(Job& job, const v1::InvertS
   response->set_stop_reason(result->stop_reason);
   FromFeatureConfig(*config, response->mutable_effective_config());
   response->set_queue_milliseconds(absl::ToDoubleMilliseconds(job.queue_wait));
+  return absl::OkStatus();
+}
+
+absl::Status SpectrogramService::DoReorder(Job& job, const v1::ReorderRequest& request,
+                                           v1::ReorderResponse* response) {
+  absl::StatusOr<FeatureConfig> config = ToFeatureConfig(request.config(), limits_, "config");
+  if (!config.ok()) return config.status();
+  ReorderOptions options;
+  switch (request.strategy()) {
+    case v1::REORDER_STRATEGY_PCA: options.strategy = ReorderStrategy::kPca; break;
+    case v1::REORDER_STRATEGY_TSNE: options.strategy = ReorderStrategy::kTsne; break;
+    case v1::REORDER_STRATEGY_REVERSE_TIME: options.strategy = ReorderStrategy::kReverseTime; break;
+    case v1::REORDER_STRATEGY_REVERSE_FREQUENCY: options.strategy = ReorderStrategy::kReverseFrequency; break;
+    case v1::REORDER_STRATEGY_SHUFFLE: options.strategy = ReorderStrategy::kShuffle; break;
+    case v1::REORDER_STRATEGY_SORT_BY: options.strategy = ReorderStrategy::kSortBy; break;
+    case v1::REORDER_STRATEGY_NEAREST_NEIGHBOR_WALK: options.strategy = ReorderStrategy::kNearestNeighborWalk; break;
+    case v1::REORDER_STRATEGY_CUSTOM: options.strategy = ReorderStrategy::kCustom; break;
+    default:
+      return InvalidField("strategy", absl::StrFormat("is required: one of REORDER_STRATEGY_PCA, _TSNE, _REVERSE_TIME, "
+                                                      "_REVERSE_FREQUENCY, _SHUFFLE, _SORT_BY, "
+                                                      "_NEAREST_NEIGHBOR_WALK, _CUSTOM; got %d",
+                                                      static_cast<int>(request.strategy())));
+  }
+  options.features.volume_normalize = request.features().volume_normalize();
+  options.features.frequency_weighting = request.features().frequency_weighting();
+  const v1::TsneOptions& tsne = request.tsne();
+  if (tsne.has_perplexity()) options.tsne.perplexity = tsne.perplexity();
+  if (tsne.has_learning_rate()) options.tsne.learning_rate = tsne.learning_rate();
+  if (tsne.has_iterations()) options.tsne.iterations = tsne.iterations();
+  if (tsne.has_theta()) options.tsne.theta = tsne.theta();
+  options.tsne.seed = tsne.seed();
+  switch (tsne.algorithm()) {
+    case v1::TSNE_ALGORITHM_UNSPECIFIED: options.tsne.algorithm = TsneAlgorithm::kAuto; break;
+    case v1::TSNE_ALGORITHM_EXACT: options.tsne.algorithm = TsneAlgorithm::kExact; break;
+    case v1::TSNE_ALGORITHM_BARNES_HUT: options.tsne.algorithm = TsneAlgorithm::kBarnesHut; break;
+    default:
+      return InvalidField("tsne.algorithm", absl::StrFormat("has unknown value %d", static_cast<int>(tsne.algorithm())));
+  }
+  options.seed = request.seed();
+  switch (request.sort_key()) {
+    case v1::SORT_KEY_UNSPECIFIED:
+      if (options.strategy == ReorderStrategy::kSortBy) {
+        return InvalidField("sort_key", "is required with REORDER_STRATEGY_SORT_BY: SORT_KEY_RMS, "
+                                        "SORT_KEY_SPECTRAL_CENTROID or SORT_KEY_SPECTRAL_FLATNESS");
+      }
+      break;
+    case v1::SORT_KEY_RMS: options.sort_key = SortKey::kRms; break;
+    case v1::SORT_KEY_SPECTRAL_CENTROID: options.sort_key = SortKey::kSpectralCentroid; break;
+    case v1::SORT_KEY_SPECTRAL_FLATNESS: options.sort_key = SortKey::kSpectralFlatness; break;
+    default: return InvalidField("sort_key", absl::StrFormat("has unknown value %d", static_cast<int>(request.sort_key())));
+  }
+  options.descending = request.descending();
+  options.start_frame = request.start_frame();
+  options.custom_order.assign(request.custom_order().begin(), request.custom_order().end());
+  if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) return s;
+  if (request.output().has_length_samples()) options.length = request.output().length_samples();
+  options.check = job.Checker();
+  if (absl::Status s = ValidateReorderOptions(options); !s.ok()) return AttributeLeadingField(s);
+
+  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
+  if (!extractor.ok()) return WithConfigField(extractor.status(), "config");
+  absl::StatusOr<specinv::Audio> audio = DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
+  if (!audio.ok()) return audio.status();
+  job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
+  if (absl::Status s = job.Check(); !s.ok()) return s;
+
+  absl::StatusOr<ReorderResult> result = specinv::Reorder(*extractor, audio->samples, options);
+  if (!result.ok()) return AttributeLeadingField(result.status());
+  if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
+                                          response->mutable_audio());
+      !s.ok()) {
+    return s;
+  }
+  response->mutable_order()->Assign(result->order.begin(), result->order.end());
+  response->mutable_embedding()->Assign(result->embedding.begin(), result->embedding.end());
+  response->set_num_frames(result->num_frames);
+  FromFeatureConfig(*config, response->mutable_effective_config());
+  response->set_elapsed_milliseconds(absl::ToDoubleMilliseconds(absl::Now() - job.start));
+  return absl::OkStatus();
+}
+
+absl::Status SpectrogramService::DoTransform(Job& job, const v1::TransformRequest& request,
+                                             v1::TransformResponse* response) {
+  const bool warp = request.has_mel_warp();
+  absl::StatusOr<FeatureConfig> config = ToFeatureConfig(request.config(), limits_, "config", /*needs_mel=*/warp);
+  if (!config.ok()) return config.status();
+  TransformOptions options;
+  switch (request.phase()) {
+    case v1::PHASE_OPERATION_UNSPECIFIED:
+    case v1::PHASE_OPERATION_KEEP: options.phase = PhaseOperation::kKeep; break;
+    case v1::PHASE_OPERATION_ZERO: options.phase = PhaseOperation::kZero; break;
+    case v1::PHASE_OPERATION_CONJUGATE: options.phase = PhaseOperation::kConjugate; break;
+    case v1::PHASE_OPERATION_RANDOM: options.phase = PhaseOperation::kRandom; break;
+    case v1::PHASE_OPERATION_RESYNTHESIZE: options.phase = PhaseOperation::kResynthesize; break;
+    default: return InvalidField("phase", absl::StrFormat("has unknown value %d", static_cast<int>(request.phase())));
+  }
+  options.seed = request.seed();
+  options.checkerboard = request.checkerboard();
+  for (const v1::BandMute& band : request.band_mutes()) {
+    options.band_mutes.push_back(specinv::BandMute{band.low_hertz(), band.high_hertz()});
+  }
+  if (request.has_time_gate()) {
+    options.time_gate = specinv::TimeGate{request.time_gate().period_seconds(), request.time_gate().open_fraction()};
+  }
+  if (warp) {
+    options.mel_warp = specinv::MelWarp{request.mel_warp().shift_bins(), request.mel_warp().reverse_time(),
+                                        request.mel_warp().flip_frequency()};
+  }
+  if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) return s;
+  if (request.output().has_length_samples()) options.length = request.output().length_samples();
+
+  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
+  if (!extractor.ok()) return WithConfigField(extractor.status(), "config");
+  absl::StatusOr<specinv::Audio> audio = DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
+  if (!audio.ok()) return audio.status();
+  job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
+  absl::StatusOr<InversionOptions> inversion =
+      ToInversionOptions(request.inversion(), /*mel_input=*/warp, config->stft.n_fft / 2 + 1,
+                         extractor->NumFrames(static_cast<int64_t>(audio->samples.size())), limits_, "inversion");
+  if (!inversion.ok()) return inversion.status();
+  options.inversion = *std::move(inversion);
+  options.inversion.check = job.Checker();
+  if (absl::Status s = ValidateTransformOptions(options, config->sample_rate); !s.ok()) {
+    return AttributeLeadingField(s);
+  }
+  if (absl::Status s = job.Check(); !s.ok()) return s;
+
+  absl::StatusOr<TransformResult> result = specinv::Transform(*extractor, audio->samples, options);
+  if (!result.ok()) return AttributeLeadingField(result.status());
+  if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
+                                          response->mutable_audio());
+      !s.ok()) {
+    return s;
+  }
+  FromFeatureConfig(*config, response->mutable_effective_config());
+  response->set_elapsed_milliseconds(absl::ToDoubleMilliseconds(absl::Now() - job.start));
+  return absl::OkStatus();
+}
+
+absl::Status SpectrogramService::DoRender(Job& job, const v1::RenderRequest& request, v1::RenderResponse* response) {
+  RenderOptions options;
+  switch (request.view()) {
+    case v1::RENDER_VIEW_MAGNITUDE: options.view = RenderView::kMagnitude; break;
+    case v1::RENDER_VIEW_MEL: options.view = RenderView::kMel; break;
+    case v1::RENDER_VIEW_PHASE: options.view = RenderView::kPhase; break;
+    case v1::RENDER_VIEW_PHASE_DEINTERLEAVED: options.view = RenderView::kPhaseDeinterleaved; break;
+    case v1::RENDER_VIEW_PHASE_FFT2: options.view = RenderView::kPhaseFft2; break;
+    case v1::RENDER_VIEW_INSTANTANEOUS_FREQUENCY: options.view = RenderView::kInstantaneousFrequency; break;
+    case v1::RENDER_VIEW_GROUP_DELAY: options.view = RenderView::kGroupDelay; break;
+    default:
+      return InvalidField("view", absl::StrFormat("is required: one of RENDER_VIEW_MAGNITUDE, _MEL, _PHASE, "
+                                                  "_PHASE_DEINTERLEAVED, _PHASE_FFT2, _INSTANTANEOUS_FREQUENCY, "
+                                                  "_GROUP_DELAY; got %d",
+                                                  static_cast<int>(request.view())));
+  }
+  switch (request.colormap()) {
+    case v1::COLORMAP_UNSPECIFIED: break;
+    case v1::COLORMAP_VIRIDIS: options.colormap = Colormap::kViridis; break;
+    case v1::COLORMAP_MAGMA: options.colormap = Colormap::kMagma; break;
+    case v1::COLORMAP_INFERNO: options.colormap = Colormap::kInferno; break;
+    case v1::COLORMAP_GRAY: options.colormap = Colormap::kGray; break;
+    case v1::COLORMAP_HUE: options.colormap = Colormap::kHue; break;
+    case v1::COLORMAP_RED_BLUE: options.colormap = Colormap::kRedBlue; break;
+    default:
+      return InvalidField("colormap", absl::StrFormat("has unknown value %d", static_cast<int>(request.colormap())));
+  }
+  switch (request.interpolation()) {
+    case v1::INTERPOLATION_UNSPECIFIED:
+    case v1::INTERPOLATION_NEAREST: options.interpolation = Interpolation::kNearest; break;
+    case v1::INTERPOLATION_BILINEAR: options.interpolation = Interpolation::kBilinear; break;
+    default:
+      return InvalidField("interpolation",
+                          absl::StrFormat("has unknown value %d", static_cast<int>(request.interpolation())));
+  }
+  options.width = request.width_pixels();
+  options.height = request.height_pixels();
+  if (request.has_top_db()) options.top_db = request.top_db();
+  if (request.has_fmin_hertz()) options.fmin_hertz = request.fmin_hertz();
+  if (request.has_fmax_hertz()) options.fmax_hertz = request.fmax_hertz();
+  options.color_bar = request.color_bar();
+  options.weight_by_magnitude = request.weight_by_magnitude();
+  options.max_dimension = limits_.max_image_side_pixels;
+  const std::initializer_list<std::pair<absl::string_view, absl::string_view>> renames = {
+      {"width", "width_pixels"}, {"height", "height_pixels"}};
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return AttributeLeadingField(s, renames);
+
+  const v1::SpectrogramKind kind = request.spectrogram_kind();
+  const bool mel = options.view == RenderView::kMel || kind == v1::SPECTROGRAM_KIND_MEL ||
+                   kind == v1::SPECTROGRAM_KIND_LOG_MEL;
+  absl::StatusOr<FeatureConfig> config = ToFeatureConfig(request.config(), limits_, "config", mel);
+  if (!config.ok()) return config.status();
+
+  absl::StatusOr<Rendering> rendering;
+  switch (request.source_case()) {
+    case v1::RenderRequest::kAudio: {
+      absl::StatusOr<specinv::Audio> audio =
+          DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
+      if (!audio.ok()) return audio.status();
+      job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
+      if (absl::Status s = job.Check(); !s.ok()) return s;
+      rendering = RenderSpectrogram(std::span<const float>(audio->samples), *config, options);
+      break;
+    }
+    case v1::RenderRequest::kSpectrogram: {
+      if (kind == v1::SPECTROGRAM_KIND_COMPLEX_STFT) {
+        absl::StatusOr<ComplexMatrix> stft = TensorToComplexMatrix(request.spectrogram(), "spectrogram");
+        if (!stft.ok()) return stft.status();
+        rendering = RenderSpectrogram(*stft, *config, options);
+        break;
+      }
+      RenderTensorKind tensor_kind;
+      switch (kind) {
+        case v1::SPECTROGRAM_KIND_STFT_MAGNITUDE: tensor_kind = RenderTensorKind::kStftMagnitude; break;
+        case v1::SPECTROGRAM_KIND_PHASE: tensor_kind = RenderTensorKind::kPhase; break;
+        case v1::SPECTROGRAM_KIND_MEL: tensor_kind = RenderTensorKind::kMel; break;
+        case v1::SPECTROGRAM_KIND_LOG_MEL: tensor_kind = RenderTensorKind::kLogMel; break;
+        default:
+          return InvalidField("spectrogram_kind",
+                              absl::StrFormat("is required with spectrogram (what the tensor holds); got %d",
+                                              static_cast<int>(kind)));
+      }
+      absl::StatusOr<RealMatrix> tensor = TensorToRealMatrix(request.spectrogram(), "spectrogram");
+      if (!tensor.ok()) return tensor.status();
+      rendering = RenderSpectrogram(*tensor, tensor_kind, *config, options);
+      break;
+    }
+    case v1::RenderRequest::SOURCE_NOT_SET:
+      return InvalidField("source", "is required: set audio or spectrogram");
+  }
+  if (!rendering.ok()) {
+    absl::Status s = rendering.status();
+    // Shape errors about the given tensor.
+    if (request.source_case() == v1::RenderRequest::kSpectrogram && absl::StrContains(s.message(), "must have shape")) {
+      return WithField(s, "spectrogram");
+    }
+    return AttributeLeadingField(s, renames);
+  }
+  absl::StatusOr<std::string> png = EncodePng(rendering->image);
+  if (!png.ok()) return png.status();
+  response->set_png_data(*std::move(png));
+  response->set_width_pixels(rendering->image.width);
+  response->set_height_pixels(rendering->image.height);
+  response->set_value_min(rendering->value_min);
+  response->set_value_max(rendering->value_max);
+  response->set_value_unit(rendering->value_unit);
+  FromFeatureConfig(*config, response->mutable_effective_config());
   return absl::OkStatus();
 }
 

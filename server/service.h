@@ -84,8 +84,6 @@ class SpectrogramService final : public v1::Spectrogram::CallbackService {
   template <typename Request, typename Result, typename StreamResponse>
   grpc::ServerWriteReactor<StreamResponse>* RunStream(const char* method, grpc::CallbackServerContext* ctx,
                                                       const Request* request, Body<Request, Result> body);
-  grpc::ServerUnaryReactor* Unimplemented(const char* method, grpc::CallbackServerContext* ctx,
-                                          const char* what);
 
   std::shared_ptr<Call> BeginCall(const char* method, grpc::CallbackServerContext* ctx);
   void EndCall(Call& call, const absl::Status& status);
@@ -94,6 +92,9 @@ class SpectrogramService final : public v1::Spectrogram::CallbackService {
   absl::Status DoInvertMel(Job& job, const v1::InvertMelRequest& request, v1::InvertMelResponse* response);
   absl::Status DoInvertSpectrogram(Job& job, const v1::InvertSpectrogramRequest& request,
                                    v1::InvertSpectrogramResponse* response);
+  absl::Status DoReorder(Job& job, const v1::ReorderRequest& request, v1::ReorderResponse* response);
+  absl::Status DoTransform(Job& job, const v1::TransformRequest& request, v1::TransformResponse* response);
+  absl::Status DoRender(Job& job, const v1::RenderRequest& request, v1::RenderResponse* response);
   absl::Status InvertMelAt(Job& job, const v1::InvertMelRequest& request, v1::InvertMelResponse* response,
                            const std::string& path);
 
