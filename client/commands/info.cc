@@ -54,7 +54,9 @@ absl::Status RunInfo(CommandContext& ctx, const InfoArgs& args) {
   std::printf("methods: %s\n", methods.c_str());
   std::printf("presets:\n");
   for (const v1::Preset& preset : info.presets()) {
-    std::printf("  %-12s %s\n", preset.name().c_str(), DescribeConfig(preset.config()).c_str());
+    v1::SpectrogramConfig config = preset.config();
+    config.clear_preset();  // the name is in the first column
+    std::printf("  %-12s %s\n", preset.name().c_str(), DescribeConfig(config).c_str());
     if (!preset.description().empty()) std::printf("  %-12s %s\n", "", preset.description().c_str());
   }
   std::string rpcs;
