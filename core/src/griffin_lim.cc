@@ -154,18 +154,25 @@ double GriffinLimEngine::Iterate(bool measure) {
   processor_.SetOlaSource(current_);
   const float scale = 1.0f / static_cast<float>(layout().n_fft);
   const int bins = processor_.num_bins();
-  const bool subtract = use_momentum_ && have_previous_;
-  const bool store = use_momentum_;
-  const float beta = beta_;
-  GriffinLimEngine* self = this;
-  processor_.Run(next_, scale, [self, measure, subtract, store, beta, bins](const FrameTask& task) {
-    if (measure) self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
+  // Per-iteration flags live in a struct the closure points to, so the
+  // std::function holds one pointer and does not allocate.
+  struct Step {
+    GriffinLimEngine* self;
+    bool measure, subtract, store;
+    float beta;
+    int bins;
+  } step{this, measure, use_momentum_ && have_previous_, use_momentum_, beta_, bins};
+  const Step* st = &step;
+  processor_.Run(next_, scale, [st](const FrameTask& task) {
+    GriffinLimEngine* self = st->self;
+    if (st->measure) self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
     const float* s = self->magnitude_->col(task.frame).data();
     float* x = reinterpret_cast<float*>(task.spectrum);
-    float* prev = store ? reinterpret_cast<float*>(self->previous_.col(task.frame).data()) : nullptr;
-    kernels::PhaseUpdate(x, prev, s, beta, subtract, bins);
+    float* prev = st->store ? reinterpret_cast<float*>(self->previous_.col(task.frame).data()) : nullptr;
+    kernels::PhaseUpdate(x, prev, s, st->beta, st->subtract, st->bins);
     return true;
   });
+  const bool store = use_momentum_;
   have_previous_ = store;
   std::swap(current_, next_);
   ++iterations_;

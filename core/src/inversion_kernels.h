@@ -70,8 +70,7 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
       const __m128 exact = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_sqrt_ps(m2), veps));
       y = _mm_or_ps(_mm_and_ps(small, exact), _mm_andnot_ps(small, y));
     }
-    const __m128 s01 = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s + k)));  // s0 s1 x x
-    const __m128 sd = _mm_unpacklo_ps(s01, s01);                                             // s0 s0 s1 s1
+    const __m128 sd = _mm_setr_ps(s[k], s[k], s[k + 1], s[k + 1]);
     _mm_storeu_ps(x + 2 * k, _mm_mul_ps(a, _mm_mul_ps(sd, y)));
   }
 #endif
@@ -147,8 +146,8 @@ inline void ScaleComplex(float* x, const float* coef, int bins) {
   int k = 0;
 #if defined(__SSE2__)
   for (; k + 2 <= bins; k += 2) {
-    const __m128 c01 = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(coef + k)));
-    _mm_storeu_ps(x + 2 * k, _mm_mul_ps(_mm_loadu_ps(x + 2 * k), _mm_unpacklo_ps(c01, c01)));
+    const __m128 c = _mm_setr_ps(coef[k], coef[k], coef[k + 1], coef[k + 1]);
+    _mm_storeu_ps(x + 2 * k, _mm_mul_ps(_mm_loadu_ps(x + 2 * k), c));
   }
 #endif
   for (; k < bins; ++k) {
