@@ -401,6 +401,20 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
   if (algorithm == TsneAlgorithm::kAuto) {
     algorithm = n <= kTsneAutoExactMaxPoints ? TsneAlgorithm::kExact : TsneAlgorithm::kBarnesHut;
   }
+  if (algorithm == TsneAlgorithm::kExact && n > kTsneExactMaxPoints) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "tsne.algorithm exact supports at most %d frames (O(n^2) memory and time), got %d; use barnes_hut",
+        kTsneExactMaxPoints, n));
+  }
+  if (algorithm == TsneAlgorithm::kBarnesHut) {
+    const int64_t k = std::min<int64_t>(n - 1, static_cast<int64_t>(std::floor(3.0 * perplexity + 1.0)));
+    if (k * n > kTsneMaxNeighborEntries) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "tsne.perplexity %g needs %d neighbours per frame; at most %d neighbour entries in total, so "
+          "perplexity must be below %g for %d frames",
+          perplexity, k, kTsneMaxNeighborEntries, (static_cast<double>(kTsneMaxNeighborEntries / n) - 1.0) / 3.0, n));
+    }
+  }
   const int threads = options.max_threads;
   const double log_perplexity = std::log(perplexity);
   const auto un = static_cast<size_t>(n);

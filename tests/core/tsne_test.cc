@@ -203,6 +203,14 @@ TEST(TsneTest, InvalidOptions) {
   o.algorithm = static_cast<TsneAlgorithm>(7);
   EXPECT_THAT(message(o, x), HasSubstr("tsne.algorithm"));
   EXPECT_THAT(message(TsneOptions{}, x.leftCols(1)), HasSubstr("at least 2 points"));
+  // Refused up front instead of allocating n^2 or n * k entries.
+  const RealMatrix many = RealMatrix::Random(2, 10001);
+  o = TsneOptions{};
+  o.algorithm = TsneAlgorithm::kExact;
+  EXPECT_THAT(message(o, many), HasSubstr("tsne.algorithm exact supports at most 5000 frames"));
+  o.algorithm = TsneAlgorithm::kBarnesHut;
+  o.perplexity = 3000.0;
+  EXPECT_THAT(message(o, many), HasSubstr("tsne.perplexity 3000 needs 9001 neighbours per frame"));
   RealMatrix bad = x;
   bad(1, 4) = std::nanf("");
   EXPECT_THAT(message(TsneOptions{}, bad), HasSubstr("points["));

@@ -28,11 +28,15 @@
 // gradient carries the factor 4).
 //
 // Barnes-Hut in 1-D: every iteration the points are sorted and a balanced
-// binary tree is built over the sorted line (leaves of at most 8 points; each
-// node knows its count, centre of mass and extent). The repulsion of a node on
-// y_i is summarised by its centre of mass when extent < theta * |y_i - com|,
-// otherwise its children are visited; leaves are summed exactly. O(n log n)
-// per iteration. theta = 0 visits every leaf (exact repulsion).
+// binary tree is built over the sorted line (leaves of at most 32 consecutive
+// points; each node knows its count, centre of mass and extent). The opening
+// test is made once per leaf of query points: a node is summarised by its
+// centre of mass for the whole leaf when extent < theta * (distance from the
+// centre of mass to the leaf's nearest point), i.e. the classic per-point test
+// for the leaf's worst-placed point; otherwise its children are visited, and
+// leaves reached that way are summed exactly. O(n log n) per iteration; the
+// inner loops run in single precision, vectorised, accumulated in double.
+// theta = 0 sums every pair exactly.
 //
 // Initialisation: y_i ~ N(0, initial_scale^2) from a portable generator seeded
 // by `seed` (SplitMix64 + Box-Muller), so a seed gives the same embedding on
@@ -67,6 +71,11 @@ absl::StatusOr<TsneAlgorithm> ParseTsneAlgorithm(std::string_view name);
 std::string_view TsneAlgorithmName(TsneAlgorithm algorithm);
 
 inline constexpr int kTsneAutoExactMaxPoints = 500;
+// kExact is refused above this many points (dense n x n affinities).
+inline constexpr int kTsneExactMaxPoints = 5000;
+// Barnes-Hut keeps n * k neighbours (k = 3 perplexity + 1); larger requests
+// are refused instead of exhausting memory.
+inline constexpr int64_t kTsneMaxNeighborEntries = int64_t{50} * 1000 * 1000;
 inline constexpr double kTsneDefaultPerplexity = 30.0;
 
 struct TsneOptions {
@@ -103,7 +112,9 @@ struct TsneResult {
 };
 
 // 1-D t-SNE of the columns of `points`. InvalidArgument for fewer than 2
-// points, non-finite values, perplexity outside (0, n - 1), or bad options.
+// points, non-finite values, perplexity outside (0, n - 1), kExact above
+// kTsneExactMaxPoints, a perplexity needing more than kTsneMaxNeighborEntries
+// neighbour entries, or bad options.
 absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& options);
 
 // k nearest neighbours of every column of `points` under the Euclidean
