@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Fault test: three specinv-server replicas on loopback behind client-side
+# round_robin (`specinv --lb round_robin --server ipv4:A,B,C`, gRPC's built-in
+# static resolver) with the client's retry policy (UNAVAILABLE and
+# RESOURCE_EXHAUSTED). `specinv bench` sends a bounded number of InvertMel
+# calls at concurrency 16, each with a deadline. Mid-run replica A receives
+# SIGTERM (graceful drain) and, a little later, replica B is killed with
+# SIGKILL. Replica C serves to the end.
+#
+# Pass:
+#   - every call issued has ended: sent == count, sent == ok + errors (none lost);
+#   - every failure carries a clear status (UNAVAILABLE, RESOURCE_EXHAUSTED or
+#     DEADLINE_EXCEEDED), and at least 90% of the calls succeed;
+#   - no call outlives its deadline (slowest call <= deadline + 1 s) and the
+#     bench itself ends within its time limit (nothing hangs);
+#   - replica A drains: the jobs it held at SIGTERM finish with OK after the
+#     drain started, none of its calls is CANCELLED, it logs the end of the
+#     shutdown and exits 0 within its grace period;
+#   - both faults really happened while calls were in flight on the replica.
+# The report counts every outcome: calls ok / failed by status / lost, the
+# attempts each replica served (by status), the attempts cut off by SIGKILL,
+# and the retries these imply (attempts that reached a server minus calls).
+#
+# Only loopback (127.0.0.1) is used; everything is bounded in count and time.
+#
+# usage: fault_test.sh BUILD_DIR            (BUILD_DIR/server/specinv-server, BUILD_DIR/client/specinv)
+#        fault_test.sh SPECINV_SERVER SPECINV
+# environment (optional): FAULT_COUNT (200), FAULT_CONCURRENCY (16), FAULT_DEADLINE_MS (30000),
+#   FAULT_SECONDS (audio length, 1), FAULT_ITERATIONS (fgla iterations, 32), FAULT_WORKERS (2),
+#   FAULT_TIME_LIMIT_S (whole bench, 100), FAULT_KEEP=1 keeps the work directory.
+set -euo pipefail
+
+if [[ $# -eq 1 ]]; then
+  SERVER="$1/server/specinv-server"
+  CLIENT="$1/client/specinv"
+elif [[ $# -eq 2 ]]; then
+  SERVER=$1
+  CLIENT=$2
+else
+  echo "usage: $0 BUILD_DIR | $0 SPECINV_SERVER SPECINV" >&2
+  exit 2
+fi
+for bin in "$SERVER" "$CLIENT"; do
+  [[ -x "$bin" ]] || { echo "fault test: $bin is not an executable (build it first)" >&2; exit 2; }
+done
+
+PY=python3
+[[ -x /usr/bin/python3 ]] && PY=/usr/bin/python3
+COUNT=${FAULT_COUNT:-200}
+CONCURRENCY=${FAULT_CONCURRENCY:-16}
+DEADLINE_MS=${FAULT_DEADLINE_MS:-30000}
+SECONDS_AUDIO=${FAULT_SECONDS:-1}
+ITERATIONS=${FAULT_ITERATIONS:-32}
+WORKERS=${FAULT_WORKERS:-2}
+TIME_LIMIT_S=${FAULT_TIME_LIMIT_S:-100}
+GRACE_S=20
+# Faults are triggered by progress (InvertMel calls the replicas have finished),
+# not by wall time, so they land mid-run on fast and slow machines alike.
+TERM_AFTER=$((COUNT / 5))
+KILL_AFTER=$((COUNT * 2 / 5))
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/specinv_fault.XXXXXX")
+declare -a PIDS=("" "" "")
+BENCH_PID=""
+cleanup() {
+  local pid
+  for pid in "$BENCH_PID" "${PIDS[@]}"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [[ "${FAULT_KEEP:-0}" == 1 ]]; then echo "fault test: work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  local i
+  for i in 0 1 2; do
+    if [[ -f "$WORK/server$i.log" ]]; then
+      echo "--- replica $i log (tail) ---" >&2
+      tail -n 8 "$WORK/server$i.log" >&2
+    fi
+  done
+  [[ -f "$WORK/bench.err" ]] && { echo "--- bench stderr ---" >&2; cat "$WORK/bench.err" >&2; }
+  exit 1
+}
+
+# Six distinct free loopback ports (held open together so none repeats).
+read -r -a PORTS <<<"$($PY - <<'PY'
+import socket
+socks = []
+for _ in range(6):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+PY
+)"
+GRPC_PORTS=("${PORTS[0]}" "${PORTS[1]}" "${PORTS[2]}")
+METRICS_PORTS=("${PORTS[3]}" "${PORTS[4]}" "${PORTS[5]}")
+NAMES=(A B C)
+
+for i in 0 1 2; do
+  "$SERVER" --host 127.0.0.1 --port "${GRPC_PORTS[$i]}" --metrics-host 127.0.0.1 \
+    --metrics-port "${METRICS_PORTS[$i]}" --workers "$WORKERS" --queue-depth "$CONCURRENCY" \
+    --shutdown-grace-s "$GRACE_S" --log-format json --log-level info >"$WORK/server$i.log" 2>&1 &
+  PIDS[$i]=$!
+done
+for i in 0 1 2; do
+  "$CLIENT" --server "127.0.0.1:${GRPC_PORTS[$i]}" --max-attempts 1 --deadline-ms 2000 --quiet \
+    health --wait-s 60 || fail "replica ${NAMES[$i]} did not become SERVING"
+done
+
+metric() {  # replica index, metric name -> integer value (empty if unreachable); bash only, no startup cost
+  local line
+  { exec 3<>"/dev/tcp/127.0.0.1/${METRICS_PORTS[$1]}" &&
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
+    while IFS= read -r -t 2 line <&3; do
+      if [[ "$line" == "$2 "* ]]; then
+        line=${line#"$2 "}
+        echo "${line%%.*}"
+        break
+      fi
+    done
+    exec 3<&-; } 2>/dev/null || true
+}
+finished_calls() {  # InvertMel calls the replicas have logged as finished, all replicas
+  cat "$WORK"/server*.log | grep '"event":"rpc"' | grep -c '"method":"InvertMel"' || true
+}
+
+TARGET="ipv4:127.0.0.1:${GRPC_PORTS[0]},127.0.0.1:${GRPC_PORTS[1]},127.0.0.1:${GRPC_PORTS[2]}"
+echo "fault test: replicas A B C on 127.0.0.1:${GRPC_PORTS[*]}; $COUNT InvertMel calls (fgla, $ITERATIONS iterations," \
+  "${SECONDS_AUDIO} s audio) at concurrency $CONCURRENCY, deadline ${DEADLINE_MS} ms"
+START_NS=$(date +%s%N)
+timeout --signal=KILL "$TIME_LIMIT_S" \
+  "$CLIENT" --server "$TARGET" --lb round_robin --deadline-ms "$DEADLINE_MS" --max-attempts 5 \
+  --initial-backoff-ms 50 bench --rpc invert-mel --count "$COUNT" --concurrency "$CONCURRENCY" \
+  --seconds "$SECONDS_AUDIO" --method fgla --iterations "$ITERATIONS" --json \
+  >"$WORK/bench.json" 2>"$WORK/bench.err" &
+BENCH_PID=$!
+
+# --- faults ----------------------------------------------------------------------
+wait_for_progress() {  # calls finished on the replicas before the next fault
+  local target=$1
+  while (($(finished_calls) < target)); do
+    kill -0 "$BENCH_PID" 2>/dev/null || fail "the bench ended before $target calls finished (raise FAULT_COUNT)"
+    sleep 0.05
+  done
+}
+
+wait_for_progress "$TERM_AFTER"
+A_IN_FLIGHT=$(metric 0 specinv_rpcs_in_flight)
+kill -TERM "${PIDS[0]}"
+TERM_NS=$(date +%s%N)
+echo "fault test: SIGTERM replica A after $(finished_calls) finished calls (A had ${A_IN_FLIGHT:-?} calls in flight)"
+
+wait_for_progress "$KILL_AFTER"
+B_IN_FLIGHT=$(metric 1 specinv_rpcs_in_flight)
+disown "${PIDS[1]}"  # no job notice from bash for the kill
+kill -KILL "${PIDS[1]}"
+echo "fault test: SIGKILL replica B after $(finished_calls) finished calls (B had ${B_IN_FLIGHT:-?} calls in flight)"
+while kill -0 "${PIDS[1]}" 2>/dev/null; do sleep 0.05; done
+PIDS[1]=""
+
+# Replica A must finish draining and exit 0 within its grace period.
+A_STATUS=""
+while [[ -z "$A_STATUS" ]]; do
+  if ! kill -0 "${PIDS[0]}" 2>/dev/null; then
+    A_STATUS=0
+    wait "${PIDS[0]}" || A_STATUS=$?
+  elif (($(date +%s%N) - TERM_NS > (GRACE_S + 10) * 1000000000)); then
+    fail "replica A is still running $((GRACE_S + 10)) s after SIGTERM"
+  else
+    sleep 0.05
+  fi
+done
+A_EXIT_S=$($PY -c "print(f'{($(date +%s%N) - $TERM_NS) / 1e9:.2f}')")
+PIDS[0]=""
+[[ "$A_STATUS" -eq 0 ]] || fail "replica A exited with status $A_STATUS after SIGTERM (want 0)"
+
+BENCH_STATUS=0
+wait "$BENCH_PID" || BENCH_STATUS=$?
+BENCH_PID=""
+BENCH_S=$($PY -c "print(f'{($(date +%s%N) - $START_NS) / 1e9:.1f}')")
+[[ $BENCH_STATUS -ne 137 ]] || fail "the bench did not finish within ${TIME_LIMIT_S} s (killed): calls hung"
+[[ $BENCH_STATUS -eq 0 ]] || fail "the bench exited with status $BENCH_STATUS"
+
+kill -TERM "${PIDS[2]}"
+C_STATUS=0
+wait "${PIDS[2]}" || C_STATUS=$?
+PIDS[2]=""
+[[ $C_STATUS -eq 0 ]] || fail "replica C exited with status $C_STATUS after SIGTERM (want 0)"
+
+# --- verdict -----------------------------------------------------------------------
+$PY - "$WORK" "$COUNT" "$DEADLINE_MS" "${A_IN_FLIGHT:-0}" "${B_IN_FLIGHT:-0}" \
+  "$A_EXIT_S" "$BENCH_S" "$GRACE_S" <<'PY' || fail "see above"
+import json, sys
+work, count, deadline_ms = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+a_in_flight, b_in_flight = int(sys.argv[4]), int(sys.argv[5])
+a_exit_s, bench_s, grace_s = float(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8])
+CLEAR = {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED"}
+problems = []
+
+report = json.load(open(f"{work}/bench.json"))
+sent, ok, errors = report["sent"], report["ok"], report["errors"]
+lost = count - sent
+failed = sum(errors.values())
+
+def stamp(event):  # "2026-01-01T12:00:00.123Z" -> seconds (same day is enough here)
+    t = event["time"].split("T")[1].rstrip("Z")
+    h, m, sec = t.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+def events(i):
+    out = []
+    for line in open(f"{work}/server{i}.log"):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                problems.append(f"replica {'ABC'[i]}: unparsable log line {line[:80]!r}")
+    return out
+
+logs = [events(i) for i in range(3)]
+attempts = []  # per replica: status -> InvertMel attempts it finished
+for ev in logs:
+    by_status = {}
+    for e in ev:
+        if e.get("event") == "rpc" and e.get("method") == "InvertMel":
+            by_status[e["status"]] = by_status.get(e["status"], 0) + 1
+    attempts.append(by_status)
+served = sum(sum(a.values()) for a in attempts)
+reached = served + b_in_flight  # attempts that reached a replica's handler
+retries = reached - sent
+
+# Calls: nothing lost, only clear statuses, nothing past its deadline.
+if lost != 0:
+    problems.append(f"{lost} calls lost (count {count}, sent {sent})")
+if ok + failed != sent:
+    problems.append(f"ok {ok} + failed {failed} != sent {sent}")
+unclear = {c: n for c, n in errors.items() if c not in CLEAR}
+if unclear:
+    problems.append(f"failures without a clear status: {unclear}")
+    if "CANCELLED" in unclear:
+        problems.append("CANCELLED with no client cancellation: a call the SIGTERMed replica had received but not "
+                        "yet handed to a handler when it shut down (gRPC core cancels those, grpc/grpc#41785); "
+                        "the retry policy does not retry CANCELLED")
+if ok < 0.9 * count:
+    problems.append(f"only {ok} of {count} calls succeeded (want >= 90%)")
+slowest = report["latency_all"]["max_ms"]
+if slowest > deadline_ms + 1000:
+    problems.append(f"slowest call took {slowest:.0f} ms, past its {deadline_ms:.0f} ms deadline")
+
+# Both faults landed on busy replicas.
+if a_in_flight < 1:
+    problems.append("replica A had no call in flight at SIGTERM")
+if b_in_flight < 1:
+    problems.append("replica B had no call in flight at SIGKILL")
+
+# Replica A drained: jobs held at SIGTERM finished OK afterwards; nothing cancelled.
+a = logs[0]
+drain = [k for k, e in enumerate(a) if e.get("event") == "shutdown" and e.get("phase") == "draining"]
+done = [e for e in a if e.get("event") == "shutdown" and e.get("phase") == "done"]
+if not drain:
+    problems.append("replica A logged no shutdown/draining event")
+else:
+    d = a[drain[0]]
+    busy, queued = int(d.get("busy_workers", 0)), int(d.get("queued_jobs", 0))
+    drain_time = stamp(d)
+    # A worker counted busy may be finishing a call it logged a moment before
+    # the draining line; queued jobs had not started and must all finish after.
+    finishing = sum(1 for e in a[:drain[0]] if e.get("event") == "rpc" and drain_time - stamp(e) < 0.05)
+    must_finish = queued + max(0, busy - finishing)
+    after = [e for e in a[drain[0] + 1:] if e.get("event") == "rpc" and e.get("method") == "InvertMel"]
+    after_ok = sum(1 for e in after if e["status"] == "OK")
+    not_ok = [e["status"] for e in after if e["status"] != "OK"]
+    if after_ok < must_finish:
+        problems.append(f"replica A held {busy} running and {queued} queued jobs at SIGTERM "
+                        f"but finished only {after_ok} with OK")
+    if not_ok:
+        problems.append(f"replica A ended calls with {not_ok} while draining")
+    print(f"  replica A drain: {busy + queued} jobs held at SIGTERM ({busy} running, {queued} queued), "
+          f"{after_ok} calls finished OK after SIGTERM, exit 0 after {a_exit_s:.2f} s (grace {grace_s:.0f} s)")
+if not done:
+    problems.append("replica A logged no shutdown/done event")
+if a_exit_s > grace_s + 5:
+    problems.append(f"replica A took {a_exit_s:.1f} s to exit (grace {grace_s:.0f} s)")
+if any(e.get("status") == "CANCELLED" for e in a if e.get("event") == "rpc"):
+    problems.append("replica A cancelled calls")
+
+def fmt(d):
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
+
+print(f"  calls: {count} issued, {sent} ended, {ok} ok, {failed} failed ({fmt(errors)}), {lost} lost, "
+      f"slowest {slowest:.0f} ms (deadline {deadline_ms:.0f} ms), bench {bench_s:.1f} s")
+for i, name in enumerate("ABC"):
+    print(f"  replica {name} finished attempts: {fmt(attempts[i])}")
+print(f"  replica B: {b_in_flight} attempts in flight at SIGKILL (cut off, retried elsewhere)")
+print(f"  retries: {reached} attempts reached a replica for {sent} calls -> {retries} retried attempts"
+      f" (plus transparent retries of streams refused before reaching a handler)")
+summary = {"count": count, "sent": sent, "ok": ok, "failed": errors, "lost": lost,
+           "retried_attempts": retries, "attempts_by_replica": dict(zip("ABC", attempts)),
+           "killed_in_flight": b_in_flight, "sigterm_in_flight": a_in_flight,
+           "slowest_ms": slowest, "replica_a_exit_s": a_exit_s}
+print("  summary: " + json.dumps(summary, sort_keys=True))
+if problems:
+    for p in problems:
+        print("  problem: " + p)
+    sys.exit(1)
+PY
+echo "fault test: OK"
