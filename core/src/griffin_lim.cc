@@ -170,6 +170,14 @@ double GriffinLimEngine::Iterate(bool measure) {
     float* x = reinterpret_cast<float*>(task.spectrum);
     float* prev = st->store ? reinterpret_cast<float*>(self->previous_.col(task.frame).data()) : nullptr;
     kernels::PhaseUpdate(x, prev, s, st->beta, st->subtract, st->bins);
+    // The next frame's magnitude and previous spectrum are streamed from
+    // memory; request them now so they arrive while this frame's FFTs run.
+    if (task.frame + 1 < self->magnitude_->cols()) {
+      kernels::Prefetch(self->magnitude_->col(task.frame + 1).data(), st->bins * sizeof(float));
+      if (st->store) {
+        kernels::Prefetch(self->previous_.col(task.frame + 1).data(), st->bins * sizeof(std::complex<float>));
+      }
+    }
     return true;
   });
   const bool store = use_momentum_;

@@ -10,6 +10,7 @@
 #define SPECINV_CORE_SRC_INVERSION_KERNELS_H_
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 
 #include <Eigen/Core>
@@ -22,6 +23,12 @@ namespace specinv::kernels {
 
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Asks the cache to fetch [p, p + bytes) for reading and writing.
+inline void Prefetch(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off, 1, 3);
+}
 
 // out[j] = a[j] * b[j] * w[j]
 inline void Multiply3(const float* a, const float* b, const float* w, float* out, int n) {
