@@ -3,6 +3,7 @@
 #include "specinv/pghi.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -156,18 +157,26 @@ absl::StatusOr<RealMatrix> PghiPhase(const Stft& stft, const RealMatrix& magnitu
           static_cast<int32_t>(i);
     }
   }
-  int top = -1;
+  // Occupancy bitmap over the buckets: finding the highest non-empty bucket
+  // is a few word scans instead of a walk over empty buckets.
+  std::vector<uint64_t> occupied(static_cast<size_t>((buckets + 63) / 64), 0);
+  int64_t queued = 0;
   const auto push = [&](int64_t i) {
     const int b = bucket_of(i);
     next[static_cast<size_t>(i)] = head[static_cast<size_t>(b)];
     head[static_cast<size_t>(b)] = static_cast<int32_t>(i);
-    top = std::max(top, b);
+    occupied[static_cast<size_t>(b >> 6)] |= uint64_t{1} << (b & 63);
+    ++queued;
   };
   const auto pop = [&]() -> int64_t {
-    while (top >= 0 && head[static_cast<size_t>(top)] < 0) --top;
-    if (top < 0) return -1;
-    const int32_t i = head[static_cast<size_t>(top)];
-    head[static_cast<size_t>(top)] = next[static_cast<size_t>(i)];
+    if (queued == 0) return -1;
+    size_t w = occupied.size() - 1;
+    while (occupied[w] == 0) --w;  // queued > 0, so some word is non-zero
+    const int b = static_cast<int>(w * 64) + 63 - std::countl_zero(occupied[w]);
+    const int32_t i = head[static_cast<size_t>(b)];
+    head[static_cast<size_t>(b)] = next[static_cast<size_t>(i)];
+    if (head[static_cast<size_t>(b)] < 0) occupied[w] &= ~(uint64_t{1} << (b & 63));
+    --queued;
     return i;
   };
   // Time-invariant phase, integrated in double and wrapped.
