@@ -15,15 +15,20 @@
 //
 // Views and the values they map to the colour range [value_min, value_max]:
 //
-// | view                    | value                                          | range                       | unit | default map |
-// |-------------------------|------------------------------------------------|-----------------------------|------|-------------|
-// | magnitude               | 20 log10(max(|X|, 1e-5))                       | [max - top_db, max]         | dB   | viridis     |
-// | mel                     | (20 / power) log10(max(W |X|^power, 1e-5^power))| [max - top_db, max]         | dB   | viridis     |
-// | phase                   | angle(X) (phase_tools.h PhaseAngle)            | [-pi, pi]                   | rad  | hue         |
-// | phase_deinterleaved     | as phase, rows 0, 2, 4, ... then 1, 3, 5, ...  | [-pi, pi]                   | rad  | hue         |
-// | phase_fft2              | 20 log10 |fftshift(Fft2(w e^{i phase}))|       | [max - top_db, max]         | dB   | viridis     |
-// | instantaneous_frequency | deviation from the bin centre (phase_tools.h)  | [-sr / (2 hop), sr / (2 hop)]| Hz  | red_blue    |
-// | group_delay             | delay from the window centre (phase_tools.h)   | [-n_fft / (2 sr), n_fft / (2 sr)]| s | red_blue  |
+// | view                    | value                                                | unit | default map |
+// |-------------------------|------------------------------------------------------|------|-------------|
+// | magnitude               | 20 log10(max(|X|, 1e-5))                             | dB   | viridis     |
+// | mel                     | (20 / power) log10(max(W |X|^power, 1e-5^power))     | dB   | viridis     |
+// | phase                   | angle(X), PhaseAngle (phase_tools.h)                 | rad  | hue         |
+// | phase_deinterleaved     | as phase, rows 0, 2, 4, ... then 1, 3, 5, ...        | rad  | hue         |
+// | phase_fft2              | 20 log10(max(|fftshift(Fft2(w e^{i phase}))|, 1e-5)) | dB   | viridis     |
+// | instantaneous_frequency | InstantaneousFrequencyDeviation (phase_tools.h)      | Hz   | red_blue    |
+// | group_delay             | GroupDelay (phase_tools.h)                           | s    | red_blue    |
+//
+// Colour ranges [value_min, value_max]: dB views [max - top_db, max]; phase
+// views [-pi, pi]; instantaneous_frequency [-sr / (2 hop), sr / (2 hop)] (its
+// whole unambiguous range); group_delay [-n_fft / (2 sr), n_fft / (2 sr)]
+// (half a frame either side of the window centre).
 //
 // dB views: a value at the 1e-5 (-100 dB) floor, i.e. digital silence, and a
 // view with no dynamic range at all (every value equal) are drawn in the
