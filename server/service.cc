@@ -629,8 +629,9 @@ absl::Status SpectrogramService::DoAnalyze(Job& job, const v1::AnalyzeRequest& r
   const bool mel = kind == v1::SPECTROGRAM_KIND_MEL || kind == v1::SPECTROGRAM_KIND_LOG_MEL;
   absl::StatusOr<FeatureConfig> config = ToFeatureConfig(request.config(), limits_, "config", mel);
   if (!config.ok()) return config.status();
-  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
-  if (!extractor.ok()) return WithConfigField(extractor.status(), "config");
+  absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
+  if (!cached.ok()) return WithConfigField(cached.status(), "config");
+  const FeatureExtractor& fx = **cached;
   absl::StatusOr<specinv::Audio> audio = DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
   if (!audio.ok()) return audio.status();
   job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
@@ -643,7 +644,7 @@ absl::Status SpectrogramService::DoAnalyze(Job& job, const v1::AnalyzeRequest& r
   int64_t frames = 0;
   switch (kind) {
     case v1::SPECTROGRAM_KIND_STFT_MAGNITUDE: {
-      absl::StatusOr<RealMatrix> m = extractor->Magnitude(samples);
+      absl::StatusOr<RealMatrix> m = fx.Magnitude(samples);
       if (!m.ok()) return WithField(m.status(), "audio");
       frames = m->cols();
       RealMatrixToTensor(*m, format, layout, out);
@@ -651,7 +652,7 @@ absl::Status SpectrogramService::DoAnalyze(Job& job, const v1::AnalyzeRequest& r
     }
     case v1::SPECTROGRAM_KIND_COMPLEX_STFT:
     case v1::SPECTROGRAM_KIND_PHASE: {
-      absl::StatusOr<ComplexMatrix> spec = extractor->ComplexSpectrogram(samples);
+      absl::StatusOr<ComplexMatrix> spec = fx.ComplexSpectrogram(samples);
       if (!spec.ok()) return WithField(spec.status(), "audio");
       frames = spec->cols();
       if (kind == v1::SPECTROGRAM_KIND_COMPLEX_STFT) {
@@ -665,16 +666,16 @@ absl::Status SpectrogramService::DoAnalyze(Job& job, const v1::AnalyzeRequest& r
     case v1::SPECTROGRAM_KIND_MEL:
     case v1::SPECTROGRAM_KIND_LOG_MEL: {
       absl::StatusOr<RealMatrix> m =
-          kind == v1::SPECTROGRAM_KIND_MEL ? extractor->Mel(samples) : extractor->LogMel(samples);
+          kind == v1::SPECTROGRAM_KIND_MEL ? fx.Mel(samples) : fx.LogMel(samples);
       if (!m.ok()) return WithField(m.status(), "audio");
       frames = m->cols();
       RealMatrixToTensor(*m, format, layout, out);
-      if (!extractor->filterbank().warning().empty()) response->add_warnings(extractor->filterbank().warning());
+      if (!fx.filterbank().warning().empty()) response->add_warnings(fx.filterbank().warning());
       break;
     }
     default: break;
   }
-  FromFeatureConfig(extractor->config(), response->mutable_effective_config());
+  FromFeatureConfig(fx.config(), response->mutable_effective_config());
   response->set_kind(kind);
   response->set_audio_duration_seconds(job.audio_seconds);
   response->set_num_samples(static_cast<int64_t>(audio->samples.size()));
@@ -696,8 +697,9 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
     return InvalidField(Path(prefix, "input_domain"),
                         absl::StrFormat("has unknown value %d", static_cast<int>(request.input_domain())));
   }
-  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
-  if (!extractor.ok()) return WithConfigField(extractor.status(), Path(prefix, "config"));
+  absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
+  if (!cached.ok()) return WithConfigField(cached.status(), Path(prefix, "config"));
+  const FeatureExtractor& fx = **cached;
 
   const std::string mel_path = Path(prefix, "mel");
   absl::StatusOr<RealMatrix> mel = TensorToRealMatrix(request.mel(), mel_path);
@@ -759,7 +761,7 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
       }
     }
   } else {
-    absl::StatusOr<RealMatrix> linear = extractor->Decompress(*mel);
+    absl::StatusOr<RealMatrix> linear = fx.Decompress(*mel);
     if (!linear.ok()) return WithField(linear.status(), mel_path);
     mel = *std::move(linear);
   }
@@ -776,7 +778,7 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
   std::optional<int64_t> resize_to;
   if (request.output().has_length_samples()) {
     const int64_t length = request.output().length_samples();
-    if (FeatureLayout(*extractor, frames, length).ok()) {
+    if (FeatureLayout(fx, frames, length).ok()) {
       options->length = length;
     } else {
       resize_to = length;
@@ -785,7 +787,7 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
   options->check = job.Checker();
   SetProgress(job, request.options(), &*options);
 
-  absl::StatusOr<InversionResult> result = specinv::InvertMel(*extractor, *mel, *options);
+  absl::StatusOr<InversionResult> result = specinv::InvertMel(fx, *mel, *options);
   if (!result.ok()) return AttributeInversionError(result.status(), prefix, "mel");
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
@@ -938,14 +940,15 @@ absl::Status SpectrogramService::DoReorder(Job& job, const v1::ReorderRequest& r
   options.check = job.Checker();
   if (absl::Status s = ValidateReorderOptions(options); !s.ok()) return AttributeLeadingField(s);
 
-  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
-  if (!extractor.ok()) return WithConfigField(extractor.status(), "config");
+  absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
+  if (!cached.ok()) return WithConfigField(cached.status(), "config");
+  const FeatureExtractor& fx = **cached;
   absl::StatusOr<specinv::Audio> audio = DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
   if (!audio.ok()) return audio.status();
   job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
   if (absl::Status s = job.Check(); !s.ok()) return s;
 
-  absl::StatusOr<ReorderResult> result = specinv::Reorder(*extractor, audio->samples, options);
+  absl::StatusOr<ReorderResult> result = specinv::Reorder(fx, audio->samples, options);
   if (!result.ok()) return AttributeLeadingField(result.status());
   if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
                                           response->mutable_audio());
@@ -990,14 +993,15 @@ absl::Status SpectrogramService::DoTransform(Job& job, const v1::TransformReques
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) return s;
   if (request.output().has_length_samples()) options.length = request.output().length_samples();
 
-  absl::StatusOr<FeatureExtractor> extractor = FeatureExtractor::Create(*config);
-  if (!extractor.ok()) return WithConfigField(extractor.status(), "config");
+  absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
+  if (!cached.ok()) return WithConfigField(cached.status(), "config");
+  const FeatureExtractor& fx = **cached;
   absl::StatusOr<specinv::Audio> audio = DecodeAudioMessage(request.audio(), config->sample_rate, limits_, "audio");
   if (!audio.ok()) return audio.status();
   job.audio_seconds = static_cast<double>(audio->samples.size()) / config->sample_rate;
   absl::StatusOr<InversionOptions> inversion =
       ToInversionOptions(request.inversion(), /*mel_input=*/warp, config->stft.n_fft / 2 + 1,
-                         extractor->NumFrames(static_cast<int64_t>(audio->samples.size())), limits_, "inversion");
+                         fx.NumFrames(static_cast<int64_t>(audio->samples.size())), limits_, "inversion");
   if (!inversion.ok()) return inversion.status();
   options.inversion = *std::move(inversion);
   options.inversion.check = job.Checker();
@@ -1006,7 +1010,7 @@ absl::Status SpectrogramService::DoTransform(Job& job, const v1::TransformReques
   }
   if (absl::Status s = job.Check(); !s.ok()) return s;
 
-  absl::StatusOr<TransformResult> result = specinv::Transform(*extractor, audio->samples, options);
+  absl::StatusOr<TransformResult> result = specinv::Transform(fx, audio->samples, options);
   if (!result.ok()) return AttributeLeadingField(result.status());
   if (absl::Status s = EncodeAudioMessage(result->audio, config->sample_rate, request.output().encoding(),
                                           response->mutable_audio());

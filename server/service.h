@@ -23,6 +23,7 @@
 
 #include "absl/time/time.h"
 #include "server/auth.h"
+#include "server/extractor_cache.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/worker_pool.h"
@@ -103,6 +104,7 @@ class SpectrogramService final : public v1::Spectrogram::CallbackService {
   const TokenAuthenticator* auth_;
   const ServiceLimits limits_;
   const ServiceInfo info_;
+  ExtractorCache extractors_;
 };
 
 }  // namespace specinv::server
