@@ -21,13 +21,20 @@
 # attempts each replica served (by status), the attempts cut off by SIGKILL,
 # and the retries these imply (attempts that reached a server minus calls).
 #
+# With FAULT_LB=nginx the same run goes through an L7 proxy instead (the
+# default, FAULT_LB=auto, runs both when nginx is installed): nginx
+# with deploy/nginx/nginx.conf (upstream and listen addresses rewritten to the
+# loopback replicas), the client on one plain connection to the proxy.
+#
 # Only loopback (127.0.0.1) is used; everything is bounded in count and time.
 #
 # usage: fault_test.sh BUILD_DIR            (BUILD_DIR/server/specinv-server, BUILD_DIR/client/specinv)
 #        fault_test.sh SPECINV_SERVER SPECINV
 # environment (optional): FAULT_COUNT (200), FAULT_CONCURRENCY (16), FAULT_DEADLINE_MS (30000),
 #   FAULT_SECONDS (audio length, 1), FAULT_ITERATIONS (fgla iterations, 32), FAULT_WORKERS (2),
-#   FAULT_TIME_LIMIT_S (whole bench, 100), FAULT_KEEP=1 keeps the work directory.
+#   FAULT_TIME_LIMIT_S (whole bench, 100), FAULT_LB (client | nginx | auto: client, then nginx
+#   when installed), FAULT_NGINX (nginx binary),
+#   FAULT_KEEP=1 keeps the work directory.
 set -euo pipefail
 
 if [[ $# -eq 1 ]]; then
@@ -54,6 +61,22 @@ ITERATIONS=${FAULT_ITERATIONS:-32}
 WORKERS=${FAULT_WORKERS:-2}
 TIME_LIMIT_S=${FAULT_TIME_LIMIT_S:-100}
 GRACE_S=20
+LB=${FAULT_LB:-auto}
+if [[ "$LB" == auto ]]; then  # both routes, the proxy one when nginx is installed
+  FAULT_LB=client bash "$0" "$@" || exit $?
+  if command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]]; then
+    FAULT_LB=nginx exec bash "$0" "$@"
+  fi
+  echo "fault test: nginx is not installed; the L7 proxy run was skipped (apt-get install nginx-light)"
+  exit 0
+fi
+case "$LB" in
+  client) ;;
+  nginx)
+    NGINX=${FAULT_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+    [[ -x "$NGINX" ]] || { echo "fault test: FAULT_LB=nginx needs nginx (apt-get install nginx-light)" >&2; exit 2; } ;;
+  *) echo "fault test: FAULT_LB must be client or nginx, got $LB" >&2; exit 2 ;;
+esac
 # Faults are triggered by progress (InvertMel calls the replicas have finished),
 # not by wall time, so they land mid-run on fast and slow machines alike.
 TERM_AFTER=$((COUNT / 5))
@@ -62,8 +85,13 @@ KILL_AFTER=$((COUNT * 2 / 5))
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/specinv_fault.XXXXXX")
 declare -a PIDS=("" "" "")
 BENCH_PID=""
+NGINX_PID=""
 cleanup() {
   local pid
+  if [[ -n "$NGINX_PID" ]]; then  # TERM: the master stops its workers
+    kill -TERM "$NGINX_PID" 2>/dev/null || true
+    wait "$NGINX_PID" 2>/dev/null || true
+  fi
   for pid in "$BENCH_PID" "${PIDS[@]}"; do
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
       kill -KILL "$pid" 2>/dev/null || true
@@ -84,14 +112,15 @@ fail() {
     fi
   done
   [[ -f "$WORK/bench.err" ]] && { echo "--- bench stderr ---" >&2; cat "$WORK/bench.err" >&2; }
+  [[ -f "$WORK/nginx/error.log" ]] && { echo "--- nginx error log (tail) ---" >&2; tail -n 8 "$WORK/nginx/error.log" >&2; }
   exit 1
 }
 
-# Six distinct free loopback ports (held open together so none repeats).
+# Eight distinct free loopback ports (held open together so none repeats).
 read -r -a PORTS <<<"$($PY - <<'PY'
 import socket
 socks = []
-for _ in range(6):
+for _ in range(8):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -102,6 +131,8 @@ PY
 )"
 GRPC_PORTS=("${PORTS[0]}" "${PORTS[1]}" "${PORTS[2]}")
 METRICS_PORTS=("${PORTS[3]}" "${PORTS[4]}" "${PORTS[5]}")
+LB_PORT=${PORTS[6]}
+LB_HEALTH_PORT=${PORTS[7]}
 NAMES=(A B C)
 
 for i in 0 1 2; do
@@ -132,12 +163,48 @@ finished_calls() {  # InvertMel calls the replicas have logged as finished, all 
   cat "$WORK"/server*.log | grep '"event":"rpc"' | grep -c '"method":"InvertMel"' || true
 }
 
-TARGET="ipv4:127.0.0.1:${GRPC_PORTS[0]},127.0.0.1:${GRPC_PORTS[1]},127.0.0.1:${GRPC_PORTS[2]}"
-echo "fault test: replicas A B C on 127.0.0.1:${GRPC_PORTS[*]}; $COUNT InvertMel calls (fgla, $ITERATIONS iterations," \
-  "${SECONDS_AUDIO} s audio) at concurrency $CONCURRENCY, deadline ${DEADLINE_MS} ms"
+if [[ "$LB" == nginx ]]; then
+  # deploy/nginx/nginx.conf with loopback addresses and a private prefix.
+  mkdir -p "$WORK/nginx/logs"
+  chmod 0755 "$WORK"  # nginx workers run as an unprivileged user when started by root
+  "$PY" - "$(dirname "$0")/../../deploy/nginx/nginx.conf" "$WORK/nginx" "$LB_PORT" "$LB_HEALTH_PORT" \
+    "${GRPC_PORTS[@]}" >"$WORK/nginx/nginx.conf" <<'PY' || fail "cannot adapt deploy/nginx/nginx.conf"
+import re, sys
+conf, prefix, port, health = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3], sys.argv[4]
+replicas = sys.argv[5:]
+def sub(pattern, repl):
+    global conf
+    conf, n = re.subn(pattern, repl, conf, flags=re.M)
+    assert n >= 1, pattern
+sub(r"^(\s*)server specinv:50051 (.*);$",
+    lambda m: "\n".join(f"{m.group(1)}server 127.0.0.1:{p} {m.group(2)};" for p in replicas))
+sub(r"listen 50051 http2;", f"listen 127.0.0.1:{port} http2;")
+sub(r"listen 8081;", f"listen 127.0.0.1:{health};")
+sub(r"^worker_processes .*;$", "worker_processes 1;")
+sub(r"/tmp/", prefix + "/")
+sub(r"access_log /dev/stdout", f"access_log {prefix}/access.log")
+sub(r"error_log /dev/stderr", f"error_log {prefix}/error.log")
+print(conf)
+PY
+  "$NGINX" -t -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/test.log" 2>&1 \
+    || { cat "$WORK/nginx/test.log" >&2; fail "nginx rejects deploy/nginx/nginx.conf"; }
+  "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' 2>>"$WORK/nginx/error.log" &
+  NGINX_PID=$!
+  "$CLIENT" --server "127.0.0.1:$LB_PORT" --max-attempts 1 --deadline-ms 2000 --quiet health --wait-s 30 \
+    || fail "no SERVING answer through nginx"
+  TARGET="127.0.0.1:$LB_PORT"
+  LB_ARGS=()
+  ROUTE="nginx grpc_pass on 127.0.0.1:$LB_PORT"
+else
+  TARGET="ipv4:127.0.0.1:${GRPC_PORTS[0]},127.0.0.1:${GRPC_PORTS[1]},127.0.0.1:${GRPC_PORTS[2]}"
+  LB_ARGS=(--lb round_robin)
+  ROUTE="client-side round_robin"
+fi
+echo "fault test: replicas A B C on 127.0.0.1:${GRPC_PORTS[*]} via $ROUTE; $COUNT InvertMel calls" \
+  "(fgla, $ITERATIONS iterations, ${SECONDS_AUDIO} s audio) at concurrency $CONCURRENCY, deadline ${DEADLINE_MS} ms"
 START_NS=$(date +%s%N)
 timeout --signal=KILL "$TIME_LIMIT_S" \
-  "$CLIENT" --server "$TARGET" --lb round_robin --deadline-ms "$DEADLINE_MS" --max-attempts 5 \
+  "$CLIENT" --server "$TARGET" "${LB_ARGS[@]}" --deadline-ms "$DEADLINE_MS" --max-attempts 5 \
   --initial-backoff-ms 50 bench --rpc invert-mel --count "$COUNT" --concurrency "$CONCURRENCY" \
   --seconds "$SECONDS_AUDIO" --method fgla --iterations "$ITERATIONS" --json \
   >"$WORK/bench.json" 2>"$WORK/bench.err" &
@@ -189,6 +256,11 @@ BENCH_S=$($PY -c "print(f'{($(date +%s%N) - $START_NS) / 1e9:.1f}')")
 [[ $BENCH_STATUS -ne 137 ]] || fail "the bench did not finish within ${TIME_LIMIT_S} s (killed): calls hung"
 [[ $BENCH_STATUS -eq 0 ]] || fail "the bench exited with status $BENCH_STATUS"
 
+if [[ -n "$NGINX_PID" ]]; then
+  kill -QUIT "$NGINX_PID"  # graceful
+  wait "$NGINX_PID" || true
+  NGINX_PID=""
+fi
 kill -TERM "${PIDS[2]}"
 C_STATUS=0
 wait "${PIDS[2]}" || C_STATUS=$?
@@ -293,6 +365,16 @@ if a_exit_s > grace_s + 5:
 if any(e.get("status") == "CANCELLED" for e in a if e.get("event") == "rpc"):
     problems.append("replica A cancelled calls")
 
+proxy = {}
+try:
+    for line in open(f"{work}/nginx/access.log"):
+        if "InvertMel" in line:
+            m = __import__("re").search(r'" (\d+) grpc-status=(\S+)', line)
+            key = f"HTTP {m.group(1)} grpc-status {m.group(2)}" if m else "unparsed"
+            proxy[key] = proxy.get(key, 0) + 1
+except FileNotFoundError:
+    proxy = None
+
 def fmt(d):
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
 
@@ -300,6 +382,8 @@ print(f"  calls: {count} issued, {sent} ended, {ok} ok, {failed} failed ({fmt(er
       f"slowest {slowest:.0f} ms (deadline {deadline_ms:.0f} ms), bench {bench_s:.1f} s")
 for i, name in enumerate("ABC"):
     print(f"  replica {name} finished attempts: {fmt(attempts[i])}")
+if proxy is not None:
+    print(f"  nginx InvertMel responses: {fmt(proxy)}")
 print(f"  replica B: {b_in_flight} attempts in flight at SIGKILL (cut off, retried elsewhere)")
 print(f"  retries: {reached} attempts reached a replica for {sent} calls -> {retries} retried attempts"
       f" (plus transparent retries of streams refused before reaching a handler)")
@@ -307,6 +391,8 @@ summary = {"count": count, "sent": sent, "ok": ok, "failed": errors, "lost": los
            "retried_attempts": retries, "attempts_by_replica": dict(zip("ABC", attempts)),
            "killed_in_flight": b_in_flight, "sigterm_in_flight": a_in_flight,
            "slowest_ms": slowest, "replica_a_exit_s": a_exit_s}
+if proxy is not None:
+    summary["nginx"] = proxy
 print("  summary: " + json.dumps(summary, sort_keys=True))
 if problems:
     for p in problems:
