@@ -327,6 +327,9 @@ if ok < 0.9 * count:
 slowest = report["latency_all"]["max_ms"]
 if slowest > deadline_ms + 1000:
     problems.append(f"slowest call took {slowest:.0f} ms, past its {deadline_ms:.0f} ms deadline")
+overdue = report.get("overdue")  # the bench's own count of calls past deadline + 1 s (newer clients)
+if overdue:
+    problems.append(f"the bench counted {overdue} calls past their deadline")
 
 # Both faults landed on busy replicas.
 if a_in_flight < 1:
@@ -379,7 +382,8 @@ def fmt(d):
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
 
 print(f"  calls: {count} issued, {sent} ended, {ok} ok, {failed} failed ({fmt(errors)}), {lost} lost, "
-      f"slowest {slowest:.0f} ms (deadline {deadline_ms:.0f} ms), bench {bench_s:.1f} s")
+      f"slowest {slowest:.0f} ms (deadline {deadline_ms:.0f} ms"
+      + (f", {overdue} overdue" if overdue is not None else "") + f"), bench {bench_s:.1f} s")
 for i, name in enumerate("ABC"):
     print(f"  replica {name} finished attempts: {fmt(attempts[i])}")
 if proxy is not None:
@@ -390,7 +394,7 @@ print(f"  retries: {reached} attempts reached a replica for {sent} calls -> {ret
 summary = {"count": count, "sent": sent, "ok": ok, "failed": errors, "lost": lost,
            "retried_attempts": retries, "attempts_by_replica": dict(zip("ABC", attempts)),
            "killed_in_flight": b_in_flight, "sigterm_in_flight": a_in_flight,
-           "slowest_ms": slowest, "replica_a_exit_s": a_exit_s}
+           "slowest_ms": slowest, "overdue": overdue, "replica_a_exit_s": a_exit_s}
 if proxy is not None:
     summary["nginx"] = proxy
 print("  summary: " + json.dumps(summary, sort_keys=True))
