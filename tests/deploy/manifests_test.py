@@ -277,9 +277,13 @@ class DeployTest(unittest.TestCase):
             if m:
                 uid = int(m.group(1))
         self.assertIsNotNone(uid, "Dockerfile creates no specinv user with a fixed uid")
+        gids = [int(m.group(1)) for word, rest in self.dockerfile if word == "RUN"
+                for m in [re.search(r"groupadd\b.*--gid\s+(\d+)\s+specinv\b", rest)] if m]
         security = self.pod["spec"].get("securityContext", {})
         self.assertTrue(security.get("runAsNonRoot"))
         self.assertEqual(security.get("runAsUser"), uid)
+        if "runAsGroup" in security:
+            self.assertEqual([security["runAsGroup"]], gids, "runAsGroup must be the image group's gid")
 
     # -- Services, HPA, PDB --------------------------------------------------------------
     def selects_pods(self, selector):
