@@ -64,6 +64,10 @@ absl::Status ValidateLoadOptions(const LoadOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("--rate must be finite and >= 0, got ", options.rate));
   }
+  if (!(options.overdue_ms >= 0.0) || !std::isfinite(options.overdue_ms)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("overdue threshold must be finite and >= 0, got ", options.overdue_ms));
+  }
   if (options.count == 0 && options.duration_s == 0.0) {
     return absl::InvalidArgumentError("give --count or --duration-s (or both)");
   }
@@ -163,6 +167,10 @@ LoadReport RunLoad(const LoadOptions& options, const std::function<absl::Status(
   report.wall_s = static_cast<double>(last_end_ns.load()) / 1e9;
   report.ok_latency = Summarize(ok_ms);
   report.all_latency = Summarize(all_ms);
+  report.overdue_ms = options.overdue_ms;
+  if (options.overdue_ms > 0.0) {
+    for (double ms : all_ms) report.overdue += ms > options.overdue_ms ? 1 : 0;
+  }
   return report;
 }
 
@@ -191,6 +199,9 @@ std::string FormatReport(const LoadReport& report, const std::string& title) {
       absl::StrAppendFormat(&out, "  e.g. %s: %s\n", code, message);
     }
   }
+  if (report.overdue_ms > 0.0) {
+    absl::StrAppendFormat(&out, "overdue (> %.0f ms): %d\n", report.overdue_ms, report.overdue);
+  }
   return out;
 }
 
@@ -205,10 +216,10 @@ std::string FormatReportJson(const LoadReport& report, const std::string& title)
   return absl::StrFormat(
       "{\"title\":\"%s\",\"concurrency\":%d,\"sent\":%d,\"ok\":%d,\"failed\":%d,\"wall_s\":%.4f,"
       "\"requests_per_s\":%.3f,\"ok_per_s\":%.3f,\"latency_ok\":%s,\"latency_all\":%s,"
-      "\"errors\":%s}",
+      "\"errors\":%s,\"overdue\":%d,\"overdue_ms\":%.1f}",
       JsonEscape(title), report.concurrency, report.sent, report.ok, report.sent - report.ok,
       report.wall_s, report.requests_per_s(), report.ok_per_s(), LatencyJson(report.ok_latency),
-      LatencyJson(report.all_latency), errors);
+      LatencyJson(report.all_latency), errors, report.overdue, report.overdue_ms);
 }
 
 }  // namespace specinv::client

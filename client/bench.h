@@ -30,6 +30,9 @@ struct LoadOptions {
   int64_t count = 0;        // calls to issue in total; 0 = unbounded (needs duration_s)
   double duration_s = 0.0;  // stop issuing after this long; 0 = unbounded (needs count)
   double rate = 0.0;        // overall calls/s target; 0 = as fast as the workers go
+  // Calls that take longer than this (ms) are counted as `overdue` (e.g. the
+  // call deadline plus a grace period: a call past it "hung"); 0 = not counted.
+  double overdue_ms = 0.0;
 };
 
 absl::Status ValidateLoadOptions(const LoadOptions& options);
@@ -54,6 +57,8 @@ struct LoadReport {
   int64_t ok = 0;
   std::map<std::string, int64_t> errors;     // status code name -> count
   std::map<std::string, std::string> sample_messages;  // code name -> one message
+  int64_t overdue = 0;                       // calls slower than LoadOptions::overdue_ms
+  double overdue_ms = 0.0;                   // the threshold used (0 = not counted)
   double wall_s = 0.0;                       // first issue to last completion
   LatencySummary ok_latency;                 // successful calls
   LatencySummary all_latency;                // every call, errors included

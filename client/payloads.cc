@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "client/files.h"
 #include "specinv/audio_io.h"
+#include "specinv/demo_signal.h"
 #include "specinv/npy.h"
 
 namespace specinv::client {
@@ -37,12 +38,18 @@ void AppendFloatsLe(std::span<const float> values, std::string* out) {
 }  // namespace
 
 bool IsAudioPath(const std::string& path) {
+  if (path == kDemoInput) return true;
   const std::string ext = FileExtension(path);
   return ext == "wav" || ext == "wave" || ext == "flac" || ext == "ogg" || ext == "oga" ||
          ext == "opus" || ext == "mp3";
 }
 
 absl::StatusOr<v1::Audio> AudioFromFile(const std::string& path) {
+  if (path == kDemoInput) {
+    absl::StatusOr<std::vector<float>> demo = GenerateDemoSignal(22050.0, 3.0);
+    if (!demo.ok()) return demo.status();
+    return AudioFromSamples(*demo, 22050);
+  }
   absl::StatusOr<std::string> bytes = ReadFileBytes(path);
   if (!bytes.ok()) return bytes.status();
   if (bytes->empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": file is empty"));

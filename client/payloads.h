@@ -22,6 +22,10 @@ namespace specinv::client {
 
 // True for paths whose extension names an audio container the server decodes
 // (wav, flac, ogg, oga, opus, mp3).
+// The built-in demo input: this name in place of an audio path stands for
+// 3 s of the core's synthetic demo phrase at 22050 Hz (see demo_signal.h).
+inline constexpr char kDemoInput[] = "demo";
+
 bool IsAudioPath(const std::string& path);
 
 // An audio file as `encoded_data` (the server detects the container).

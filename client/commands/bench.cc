@@ -151,7 +151,10 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
         args.rpc, "\""));
   }
 
-  const LoadReport report = RunLoad(args.load, call);
+  // A call still running a second past its deadline has hung.
+  LoadOptions load = args.load;
+  load.overdue_ms = static_cast<double>(connection.options().deadline_ms) + 1000.0;
+  const LoadReport report = RunLoad(load, call);
   if (args.json) {
     std::printf("%s\n", FormatReportJson(report, title).c_str());
   } else {

@@ -103,6 +103,23 @@ TEST(RunLoadTest, DurationStopsIssuing) {
   EXPECT_GE(report.ok_latency.p50_ms, 10.0);
 }
 
+TEST(RunLoadTest, CountsOverdueCalls) {
+  LoadOptions o;
+  o.concurrency = 2;
+  o.count = 6;
+  o.overdue_ms = 15.0;
+  std::atomic<int> n{0};
+  const LoadReport report = RunLoad(o, [&](int) {
+    if (n.fetch_add(1) % 3 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(report.overdue, 2);
+  EXPECT_DOUBLE_EQ(report.overdue_ms, 15.0);
+  EXPECT_NE(FormatReport(report, "x").find("overdue (> 15 ms): 2"), std::string::npos);
+  EXPECT_NE(FormatReportJson(report, "x").find("\"overdue\":2,\"overdue_ms\":15.0"),
+            std::string::npos);
+}
+
 TEST(RunLoadTest, RatePacesCalls) {
   LoadOptions o;
   o.concurrency = 4;
