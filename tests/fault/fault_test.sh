@@ -391,10 +391,13 @@ if proxy is not None:
 print(f"  replica B: {b_in_flight} attempts in flight at SIGKILL (cut off, retried elsewhere)")
 print(f"  retries: {reached} attempts reached a replica for {sent} calls -> {retries} retried attempts"
       f" (plus transparent retries of streams refused before reaching a handler)")
+if "retried" in report:  # the client's own count (calls whose final attempt was not the first)
+    print(f"  retried calls reported by the bench: {report['retried']}")
 summary = {"count": count, "sent": sent, "ok": ok, "failed": errors, "lost": lost,
            "retried_attempts": retries, "attempts_by_replica": dict(zip("ABC", attempts)),
            "killed_in_flight": b_in_flight, "sigterm_in_flight": a_in_flight,
-           "slowest_ms": slowest, "overdue": overdue, "replica_a_exit_s": a_exit_s}
+           "slowest_ms": slowest, "overdue": overdue, "replica_a_exit_s": a_exit_s,
+           "bench_retried": report.get("retried")}
 if proxy is not None:
     summary["nginx"] = proxy
 print("  summary: " + json.dumps(summary, sort_keys=True))
