@@ -83,7 +83,7 @@ absl::StatusOr<RowRange> VisibleBins(const FeatureConfig& config, const RenderOp
       std::min<Eigen::Index>(n_fft / 2, static_cast<Eigen::Index>(std::floor(fmax / bin_hz + 1e-9)));
   if (last < first) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "fmin_hertz..fmax_hertz = [%g, %g] Hz contains no STFT bin; bins are %g Hz apart (n_fft %d)", fmin,
+        "fmin_hertz and fmax_hertz select [%g, %g] Hz, which contains no STFT bin; bins are %g Hz apart (n_fft %d)", fmin,
         fmax, bin_hz, n_fft));
   }
   return RowRange{first, last - first + 1};
@@ -106,7 +106,7 @@ absl::StatusOr<RowRange> VisibleMelBands(const FeatureConfig& config, const Rend
   }
   if (first < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "fmin_hertz..fmax_hertz = [%g, %g] Hz contains no mel band centre (the %d bands are centred "
+        "fmin_hertz and fmax_hertz select [%g, %g] Hz, which contains no mel band centre (the %d bands are centred "
         "between %g and %g Hz)",
         fmin, fmax, mel.n_mels, MelToHz(mel_lo + (mel_hi - mel_lo) / (mel.n_mels + 1), mel.scale),
         MelToHz(mel_lo + (mel_hi - mel_lo) * mel.n_mels / (mel.n_mels + 1), mel.scale)));
@@ -139,7 +139,7 @@ absl::StatusOr<std::pair<int, int>> PlotSize(Eigen::Index rows, Eigen::Index fra
     if (rows > options.max_dimension) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "height is 0 (one row per %s) but %d rows are visible, more than max_dimension %d; set height to "
-          "at most %d to resample, or narrow fmin_hertz..fmax_hertz",
+          "at most %d to resample, or narrow the range fmin_hertz to fmax_hertz",
           options.view == RenderView::kMel ? "mel band" : "bin", rows, options.max_dimension,
           options.max_dimension));
     }

@@ -460,11 +460,11 @@ TEST(RenderTest, InvalidOptions) {
   ExpectInvalid(render(o), "got 20000");
   o.fmin_hertz = 1002.0;  // between bins 93 (1001.3 Hz) and 94 (1012.1 Hz)
   o.fmax_hertz = 1010.0;
-  ExpectInvalid(render(o), "fmin_hertz..fmax_hertz = [1002, 1010] Hz contains no STFT bin");
+  ExpectInvalid(render(o), "fmin_hertz and fmax_hertz select [1002, 1010] Hz, which contains no STFT bin; bins are 10.7666 Hz apart");
   o.view = RenderView::kMel;
   o.fmin_hertz = 495.0;  // between the centres of mel bands 18 (490 Hz) and 19 (516 Hz)
   o.fmax_hertz = 510.0;
-  ExpectInvalid(render(o), "fmin_hertz..fmax_hertz = [495, 510] Hz contains no mel band centre (the 128 bands");
+  ExpectInvalid(render(o), "fmin_hertz and fmax_hertz select [495, 510] Hz, which contains no mel band centre (the 128 bands");
   // Names.
   ExpectInvalid(ParseRenderView("spectrum").status(), "view must be one of magnitude, mel");
   ExpectInvalid(ParseInterpolation("cubic").status(), "interpolation must be one of nearest, bilinear; got \"cubic\"");
