@@ -10,6 +10,10 @@
 #include <numbers>
 #include <utility>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/str_format.h"
 #include "specinv/fft.h"
 #include "specinv/griffin_lim.h"
@@ -29,6 +33,79 @@ constexpr float kTiny = std::numeric_limits<float>::min();
 double Wrap(double phase) { return phase - kTwoPi * std::nearbyint(phase * (1.0 / kTwoPi)); }
 
 constexpr double kBucketStep = 0.01;  // nepers per bucket of the priority queue (as pghi.cc)
+
+// x[p] = x[p] / w[p] where w[p] > kTiny (left as is elsewhere).
+void DivideByWindowSum(float* x, const float* w, size_t n) {
+  size_t p = 0;
+#if defined(__SSE2__)
+  const __m128 tiny = _mm_set1_ps(kTiny);
+  for (; p + 4 <= n; p += 4) {
+    const __m128 vx = _mm_loadu_ps(x + p);
+    const __m128 vw = _mm_loadu_ps(w + p);
+    const __m128 use = _mm_cmpgt_ps(vw, tiny);
+    const __m128 q = _mm_div_ps(vx, _mm_or_ps(_mm_and_ps(use, vw), _mm_andnot_ps(use, _mm_set1_ps(1.0f))));
+    _mm_storeu_ps(x + p, _mm_or_ps(_mm_and_ps(use, q), _mm_andnot_ps(use, vx)));
+  }
+#endif
+  for (; p < n; ++p) {
+    if (w[p] > kTiny) x[p] /= w[p];
+  }
+}
+
+// Griffin-Lim projection of interleaved complex bins x (in: rebuilt, out:
+// magnitude * a / (|a| + kTiny) with a = rebuilt - beta * previous when
+// `subtract`); `previous`, when non-null, receives the rebuilt values. The
+// SSE2 path does the same IEEE operations as the scalar one (sqrt and
+// division are correctly rounded), so both give identical bits.
+void Project(float* x, float* previous, const float* magnitude, float beta, bool subtract, int bins) {
+  int k = 0;
+#if defined(__SSE2__)
+  const __m128 vbeta = _mm_set1_ps(beta);
+  const __m128 tiny = _mm_set1_ps(kTiny);
+  for (; k + 4 <= bins; k += 4) {
+    float* xp = x + 2 * k;
+    const __m128 r0 = _mm_loadu_ps(xp);      // re0 im0 re1 im1
+    const __m128 r1 = _mm_loadu_ps(xp + 4);  // re2 im2 re3 im3
+    __m128 a0 = r0, a1 = r1;
+    if (previous != nullptr) {
+      float* pp = previous + 2 * k;
+      if (subtract) {
+        a0 = _mm_sub_ps(r0, _mm_mul_ps(vbeta, _mm_loadu_ps(pp)));
+        a1 = _mm_sub_ps(r1, _mm_mul_ps(vbeta, _mm_loadu_ps(pp + 4)));
+      }
+      _mm_storeu_ps(pp, r0);
+      _mm_storeu_ps(pp + 4, r1);
+    }
+    const __m128 re = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 im = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 norm = _mm_add_ps(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))), tiny);
+    const __m128 m = _mm_div_ps(_mm_loadu_ps(magnitude + k), norm);
+    const __m128 ore = _mm_mul_ps(re, m);
+    const __m128 oim = _mm_mul_ps(im, m);
+    _mm_storeu_ps(xp, _mm_unpacklo_ps(ore, oim));
+    _mm_storeu_ps(xp + 4, _mm_unpackhi_ps(ore, oim));
+  }
+#endif
+  for (; k < bins; ++k) {
+    const float rre = x[2 * k], rim = x[2 * k + 1];
+    float are = rre, aim = rim;
+    if (previous != nullptr) {
+      if (subtract) {
+        are = rre - beta * previous[2 * k];
+        aim = rim - beta * previous[2 * k + 1];
+      }
+      previous[2 * k] = rre;
+      previous[2 * k + 1] = rim;
+    }
+    const float norm = std::sqrt(are * are + aim * aim) + kTiny;
+    const float m = magnitude[k] / norm;
+    x[2 * k] = are * m;
+    x[2 * k + 1] = aim * m;
+  }
+}
+
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
 template <typename T, typename A>
 size_t Bytes(const std::vector<T, A>& v) {
@@ -422,8 +499,7 @@ struct StreamVocoder::State {
   // contribution = irfft(spec) / n_fft * window (spec is overwritten).
   void Synthesise(std::vector<float>* contribution) {
     fft->Inverse(spec.data(), time.data());
-    float* c = contribution->data();
-    for (int i = 0; i < n_fft; ++i) c[i] = time[static_cast<size_t>(i)] * scale * window[static_cast<size_t>(i)];
+    ArrayMap(contribution->data(), n_fft) = ConstArrayMap(time.data(), n_fft) * scale * ConstArrayMap(window.data(), n_fft);
   }
 
   // Frame `index` (magnitude, librosa phase) enters the window.
@@ -440,8 +516,7 @@ struct StreamVocoder::State {
     Synthesise(&f.contribution);
     const int64_t start = index * hop;
     EnsureSpan(start + n_fft);
-    float* w = wss.data() + (start - base);
-    for (int i = 0; i < n_fft; ++i) w[i] += window_sq[static_cast<size_t>(i)];
+    ArrayMap(wss.data() + (start - base), n_fft) += ConstArrayMap(window_sq.data(), n_fft);
     for (int it = 0; it < iterations; ++it) Iterate();
     if (count == capacity) Commit(out);
   }
@@ -456,29 +531,17 @@ struct StreamVocoder::State {
     std::copy(ola.begin() + (s0 - base), ola.begin() + (s1 - base), x.begin());
     for (int j = 0; j < count; ++j) {
       const WindowFrame& f = frames[static_cast<size_t>((first + j) % capacity)];
-      float* dst = x.data() + (f.index * hop - s0);
-      for (int i = 0; i < n_fft; ++i) dst[i] += f.contribution[static_cast<size_t>(i)];
+      ArrayMap(x.data() + (f.index * hop - s0), n_fft) += ConstArrayMap(f.contribution.data(), n_fft);
     }
-    const float* w = wss.data() + (s0 - base);
-    for (size_t p = 0; p < len; ++p) {
-      if (w[p] > kTiny) x[p] /= w[p];
-    }
+    DivideByWindowSum(x.data(), wss.data() + (s0 - base), len);
     for (int j = 0; j < count; ++j) {
       WindowFrame& f = frames[static_cast<size_t>((first + j) % capacity)];
-      const float* src = x.data() + (f.index * hop - s0);
-      for (int i = 0; i < n_fft; ++i) time[static_cast<size_t>(i)] = src[i] * window[static_cast<size_t>(i)];
+      ArrayMap(time.data(), n_fft) =
+          ConstArrayMap(x.data() + (f.index * hop - s0), n_fft) * ConstArrayMap(window.data(), n_fft);
       fft->Forward(time.data(), spec.data());
-      for (int k = 0; k < bins; ++k) {
-        const std::complex<float> rebuilt = spec[static_cast<size_t>(k)];
-        std::complex<float> a = rebuilt;
-        if (use_momentum) {
-          if (f.have_previous) a -= beta * f.previous[static_cast<size_t>(k)];
-          f.previous[static_cast<size_t>(k)] = rebuilt;
-        }
-        const float norm = std::sqrt(a.real() * a.real() + a.imag() * a.imag()) + kTiny;
-        const float m = f.magnitude[static_cast<size_t>(k)] / norm;
-        spec[static_cast<size_t>(k)] = {a.real() * m, a.imag() * m};
-      }
+      Project(reinterpret_cast<float*>(spec.data()),
+              use_momentum ? reinterpret_cast<float*>(f.previous.data()) : nullptr, f.magnitude.data(), beta,
+              f.have_previous, bins);
       f.have_previous = use_momentum;
       Synthesise(&f.contribution);
     }
@@ -487,8 +550,7 @@ struct StreamVocoder::State {
   // Overlap-adds the oldest window frame and emits what became final.
   void Commit(std::vector<float>* out) {
     WindowFrame& f = frames[static_cast<size_t>(first)];
-    float* o = ola.data() + (f.index * hop - base);
-    for (int i = 0; i < n_fft; ++i) o[i] += f.contribution[static_cast<size_t>(i)];
+    ArrayMap(ola.data() + (f.index * hop - base), n_fft) += ConstArrayMap(f.contribution.data(), n_fft);
     first = (first + 1) % capacity;
     --count;
     ++committed;
