@@ -17,6 +17,7 @@
 #include "server/conversion.h"
 #include "server/logging.h"
 #include "server/status_mapping.h"
+#include "server/stream_vocode.h"
 #include "specinv/feature_config.h"
 #include "specinv/features.h"
 #include "specinv/frame_processor.h"
@@ -292,7 +293,7 @@ SpectrogramService::SpectrogramService(WorkerPool* pool, Metrics* metrics, const
 std::vector<std::string> SpectrogramService::ImplementedRpcs() {
   std::vector<std::string> out;
   for (const char* rpc : {"Analyze", "InvertMel", "InvertSpectrogram", "InvertMelStream", "InvertSpectrogramStream",
-                          "InvertMelBatch", "Reorder", "Transform", "Render", "GetServerInfo"}) {
+                          "InvertMelBatch", "StreamVocode", "Reorder", "Transform", "Render", "GetServerInfo"}) {
     out.push_back(absl::StrCat(kServiceName, "/", rpc));
   }
   return out;
@@ -528,14 +529,17 @@ grpc::ServerUnaryReactor* SpectrogramService::InvertMelBatch(grpc::CallbackServe
 grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* SpectrogramService::StreamVocode(
     grpc::CallbackServerContext* ctx) {
   std::shared_ptr<Call> call = BeginCall("StreamVocode", ctx);
-  absl::Status s = auth_->Check(ctx->client_metadata());
-  if (s.ok()) {
-    s = absl::UnimplementedError(
-        "StreamVocode (streaming vocoding) is not available in this server version; GetServerInfo lists "
-        "the implemented RPCs");
+  if (absl::Status s = auth_->Check(ctx->client_metadata()); !s.ok()) {
+    EndCall(*call, s);
+    return new FinishedBidiReactor(ToGrpcStatus(s));
   }
-  EndCall(*call, s);
-  return new FinishedBidiReactor(ToGrpcStatus(s));
+  StreamVocodeEnvironment env{pool_, metrics_, &limits_, &extractors_, nullptr};
+  env.on_end = [this, call](const absl::Status& status, double audio_seconds, double queue_ms) {
+    call->audio_seconds = audio_seconds;
+    call->queue_ms = queue_ms;
+    EndCall(*call, status);
+  };
+  return NewStreamVocodeReactor(ctx, std::move(env));
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Reorder(grpc::CallbackServerContext* ctx,

@@ -1,0 +1,530 @@
+// Copyright specinv authors.
+
+#include "server/stream_vocode.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "server/conversion.h"
+#include "server/status_mapping.h"
+#include "specinv/v1/audio.pb.h"
+
+namespace specinv::server {
+namespace {
+
+constexpr char kConfigPath[] = "config";
+constexpr char kChunkPath[] = "mel_chunk";
+// Cancellations this close to the deadline are reported as deadline exceeded.
+constexpr absl::Duration kDeadlineSkew = absl::Milliseconds(250);
+
+absl::Status UnknownValue(absl::string_view path, int value) {
+  return InvalidField(path, absl::StrFormat("has unknown value %d", value));
+}
+
+absl::string_view LayoutName(v1::TensorLayout layout) {
+  return layout == v1::TENSOR_LAYOUT_FRAMES_BINS ? "TENSOR_LAYOUT_FRAMES_BINS" : "TENSOR_LAYOUT_BINS_FRAMES";
+}
+
+std::atomic<int64_t> live_states{0};
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
+  const auto deadline = ctx.deadline();
+  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace
+
+// ---- StreamVocodeSession ----------------------------------------------------
+
+int64_t LiveStreamVocodeStates() { return live_states.load(); }
+
+StreamVocodeSession::StreamVocodeSession(const ServiceLimits* limits, ExtractorCache* extractors)
+    : limits_(limits), extractors_(extractors) {}
+
+StreamVocodeSession::~StreamVocodeSession() { ReleaseVocoder(); }
+
+void StreamVocodeSession::ReleaseVocoder() {
+  vocoder_.reset();
+  extractor_.reset();
+  std::vector<float>().swap(pending_);
+  if (counted_) live_states.fetch_sub(1);
+  counted_ = false;
+}
+
+double StreamVocodeSession::audio_seconds() const {
+  return config_.sample_rate > 0.0 ? static_cast<double>(samples_) / config_.sample_rate : 0.0;
+}
+
+void StreamVocodeSession::Release() {
+  ReleaseVocoder();
+  released_ = true;
+}
+
+absl::Status StreamVocodeSession::Configure(const v1::StreamVocodeConfig& c) {
+  const std::string spectrogram_path = absl::StrCat(kConfigPath, ".config");
+  absl::StatusOr<FeatureConfig> config = ToFeatureConfig(c.config(), *limits_, spectrogram_path);
+  if (!config.ok()) return config.status();
+  if (!v1::MelDomain_IsValid(c.input_domain())) return UnknownValue("config.input_domain", c.input_domain());
+  if (!v1::TensorLayout_IsValid(c.layout())) return UnknownValue("config.layout", c.layout());
+  StreamVocoderOptions options;
+  switch (c.algorithm()) {
+    case v1::VOCODE_ALGORITHM_UNSPECIFIED:
+    case v1::VOCODE_ALGORITHM_RTPGHI_LOOKAHEAD: options.rtpghi.variant = RtpghiVariant::kLookahead; break;
+    case v1::VOCODE_ALGORITHM_RTPGHI_CAUSAL: options.rtpghi.variant = RtpghiVariant::kCausal; break;
+    default: return UnknownValue("config.algorithm", c.algorithm());
+  }
+  if (c.has_online_iterations()) {
+    if (c.online_iterations() < 0 || c.online_iterations() > 32) {
+      return InvalidField("config.online_iterations",
+                          absl::StrFormat("must be in [0, 32], got %d", c.online_iterations()));
+    }
+    options.online_iterations = c.online_iterations();
+  }
+  if (c.has_lookahead_frames()) {
+    if (c.lookahead_frames() < 0 || c.lookahead_frames() > 16) {
+      return InvalidField("config.lookahead_frames", absl::StrFormat("must be in [0, 16], got %d", c.lookahead_frames()));
+    }
+    options.lookahead_frames = c.lookahead_frames();
+  }
+  switch (c.encoding()) {
+    case v1::AUDIO_ENCODING_UNSPECIFIED:
+    case v1::AUDIO_ENCODING_PCM_FLOAT32_LE: encoding_ = v1::AUDIO_ENCODING_PCM_FLOAT32_LE; break;
+    case v1::AUDIO_ENCODING_PCM_INT16_LE: encoding_ = v1::AUDIO_ENCODING_PCM_INT16_LE; break;
+    default:
+      return InvalidField("config.encoding",
+                          absl::StrFormat("must be AUDIO_ENCODING_PCM_FLOAT32_LE or AUDIO_ENCODING_PCM_INT16_LE "
+                                          "(raw PCM chunks), got %d",
+                                          static_cast<int>(c.encoding())));
+  }
+  const int n_mels = config->n_mels;
+  const v1::MelNormalization& norm = c.normalization();
+  if (norm.mean_size() != 0 && norm.mean_size() != n_mels) {
+    return InvalidField("config.normalization.mean",
+                        absl::StrFormat("must have 0 or n_mels=%d values, got %d", n_mels, norm.mean_size()));
+  }
+  if (norm.std_size() != 0 && norm.std_size() != n_mels) {
+    return InvalidField("config.normalization.std",
+                        absl::StrFormat("must have 0 or n_mels=%d values, got %d", n_mels, norm.std_size()));
+  }
+  for (int m = 0; m < norm.std_size(); ++m) {
+    if (!std::isfinite(norm.std(m)) || norm.std(m) <= 0.0f) {
+      return InvalidField(absl::StrFormat("config.normalization.std[%d]", m),
+                          absl::StrFormat("must be finite and > 0, got %g", static_cast<double>(norm.std(m))));
+    }
+  }
+  for (int m = 0; m < norm.mean_size(); ++m) {
+    if (!std::isfinite(norm.mean(m))) {
+      return InvalidField(absl::StrFormat("config.normalization.mean[%d]", m), "must be finite");
+    }
+  }
+  absl::StatusOr<std::shared_ptr<const FeatureExtractor>> extractor = extractors_->Get(*config);
+  if (!extractor.ok()) return WithConfigField(extractor.status(), spectrogram_path);
+  absl::StatusOr<StreamVocoder> vocoder = StreamVocoder::Create(**extractor, options);
+  if (!vocoder.ok()) return WithField(vocoder.status(), kConfigPath);
+  config_ = *std::move(config);
+  extractor_ = *std::move(extractor);
+  vocoder_.emplace(*std::move(vocoder));
+  live_states.fetch_add(1);
+  counted_ = true;
+  configured_ = true;
+  domain_ = c.input_domain();
+  layout_ = c.layout();
+  mean_.assign(norm.mean().begin(), norm.mean().end());
+  std_.assign(norm.std().begin(), norm.std().end());
+  return absl::OkStatus();
+}
+
+absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector<float>* samples) {
+  // The chunk's own layout, when set, must agree with the configured one.
+  const v1::TensorLayout layout =
+      layout_ == v1::TENSOR_LAYOUT_FRAMES_BINS ? v1::TENSOR_LAYOUT_FRAMES_BINS : v1::TENSOR_LAYOUT_BINS_FRAMES;
+  if (!v1::TensorLayout_IsValid(tensor.layout())) return UnknownValue("mel_chunk.layout", tensor.layout());
+  absl::StatusOr<RealMatrix> mel;
+  if (tensor.layout() == layout ||
+      (tensor.layout() == v1::TENSOR_LAYOUT_UNSPECIFIED && layout == v1::TENSOR_LAYOUT_BINS_FRAMES)) {
+    mel = TensorToRealMatrix(tensor, kChunkPath);
+  } else if (tensor.layout() == v1::TENSOR_LAYOUT_UNSPECIFIED) {
+    v1::Tensor with_layout = tensor;
+    with_layout.set_layout(layout);
+    mel = TensorToRealMatrix(with_layout, kChunkPath);
+  } else {
+    return InvalidField("mel_chunk.layout", absl::StrFormat("is %s but config.layout is %s", LayoutName(tensor.layout()),
+                                                            LayoutName(layout)));
+  }
+  if (!mel.ok()) {
+    const absl::Status& s = mel.status();
+    // Non-finite values: say where the chunk sits in the stream.
+    if (absl::StrContains(s.message(), "all values must be finite")) {
+      const absl::string_view message = absl::StripPrefix(s.message(), absl::StrCat(kChunkPath, " "));
+      return InvalidField(kChunkPath,
+                          absl::StrFormat("%s (the chunk starts at frame %d of the stream)", message, frames_));
+    }
+    return s;
+  }
+  if (mel->rows() != config_.n_mels) {
+    const int64_t d0 = tensor.shape_size() > 0 ? tensor.shape(0) : mel->rows();
+    const int64_t d1 = tensor.shape_size() > 1 ? tensor.shape(1) : mel->cols();
+    return InvalidField(kChunkPath, absl::StrFormat("has %d mel bins but config.n_mels is %d (tensor shape [%d, %d], "
+                                                    "layout %s)",
+                                                    mel->rows(), config_.n_mels, d0, d1, LayoutName(layout)));
+  }
+  const int64_t total = frames_ + mel->cols();
+  const double seconds = static_cast<double>(total) * config_.stft.hop_length / config_.sample_rate;
+  if (seconds > limits_->max_audio_seconds) {
+    return InvalidField(kChunkPath, absl::StrFormat("brings the stream to %d frames = %.1f s of audio at hop %d and "
+                                                    "%g Hz, above the server limit --max-audio-seconds=%g",
+                                                    total, seconds, config_.stft.hop_length, config_.sample_rate,
+                                                    limits_->max_audio_seconds));
+  }
+  if (!mean_.empty() || !std_.empty()) {
+    for (int m = 0; m < config_.n_mels; ++m) {
+      const float scale = std_.empty() ? 1.0f : std_[static_cast<size_t>(m)];
+      const float offset = mean_.empty() ? 0.0f : mean_[static_cast<size_t>(m)];
+      mel->row(m) = (mel->row(m).array() * scale + offset).matrix();
+    }
+  }
+  if (domain_ == v1::MEL_DOMAIN_LINEAR) {
+    for (Eigen::Index i = 0; i < mel->size(); ++i) {
+      const float v = mel->data()[i];
+      if (v < 0.0f) {
+        return InvalidField(kChunkPath,
+                            absl::StrFormat("has a negative value %g at bin %d, frame %d of the stream; a linear "
+                                            "(MEL_DOMAIN_LINEAR) mel must be >= 0",
+                                            static_cast<double>(v), i % mel->rows(), frames_ + i / mel->rows()));
+      }
+    }
+  } else {
+    absl::StatusOr<RealMatrix> linear = extractor_->Decompress(*mel);
+    if (!linear.ok()) return WithField(linear.status(), kChunkPath);
+    mel = *std::move(linear);
+  }
+  if (absl::Status s = vocoder_->PushFrames(*mel, samples); !s.ok()) {
+    // Decompressed values beyond float range come back here as inf.
+    return InvalidField(kChunkPath, absl::StrFormat("after decompression and de-normalisation: %s", s.message()));
+  }
+  frames_ = total;
+  return absl::OkStatus();
+}
+
+void StreamVocodeSession::EmitAudio(const std::vector<float>& samples, absl::Time received,
+                                    std::vector<v1::StreamVocodeResponse>* out) {
+  if (samples.empty()) return;
+  // Keep every message well under the server's message limit.
+  const size_t max_samples = static_cast<size_t>(std::max<int64_t>(1024, limits_->max_message_bytes / 8));
+  const double processing_ms = absl::ToDoubleMilliseconds(absl::Now() - received);
+  for (size_t first = 0; first < samples.size(); first += max_samples) {
+    const size_t n = std::min(max_samples, samples.size() - first);
+    v1::Audio audio;
+    // Only fails for encodings Configure rejects.
+    (void)EncodeAudioMessage(std::span<const float>(samples.data() + first, n), config_.sample_rate, encoding_,
+                             &audio);
+    v1::AudioChunk* chunk = out->emplace_back().mutable_audio();
+    chunk->set_pcm_data(std::move(*audio.mutable_pcm_data()));
+    chunk->set_encoding(encoding_);
+    chunk->set_sample_rate_hertz(static_cast<int>(std::lround(config_.sample_rate)));
+    chunk->set_first_sample(samples_);
+    chunk->set_num_samples(static_cast<int64_t>(n));
+    chunk->set_frames_received(frames_);
+    chunk->set_processing_milliseconds(processing_ms);
+    samples_ += static_cast<int64_t>(n);
+  }
+}
+
+void StreamVocodeSession::EmitSummary(std::vector<v1::StreamVocodeResponse>* out) {
+  v1::StreamVocodeSummary* summary = out->emplace_back().mutable_summary();
+  summary->set_total_samples(samples_);
+  summary->set_total_frames(frames_);
+  const double seconds = absl::ToDoubleSeconds(processing_);
+  summary->set_processing_milliseconds(seconds * 1e3);
+  summary->set_real_time_factor(seconds > 0.0 ? audio_seconds() / seconds : 0.0);
+  FromFeatureConfig(config_, summary->mutable_effective_config());
+}
+
+absl::Status StreamVocodeSession::Close(absl::Time received, std::vector<v1::StreamVocodeResponse>* out) {
+  pending_.clear();
+  if (absl::Status s = vocoder_->Finish(&pending_); !s.ok()) return s;
+  closed_ = true;
+  EmitAudio(pending_, received, out);
+  EmitSummary(out);
+  ReleaseVocoder();
+  return absl::OkStatus();
+}
+
+absl::Status StreamVocodeSession::Handle(const v1::StreamVocodeRequest& message, absl::Time received,
+                                         std::vector<v1::StreamVocodeResponse>* out) {
+  if (released_) return absl::CancelledError("the stream was cancelled");
+  const absl::Time start = absl::Now();
+  if (closed_) {
+    return InvalidField(message.has_mel_chunk() ? kChunkPath : "message",
+                        "arrived after end_of_utterance closed the utterance; send the next utterance on a new call");
+  }
+  absl::Status status;
+  switch (message.message_case()) {
+    case v1::StreamVocodeRequest::kConfig:
+      if (configured()) {
+        return InvalidField(kConfigPath, "may only be sent in the first message; this call is already configured");
+      }
+      status = Configure(message.config());
+      break;
+    case v1::StreamVocodeRequest::kMelChunk:
+      if (!configured()) {
+        return InvalidField(kConfigPath, "is required in the first message (a StreamVocodeConfig); the first message "
+                                         "carried mel_chunk");
+      }
+      pending_.clear();
+      status = AddChunk(message.mel_chunk(), &pending_);
+      if (status.ok()) EmitAudio(pending_, received, out);
+      break;
+    case v1::StreamVocodeRequest::MESSAGE_NOT_SET:
+      if (!configured()) {
+        return InvalidField(kConfigPath, "is required in the first message (a StreamVocodeConfig); the first message "
+                                         "was empty");
+      }
+      if (!message.end_of_utterance()) {
+        return InvalidField("message", "is empty: set mel_chunk, or end_of_utterance to close the utterance");
+      }
+      break;
+  }
+  if (status.ok() && message.end_of_utterance()) status = Close(received, out);
+  processing_ += absl::Now() - start;
+  return status;
+}
+
+absl::Status StreamVocodeSession::HalfClose(std::vector<v1::StreamVocodeResponse>* out) {
+  if (released_) return absl::CancelledError("the stream was cancelled");
+  if (!configured()) {
+    return InvalidField(kConfigPath, "is required in the first message (a StreamVocodeConfig); the client closed the "
+                                     "stream without sending one");
+  }
+  if (closed_) return absl::OkStatus();
+  const absl::Time start = absl::Now();
+  absl::Status s = Close(start, out);
+  processing_ += absl::Now() - start;
+  return s;
+}
+
+// ---- the reactor ------------------------------------------------------------
+
+namespace {
+
+class StreamVocodeReactor final
+    : public grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse> {
+ public:
+  StreamVocodeReactor(grpc::CallbackServerContext* ctx, StreamVocodeEnvironment env)
+      : ctx_(ctx), env_(std::move(env)), deadline_(DeadlineOf(*ctx)), session_(env_.limits, env_.extractors) {
+    std::lock_guard<std::mutex> lock(mu_);
+    StartReadLocked();
+  }
+
+  // Reads and writes are started with mu_ held (their reactions never run
+  // inline), so none can start after Finish; Finish is called without it.
+  void OnReadDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    read_pending_ = false;
+    if (!ok) {
+      half_closed_ = true;
+      if (!finish_requested_) inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true});
+    } else if (!finish_requested_) {
+      inputs_.push_back(Input{std::move(incoming_), absl::Now(), false});
+      incoming_.Clear();
+      if (static_cast<int>(inputs_.size()) < kMaxQueuedMessages) {
+        StartReadLocked();
+      } else {
+        read_paused_ = true;
+      }
+    }
+    const bool submit = ScheduleLocked();
+    lock.unlock();
+    if (submit) Submit();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {
+      RequestFinishLocked(absl::CancelledError("the client stopped reading"));
+      outputs_.clear();
+    }
+    Pump(lock);
+  }
+
+  void OnCancel() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cancelled_ = true;
+    if (!finished_) {  // overrides a pending OK: the client did not wait for it
+      finish_requested_ = false;
+      RequestFinishLocked(absl::Now() + kDeadlineSkew >= deadline_
+                              ? absl::DeadlineExceededError("the call's deadline passed; the stream was stopped")
+                              : absl::CancelledError("the call was cancelled; the stream was stopped"));
+    }
+    inputs_.clear();
+    outputs_.clear();
+    if (!job_active_) session_.Release();  // else the job releases it
+    Pump(lock);
+  }
+
+  void OnDone() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_ = true;
+    const bool last = !job_active_;
+    lock.unlock();
+    if (last) delete this;
+  }
+
+ private:
+  struct Input {
+    v1::StreamVocodeRequest message;
+    absl::Time received;
+    bool half_close = false;
+  };
+
+  // Marks a job as needed; true when the caller must Submit() (unlocked).
+  bool ScheduleLocked() {
+    if (job_active_ || inputs_.empty() || finish_requested_) return false;
+    job_active_ = true;
+    return true;
+  }
+
+  void Submit() {
+    absl::Status submitted = env_.pool->TrySubmit([this](absl::Duration queue_wait) { RunJob(queue_wait); });
+    if (submitted.ok()) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    job_active_ = false;
+    if (auto delay = RetryDelayOf(submitted)) retry_delay_ = delay;
+    RequestFinishLocked(submitted);
+    if (!done_) {
+      Pump(lock);
+      return;
+    }
+    lock.unlock();
+    delete this;  // OnDone already ran (not expected: finish was not yet requested)
+  }
+
+  void RunJob(absl::Duration queue_wait) {
+    env_.metrics->JobStarted(absl::ToDoubleSeconds(queue_wait));
+    std::unique_lock<std::mutex> lock(mu_);
+    max_queue_ms_ = std::max(max_queue_ms_, absl::ToDoubleMilliseconds(queue_wait));
+    for (;;) {
+      if (finish_requested_ || inputs_.empty()) break;
+      Input input = std::move(inputs_.front());
+      inputs_.pop_front();
+      if (read_paused_ && !half_closed_ && static_cast<int>(inputs_.size()) < kMaxQueuedMessages) {
+        read_paused_ = false;
+        StartReadLocked();
+      }
+      lock.unlock();
+      std::vector<v1::StreamVocodeResponse> out;
+      absl::Status s;
+      if (absl::Now() >= deadline_) {
+        s = absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
+      } else if (input.half_close) {
+        s = session_.HalfClose(&out);
+      } else {
+        s = session_.Handle(input.message, input.received, &out);
+      }
+      lock.lock();
+      audio_seconds_ = session_.audio_seconds();
+      for (v1::StreamVocodeResponse& r : out) outputs_.push_back(std::move(r));
+      if (!s.ok()) {
+        RequestFinishLocked(s);
+      } else if (input.half_close) {
+        RequestFinishLocked(absl::OkStatus());  // the utterance is closed and the client is done
+      }
+      Pump(lock);  // may unlock
+      if (!lock.owns_lock()) lock.lock();
+    }
+    if (finish_requested_) session_.Release();  // frees the DSP state at once
+    job_active_ = false;
+    const bool submit_again = ScheduleLocked();
+    const bool last = done_ && !job_active_;
+    lock.unlock();
+    if (submit_again) {
+      Submit();
+      return;
+    }
+    if (last) delete this;
+  }
+
+  void StartReadLocked() {
+    if (finished_ || read_pending_) return;
+    read_pending_ = true;
+    StartRead(&incoming_);
+  }
+
+  // The audio already queued is still sent (it is final), then the status.
+  void RequestFinishLocked(const absl::Status& status) {
+    if (finish_requested_) return;
+    finish_requested_ = true;
+    status_ = status;
+  }
+
+  // Starts the next write, or finishes the call once the writes are done
+  // (then the lock is released: Finish may destroy the reactor at once when
+  // no job holds it).
+  void Pump(std::unique_lock<std::mutex>& lock) {
+    if (finished_ || writing_) return;
+    if (!outputs_.empty() && !cancelled_) {
+      in_flight_ = std::move(outputs_.front());
+      outputs_.pop_front();
+      writing_ = true;
+      StartWrite(&in_flight_);
+      return;
+    }
+    if (!finish_requested_) return;
+    finished_ = true;
+    const absl::Status status = status_;
+    const double audio_seconds = audio_seconds_;
+    const double queue_ms = max_queue_ms_;
+    const std::optional<absl::Duration> retry = retry_delay_;
+    lock.unlock();
+    if (retry) ctx_->AddTrailingMetadata(kRetryPushbackKey, RetryPushbackMetadata(*retry));
+    if (env_.on_end) env_.on_end(status, audio_seconds, queue_ms);
+    Finish(ToGrpcStatus(status));
+  }
+
+  grpc::CallbackServerContext* ctx_;
+  const StreamVocodeEnvironment env_;
+  const absl::Time deadline_;
+  StreamVocodeSession session_;  // used by the job (or under mu_ when no job runs)
+
+  std::mutex mu_;
+  v1::StreamVocodeRequest incoming_;
+  std::deque<Input> inputs_;
+  std::deque<v1::StreamVocodeResponse> outputs_;
+  v1::StreamVocodeResponse in_flight_;
+  bool read_pending_ = false;
+  bool read_paused_ = false;
+  bool half_closed_ = false;
+  bool job_active_ = false;
+  bool writing_ = false;
+  bool cancelled_ = false;
+  bool finish_requested_ = false;
+  bool finished_ = false;
+  bool done_ = false;
+  absl::Status status_;
+  std::optional<absl::Duration> retry_delay_;
+  double audio_seconds_ = 0.0;
+  double max_queue_ms_ = 0.0;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* NewStreamVocodeReactor(
+    grpc::CallbackServerContext* ctx, StreamVocodeEnvironment environment) {
+  return new StreamVocodeReactor(ctx, std::move(environment));
+}
+
+}  // namespace specinv::server

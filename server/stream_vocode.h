@@ -1,0 +1,137 @@
+// Copyright specinv authors.
+//
+// StreamVocode: the bidirectional streaming vocoder RPC.
+//
+// Protocol (see proto/specinv/v1/vocode.proto): the first client message
+// carries a StreamVocodeConfig; later ones carry mel chunks (>= 1 frame,
+// n_mels bins, in the configured layout, domain and normalisation). Every
+// chunk is decompressed and de-normalised frame by frame and pushed into a
+// core StreamVocoder (stream_vocoder.h); the samples that became final are
+// sent at once as an AudioChunk (split so no message exceeds half the
+// server's message limit). A message with end_of_utterance, or the client's
+// half-close, closes the utterance: the tail is flushed and a
+// StreamVocodeSummary sent. The call then ends OK when the client
+// half-closes; anything it sends after end_of_utterance is an error.
+//
+// Errors (INVALID_ARGUMENT naming the request field): a first message
+// without config ("config is required in the first message ..."), a second
+// config, a mel chunk whose bin count is not config.n_mels, non-finite
+// values (with the frame's index in the stream), a chunk after
+// end_of_utterance, a stream longer than --max-audio-seconds. A full worker
+// queue is RESOURCE_EXHAUSTED with a retry hint; the call's deadline is
+// DEADLINE_EXCEEDED; a client cancellation stops the stream and frees its
+// state at once.
+//
+// Threading: gRPC threads only queue messages and start reads/writes; the
+// DSP runs as worker-pool jobs, at most one per stream at a time (so a
+// stream's chunks are processed in order), each draining the messages queued
+// so far. At most kMaxQueuedMessages messages wait per stream; beyond that
+// the reactor stops reading (back-pressure through gRPC flow control).
+
+#ifndef SPECINV_SERVER_STREAM_VOCODE_H_
+#define SPECINV_SERVER_STREAM_VOCODE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/extractor_cache.h"
+#include "server/limits.h"
+#include "server/metrics.h"
+#include "server/worker_pool.h"
+#include "specinv/feature_config.h"
+#include "specinv/features.h"
+#include "specinv/stream_vocoder.h"
+#include "specinv/v1/vocode.pb.h"
+
+namespace specinv::server {
+
+// One stream's protocol state and DSP, without the transport: turns client
+// messages into server messages. Not thread-safe (one stream, one caller at
+// a time); distinct sessions are independent.
+class StreamVocodeSession {
+ public:
+  // The pointers must outlive the session.
+  StreamVocodeSession(const ServiceLimits* limits, ExtractorCache* extractors);
+  ~StreamVocodeSession();
+  StreamVocodeSession(const StreamVocodeSession&) = delete;
+  StreamVocodeSession& operator=(const StreamVocodeSession&) = delete;
+
+  // Handles one client message (received at `received`) and appends the
+  // server messages it produces to `out`. After an error the session must
+  // not be used again.
+  absl::Status Handle(const v1::StreamVocodeRequest& message, absl::Time received,
+                      std::vector<v1::StreamVocodeResponse>* out);
+  // The client half-closed: closes the utterance if still open (tail and
+  // summary to `out`). InvalidArgument when no config was ever sent.
+  absl::Status HalfClose(std::vector<v1::StreamVocodeResponse>* out);
+
+  bool configured() const { return configured_; }
+  bool closed() const { return closed_; }
+  int64_t frames() const { return frames_; }
+  int64_t samples() const { return samples_; }
+  double audio_seconds() const;
+  // Frees the DSP state (cancellation); the session is dead afterwards.
+  void Release();
+  // Frees the DSP state only (after the utterance is closed).
+  void ReleaseVocoder();
+
+ private:
+  absl::Status Configure(const v1::StreamVocodeConfig& config);
+  absl::Status AddChunk(const v1::Tensor& tensor, std::vector<float>* samples);
+  void EmitAudio(const std::vector<float>& samples, absl::Time received, std::vector<v1::StreamVocodeResponse>* out);
+  void EmitSummary(std::vector<v1::StreamVocodeResponse>* out);
+  absl::Status Close(absl::Time received, std::vector<v1::StreamVocodeResponse>* out);
+
+  const ServiceLimits* limits_;
+  ExtractorCache* extractors_;
+  FeatureConfig config_;
+  std::shared_ptr<const FeatureExtractor> extractor_;
+  std::optional<StreamVocoder> vocoder_;
+  v1::MelDomain domain_ = v1::MEL_DOMAIN_UNSPECIFIED;
+  v1::TensorLayout layout_ = v1::TENSOR_LAYOUT_UNSPECIFIED;
+  v1::AudioEncoding encoding_ = v1::AUDIO_ENCODING_PCM_FLOAT32_LE;
+  std::vector<float> mean_, std_;  // per-bin de-normalisation (empty: none)
+  int64_t frames_ = 0;
+  int64_t samples_ = 0;
+  absl::Duration processing_ = absl::ZeroDuration();
+  bool configured_ = false;
+  bool closed_ = false;
+  bool released_ = false;
+  bool counted_ = false;  // in LiveStreamVocodeStates()
+  std::vector<float> pending_;  // samples of the message being handled
+};
+
+// Streams whose DSP state (vocoder) is allocated right now, process-wide: a
+// stream holds it from its config message until its utterance is closed, it
+// fails or it is cancelled.
+int64_t LiveStreamVocodeStates();
+
+// What a StreamVocode call needs from the service; the pointers must outlive
+// the call.
+struct StreamVocodeEnvironment {
+  WorkerPool* pool = nullptr;
+  Metrics* metrics = nullptr;
+  const ServiceLimits* limits = nullptr;
+  ExtractorCache* extractors = nullptr;
+  // Called once when the call ends: its status, the audio seconds produced
+  // and the longest worker-queue wait of its jobs.
+  std::function<void(const absl::Status& status, double audio_seconds, double max_queue_ms)> on_end;
+};
+
+// Messages that may wait for a worker per stream before reading pauses.
+inline constexpr int kMaxQueuedMessages = 16;
+
+// The reactor of one StreamVocode call (deletes itself when the call is done).
+grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* NewStreamVocodeReactor(
+    grpc::CallbackServerContext* ctx, StreamVocodeEnvironment environment);
+
+}  // namespace specinv::server
+
+#endif  // SPECINV_SERVER_STREAM_VOCODE_H_
