@@ -60,7 +60,7 @@ bool IsPermutation(std::vector<int> order, int n) {
 }
 
 bool SameBytes(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // Independent PCA: textbook covariance, Eigen's self-adjoint solver, the
