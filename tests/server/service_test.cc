@@ -501,20 +501,6 @@ TEST_F(ServiceTest, InvertMelBatchKeepsRequestOrderAndMatchesSingleCalls) {
   EXPECT_THAT(status.error_message(), HasSubstr("requests[3].mel has 80 mel bins but config.n_mels is 64"));
 }
 
-TEST_F(ServiceTest, StreamVocodeIsNotImplementedYet) {
-  auto ctx2 = Context();
-  auto stream = server_.stub().StreamVocode(ctx2.get());
-  v1::StreamVocodeResponse message;
-  EXPECT_FALSE(stream->Read(&message));
-  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  v1::GetServerInfoResponse info;
-  auto ctx3 = Context();
-  ASSERT_TRUE(server_.stub().GetServerInfo(ctx3.get(), {}, &info).ok());
-  for (const std::string& rpc : info.implemented_rpcs()) {
-    EXPECT_THAT(rpc, ::testing::Not(HasSubstr("StreamVocode")));
-  }
-}
-
 TEST_F(ServiceTest, MetricsCountRpcsByStatus) {
   v1::GetServerInfoResponse info;
   for (int i = 0; i < 3; ++i) {
