@@ -116,7 +116,7 @@ BUILD_START=$(date +%s)
 $ENGINE build "${BUILD_ARGS[@]}" -f "$ROOT/deploy/Dockerfile" -t "$IMAGE" "$ROOT" >"$WORK/build.log" 2>&1 \
   || { tail -n 40 "$WORK/build.log" >&2; fail "image build failed"; }
 log "built in $(( $(date +%s) - BUILD_START )) s"
-grep -o 'runtime packages: .*' "$WORK/build.log" | head -n 1 | sed 's/^/test-container: /' || true
+grep '^runtime packages: ' "$WORK/build.log" | head -n 1 | sed 's/^/test-container: /' || true
 
 # --- run -------------------------------------------------------------------------
 read -r PORT METRICS_PORT <<<"$(python3 - <<'PY'
@@ -126,9 +126,12 @@ a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
 print(a.getsockname()[1], b.getsockname()[1])
 PY
 )"
+# (podman without systemd complains that it cannot schedule the periodic
+# health check; the check itself is run on demand below.)
 $ENGINE run -d "${RUN_ARGS[@]}" --name "$NAME" --network=host -v "$WORK:/data" \
   -e SPECINV_PORT="$PORT" -e SPECINV_METRICS_PORT="$METRICS_PORT" -e SPECINV_WORKERS=2 \
-  -e SPECINV_SHUTDOWN_GRACE_S=10 "$IMAGE" >/dev/null || fail "container did not start"
+  -e SPECINV_SHUTDOWN_GRACE_S=10 "$IMAGE" >/dev/null 2>"$WORK/run.err" \
+  || { cat "$WORK/run.err" >&2; fail "container did not start"; }
 log "container $NAME: gRPC on 127.0.0.1:$PORT, metrics on :$METRICS_PORT"
 
 # The image's HEALTHCHECK (specinv health), run on demand, until healthy.
@@ -207,7 +210,7 @@ print("test-container: metrics: " + "; ".join(ok))
 PY
 
 # --- graceful stop ----------------------------------------------------------------------
-$ENGINE stop -t 30 "$NAME" >/dev/null
+$ENGINE stop -t 30 "$NAME" >/dev/null 2>"$WORK/stop.err" || { cat "$WORK/stop.err" >&2; fail "stop failed"; }
 EXIT_CODE=$($ENGINE inspect --format '{{.State.ExitCode}}' "$NAME")
 [[ "$EXIT_CODE" == 0 ]] || fail "server exited with $EXIT_CODE after SIGTERM (want 0)"
 $ENGINE logs "$NAME" 2>&1 | grep -q '"phase":"done"' || fail "no shutdown/done event in the log"
