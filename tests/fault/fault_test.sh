@@ -223,13 +223,13 @@ wait_for_progress "$TERM_AFTER"
 A_IN_FLIGHT=$(metric 0 specinv_rpcs_in_flight)
 kill -TERM "${PIDS[0]}"
 TERM_NS=$(date +%s%N)
-echo "fault test: SIGTERM replica A after $(finished_calls) finished calls (A had ${A_IN_FLIGHT:-?} calls in flight)"
+echo "fault test: SIGTERM replica A after $(finished_calls) finished calls (calls in flight on A: ${A_IN_FLIGHT:-?})"
 
 wait_for_progress "$KILL_AFTER"
 B_IN_FLIGHT=$(metric 1 specinv_rpcs_in_flight)
 disown "${PIDS[1]}"  # no job notice from bash for the kill
 kill -KILL "${PIDS[1]}"
-echo "fault test: SIGKILL replica B after $(finished_calls) finished calls (B had ${B_IN_FLIGHT:-?} calls in flight)"
+echo "fault test: SIGKILL replica B after $(finished_calls) finished calls (calls in flight on B: ${B_IN_FLIGHT:-?})"
 while kill -0 "${PIDS[1]}" 2>/dev/null; do sleep 0.05; done
 PIDS[1]=""
 
