@@ -58,6 +58,11 @@ std::string ServiceConfigJson(const ConnectionOptions& options) {
   if (!options.lb.empty()) {
     absl::StrAppend(&json, "\"loadBalancingConfig\":[{\"", options.lb, "\":{}}],");
   }
+  if (options.lb == "round_robin") {
+    // Client-side health checking: backends whose health service says
+    // NOT_SERVING (e.g. draining after SIGTERM) get no new calls.
+    absl::StrAppend(&json, "\"healthCheckConfig\":{\"serviceName\":\"specinv.v1.Spectrogram\"},");
+  }
   absl::StrAppend(&json, "\"methodConfig\":[{\"name\":[{\"service\":\"specinv.v1.Spectrogram\"},",
                   "{\"service\":\"grpc.health.v1.Health\"}]");
   if (options.max_attempts > 1) {

@@ -14,7 +14,9 @@
 // Load balancing: "pick_first" (gRPC's default) or "round_robin"; with
 // round_robin a target without a scheme is resolved as "dns:///<target>", so
 // every address a name resolves to (e.g. a Kubernetes headless Service) gets
-// calls in turn.
+// calls in turn, and client-side health checking (grpc.health.v1 Watch on
+// "specinv.v1.Spectrogram") keeps new calls away from backends that report
+// NOT_SERVING, such as a replica draining after SIGTERM.
 //
 // Thread safety: a Connection is immutable after Open; Prepare may be called
 // from any thread, and the channel is thread-safe.

@@ -41,6 +41,8 @@ TEST(ServiceConfigJsonTest, RoundRobinIsValid) {
   EXPECT_EQ(grpc::experimental::ValidateServiceConfigJSON(json), "") << json;
   EXPECT_NE(json.find("\"round_robin\""), std::string::npos);
   EXPECT_NE(json.find("\"initialBackoff\":\"0.250s\""), std::string::npos);
+  EXPECT_NE(json.find("\"healthCheckConfig\":{\"serviceName\":\"specinv.v1.Spectrogram\"}"),
+            std::string::npos);
 }
 
 TEST(ServiceConfigJsonTest, OneAttemptHasNoRetryPolicy) {
