@@ -73,7 +73,7 @@ std::string ServiceConfigJson(const ConnectionOptions& options) {
                     absl::StrFormat("\"initialBackoff\":\"%.3fs\",", initial_s),
                     absl::StrFormat("\"maxBackoff\":\"%.3fs\",", max_s),
                     "\"backoffMultiplier\":2,",
-                    "\"retryableStatusCodes\":[\"UNAVAILABLE\",\"RESOURCE_EXHAUSTED\"]}");
+                    "\"retryableStatusCodes\":[\"UNAVAILABLE\",\"RESOURCE_EXHAUSTED\",\"CANCELLED\"]}");
   }
   absl::StrAppend(&json, "}]}");
   return json;

@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-grpc-tools python3-numpy python3-yaml
+  # fault test through an L7 gRPC balancer (loopback only)
+  nginx-light
 )
 if [[ "${1:-}" == "fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)

@@ -96,9 +96,9 @@ absl::StatusOr<FrameProcessor> FrameProcessor::Create(const Stft& stft, const Si
   p.synth_window_.assign(p.window_.size(), 0.0f);
   p.max_threads_ = std::max(1, max_threads);
   const std::vector<float> wss = stft.WindowSumSquare(layout.frames);
-  p.inv_wss_.resize(wss.size());
   constexpr float kTiny = std::numeric_limits<float>::min();
-  for (size_t i = 0; i < wss.size(); ++i) p.inv_wss_[i] = wss[i] > kTiny ? 1.0f / wss[i] : 1.0f;
+  p.inv_wss_ = wss;
+  for (float& v : p.inv_wss_) v = v > kTiny ? 1.0f / v : 1.0f;
   // Frames whose 1/wss span equals that of the middle frame sample by sample.
   {
     const int64_t n = layout.n_fft;
