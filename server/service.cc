@@ -533,7 +533,7 @@ grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* Spec
     EndCall(*call, s);
     return new FinishedBidiReactor(ToGrpcStatus(s));
   }
-  StreamVocodeEnvironment env{pool_, metrics_, &limits_, &extractors_, nullptr};
+  StreamVocodeEnvironment env{&stream_scheduler_, metrics_, &limits_, &extractors_, nullptr};
   env.on_end = [this, call](const absl::Status& status, double audio_seconds, double queue_ms) {
     call->audio_seconds = audio_seconds;
     call->queue_ms = queue_ms;

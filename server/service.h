@@ -26,6 +26,7 @@
 #include "server/extractor_cache.h"
 #include "server/limits.h"
 #include "server/metrics.h"
+#include "server/stream_vocode.h"
 #include "server/worker_pool.h"
 #include "specinv/v1/spectrogram_service.grpc.pb.h"
 
@@ -105,6 +106,7 @@ class SpectrogramService final : public v1::Spectrogram::CallbackService {
   const ServiceLimits limits_;
   const ServiceInfo info_;
   ExtractorCache extractors_;
+  StreamVocodeScheduler stream_scheduler_{pool_};
 };
 
 }  // namespace specinv::server

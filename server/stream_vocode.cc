@@ -316,12 +316,96 @@ absl::Status StreamVocodeSession::HalfClose(std::vector<v1::StreamVocodeResponse
   return s;
 }
 
+// ---- StreamVocodeScheduler --------------------------------------------------
+
+StreamVocodeScheduler::StreamVocodeScheduler(WorkerPool* pool)
+    : pool_(pool), max_runners_(std::max(1, pool->workers())), retry_thread_([this] { RetryLoop(); }) {}
+
+StreamVocodeScheduler::~StreamVocodeScheduler() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  retry_thread_.join();
+  // Streams the stopped pool could not run: their calls are over (the
+  // server has shut down), so one step each releases them.
+  while (!ready_.empty()) {
+    Task* task = ready_.front();
+    ready_.pop_front();
+    while (task->Step()) {
+    }
+  }
+}
+
+void StreamVocodeScheduler::Schedule(Task* task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ready_.push_back(task);
+    if (runners_ >= max_runners_) return;
+    ++runners_;
+  }
+  Launch();
+}
+
+void StreamVocodeScheduler::Launch() {
+  if (pool_->TrySubmit([this](absl::Duration) { Run(); }).ok()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  --runners_;
+  if (runners_ == 0 && !ready_.empty()) {
+    stalled_ = true;
+    cv_.notify_all();
+  }
+}
+
+void StreamVocodeScheduler::Run() {
+  const absl::Time start = absl::Now();
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (ready_.empty()) {
+      --runners_;
+      return;
+    }
+    if (absl::Now() - start >= absl::Milliseconds(kRunnerSliceMs) && pool_->queued() > 0) {
+      // Let the waiting jobs run; a new runner takes over this slot.
+      lock.unlock();
+      if (pool_->TrySubmit([this](absl::Duration) { Run(); }).ok()) return;
+      lock.lock();
+      continue;
+    }
+    Task* task = ready_.front();
+    ready_.pop_front();
+    lock.unlock();
+    const bool more = task->Step();
+    lock.lock();
+    if (more) ready_.push_back(task);
+  }
+}
+
+void StreamVocodeScheduler::RetryLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait(lock, [this] { return stop_ || stalled_; });
+    if (stop_) break;
+    cv_.wait_for(lock, std::chrono::milliseconds(1), [this] { return stop_; });
+    if (stop_) break;
+    stalled_ = false;
+    if (runners_ == 0 && !ready_.empty()) {
+      ++runners_;
+      lock.unlock();
+      Launch();
+      lock.lock();
+    }
+  }
+}
+
 // ---- the reactor ------------------------------------------------------------
 
 namespace {
 
 class StreamVocodeReactor final
-    : public grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse> {
+    : public grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>,
+      public StreamVocodeScheduler::Task {
  public:
   StreamVocodeReactor(grpc::CallbackServerContext* ctx, StreamVocodeEnvironment env)
       : ctx_(ctx), env_(std::move(env)), deadline_(DeadlineOf(*ctx)), session_(env_.limits, env_.extractors) {
@@ -336,7 +420,11 @@ class StreamVocodeReactor final
     read_pending_ = false;
     if (!ok) {
       half_closed_ = true;
-      if (!finish_requested_) inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true});
+      // A read also fails when the call is cancelled: that is no half-close
+      // (OnCancel handles it).
+      if (!finish_requested_ && !ctx_->IsCancelled()) {
+        inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true});
+      }
     } else if (!finish_requested_) {
       inputs_.push_back(Input{std::move(incoming_), absl::Now(), false});
       incoming_.Clear();
@@ -346,32 +434,24 @@ class StreamVocodeReactor final
         read_paused_ = true;
       }
     }
-    const bool submit = ScheduleLocked();
+    const bool schedule = ScheduleLocked();
     lock.unlock();
-    if (submit) Submit();
+    if (schedule) env_.scheduler->Schedule(this);
   }
 
   void OnWriteDone(bool ok) override {
     std::unique_lock<std::mutex> lock(mu_);
     writing_ = false;
-    if (!ok) {
-      RequestFinishLocked(absl::CancelledError("the client stopped reading"));
-      outputs_.clear();
-    }
+    if (!ok) AbortLocked(absl::CancelledError("the client stopped reading"));
     Pump(lock);
   }
 
   void OnCancel() override {
     std::unique_lock<std::mutex> lock(mu_);
     cancelled_ = true;
-    if (!finished_) {  // overrides a pending OK: the client did not wait for it
-      finish_requested_ = false;
-      RequestFinishLocked(absl::Now() + kDeadlineSkew >= deadline_
-                              ? absl::DeadlineExceededError("the call's deadline passed; the stream was stopped")
-                              : absl::CancelledError("the call was cancelled; the stream was stopped"));
-    }
-    inputs_.clear();
-    outputs_.clear();
+    AbortLocked(absl::Now() + kDeadlineSkew >= deadline_
+                    ? absl::DeadlineExceededError("the call's deadline passed; the stream was stopped")
+                    : absl::CancelledError("the call was cancelled; the stream was stopped"));
     if (!job_active_) session_.Release();  // else the job releases it
     Pump(lock);
   }
@@ -391,34 +471,22 @@ class StreamVocodeReactor final
     bool half_close = false;
   };
 
-  // Marks a job as needed; true when the caller must Submit() (unlocked).
+  // Marks the stream as queued for a worker; true when the caller must hand
+  // it to the scheduler (unlocked).
   bool ScheduleLocked() {
     if (job_active_ || inputs_.empty() || finish_requested_) return false;
     job_active_ = true;
+    ready_since_ = absl::Now();
     return true;
   }
 
-  void Submit() {
-    absl::Status submitted = env_.pool->TrySubmit([this](absl::Duration queue_wait) { RunJob(queue_wait); });
-    if (submitted.ok()) return;
+  // On a worker: handles the oldest queued message.
+  bool Step() override {
     std::unique_lock<std::mutex> lock(mu_);
-    job_active_ = false;
-    if (auto delay = RetryDelayOf(submitted)) retry_delay_ = delay;
-    RequestFinishLocked(submitted);
-    if (!done_) {
-      Pump(lock);
-      return;
-    }
-    lock.unlock();
-    delete this;  // OnDone already ran (not expected: finish was not yet requested)
-  }
-
-  void RunJob(absl::Duration queue_wait) {
-    env_.metrics->JobStarted(absl::ToDoubleSeconds(queue_wait));
-    std::unique_lock<std::mutex> lock(mu_);
-    max_queue_ms_ = std::max(max_queue_ms_, absl::ToDoubleMilliseconds(queue_wait));
-    for (;;) {
-      if (finish_requested_ || inputs_.empty()) break;
+    const double wait_ms = absl::ToDoubleMilliseconds(absl::Now() - ready_since_);
+    env_.metrics->JobStarted(wait_ms / 1e3);
+    max_queue_ms_ = std::max(max_queue_ms_, wait_ms);
+    if (!finish_requested_ && !inputs_.empty()) {
       Input input = std::move(inputs_.front());
       inputs_.pop_front();
       if (read_paused_ && !half_closed_ && static_cast<int>(inputs_.size()) < kMaxQueuedMessages) {
@@ -443,25 +511,36 @@ class StreamVocodeReactor final
       } else if (input.half_close) {
         RequestFinishLocked(absl::OkStatus());  // the utterance is closed and the client is done
       }
+      if (finish_requested_) session_.Release();  // before the client can see the status
       Pump(lock);  // may unlock
       if (!lock.owns_lock()) lock.lock();
     }
     if (finish_requested_) session_.Release();  // frees the DSP state at once
-    job_active_ = false;
-    const bool submit_again = ScheduleLocked();
-    const bool last = done_ && !job_active_;
-    lock.unlock();
-    if (submit_again) {
-      Submit();
-      return;
+    if (!finish_requested_ && !inputs_.empty()) {
+      ready_since_ = absl::Now();
+      return true;  // stays queued
     }
+    job_active_ = false;
+    const bool last = done_;
+    lock.unlock();
     if (last) delete this;
+    return false;
   }
 
   void StartReadLocked() {
     if (finished_ || read_pending_) return;
     read_pending_ = true;
     StartRead(&incoming_);
+  }
+
+  // The call cannot deliver anything more: drops what is queued and ends with
+  // `status`, overriding a pending OK (the client did not receive it).
+  void AbortLocked(const absl::Status& status) {
+    inputs_.clear();
+    outputs_.clear();
+    if (finished_) return;
+    finish_requested_ = true;
+    status_ = status;
   }
 
   // The audio already queued is still sent (it is final), then the status.
@@ -488,9 +567,7 @@ class StreamVocodeReactor final
     const absl::Status status = status_;
     const double audio_seconds = audio_seconds_;
     const double queue_ms = max_queue_ms_;
-    const std::optional<absl::Duration> retry = retry_delay_;
     lock.unlock();
-    if (retry) ctx_->AddTrailingMetadata(kRetryPushbackKey, RetryPushbackMetadata(*retry));
     if (env_.on_end) env_.on_end(status, audio_seconds, queue_ms);
     Finish(ToGrpcStatus(status));
   }
@@ -508,14 +585,14 @@ class StreamVocodeReactor final
   bool read_pending_ = false;
   bool read_paused_ = false;
   bool half_closed_ = false;
-  bool job_active_ = false;
+  bool job_active_ = false;  // queued in the scheduler or running
+  absl::Time ready_since_;
   bool writing_ = false;
   bool cancelled_ = false;
   bool finish_requested_ = false;
   bool finished_ = false;
   bool done_ = false;
   absl::Status status_;
-  std::optional<absl::Duration> retry_delay_;
   double audio_seconds_ = 0.0;
   double max_queue_ms_ = 0.0;
 };

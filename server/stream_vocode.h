@@ -23,18 +23,22 @@
 // state at once.
 //
 // Threading: gRPC threads only queue messages and start reads/writes; the
-// DSP runs as worker-pool jobs, at most one per stream at a time (so a
-// stream's chunks are processed in order), each draining the messages queued
-// so far. At most kMaxQueuedMessages messages wait per stream; beyond that
-// the reactor stops reading (back-pressure through gRPC flow control).
+// DSP runs on the worker pool through a StreamVocodeScheduler, one message
+// of a stream at a time (so a stream's chunks are processed in order). At
+// most kMaxQueuedMessages messages wait per stream; beyond that the reactor
+// stops reading (back-pressure through gRPC flow control).
 
 #ifndef SPECINV_SERVER_STREAM_VOCODE_H_
 #define SPECINV_SERVER_STREAM_VOCODE_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
@@ -113,15 +117,61 @@ class StreamVocodeSession {
 // fails or it is cancelled.
 int64_t LiveStreamVocodeStates();
 
+// Runs the DSP of every StreamVocode stream on a worker pool without
+// holding a queue slot per stream: streams with queued messages wait in one
+// FIFO, and at most `workers` pool jobs ("runners") drain it, one message per
+// turn (round robin, so concurrent streams share the workers fairly). A
+// runner hands its worker back after kRunnerSliceMs when other jobs may be
+// waiting (it re-queues itself behind them). A runner the pool rejects
+// (queue full of other requests) is retried every millisecond by a helper
+// thread, so a stream that has started is never failed for load.
+// Thread-safe. Destroy it only after the pool's workers have stopped.
+class StreamVocodeScheduler {
+ public:
+  class Task {
+   public:
+    virtual ~Task() = default;
+    // Handles one queued message. Returns true when more are queued (the
+    // task is queued again); after returning false the scheduler no longer
+    // touches it (it may have been deleted).
+    virtual bool Step() = 0;
+  };
+
+  explicit StreamVocodeScheduler(WorkerPool* pool);
+  ~StreamVocodeScheduler();
+  StreamVocodeScheduler(const StreamVocodeScheduler&) = delete;
+  StreamVocodeScheduler& operator=(const StreamVocodeScheduler&) = delete;
+
+  // Queues `task` (not already queued or running).
+  void Schedule(Task* task);
+
+  static constexpr double kRunnerSliceMs = 10.0;
+
+ private:
+  void Launch();  // submits a runner whose slot is already counted
+  void Run();
+  void RetryLoop();
+
+  WorkerPool* pool_;
+  const int max_runners_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task*> ready_;
+  int runners_ = 0;
+  bool stalled_ = false;
+  bool stop_ = false;
+  std::thread retry_thread_;
+};
+
 // What a StreamVocode call needs from the service; the pointers must outlive
 // the call.
 struct StreamVocodeEnvironment {
-  WorkerPool* pool = nullptr;
+  StreamVocodeScheduler* scheduler = nullptr;
   Metrics* metrics = nullptr;
   const ServiceLimits* limits = nullptr;
   ExtractorCache* extractors = nullptr;
   // Called once when the call ends: its status, the audio seconds produced
-  // and the longest worker-queue wait of its jobs.
+  // and the longest wait of one of its messages for a worker.
   std::function<void(const absl::Status& status, double audio_seconds, double max_queue_ms)> on_end;
 };
 

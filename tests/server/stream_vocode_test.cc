@@ -388,7 +388,11 @@ TEST_F(StreamVocodeTest, CancellationMidStreamFreesTheState) {
   EXPECT_TRUE(Call(server_.stub(), messages).status.ok());
 }
 
-TEST_F(StreamVocodeTest, ConcurrentStreamsEqualTheirSoloRuns) {
+TEST_F(StreamVocodeTest, ConcurrentStreamsEqualTheirSoloRunsAndAreNotRejectedForLoad) {
+  // No job queue at all: 16 streams still share the 2 workers.
+  server::ServerOptions options = TestOptions();
+  options.queue_depth = 0;
+  TestServer tight(options);
   const FeatureExtractor hifigan = Extractor("hifigan");
   const FeatureExtractor espnet = Extractor("espnet");
   struct Stream {
@@ -412,8 +416,8 @@ TEST_F(StreamVocodeTest, ConcurrentStreamsEqualTheirSoloRuns) {
   }
   std::vector<std::thread> threads;
   for (Stream& s : streams) {
-    threads.emplace_back([&s, this] {
-      auto stub = v1::Spectrogram::NewStub(server_.NewChannel());
+    threads.emplace_back([&s, &tight] {
+      auto stub = v1::Spectrogram::NewStub(tight.NewChannel());
       std::vector<Request> messages = {ConfigMessage(s.preset, [&s](v1::StreamVocodeConfig* c) {
         c->set_online_iterations(s.iterations);
         c->set_lookahead_frames(s.lookahead);
