@@ -135,6 +135,9 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   const int max_message = static_cast<int>(std::min<int64_t>(o.limits.max_message_bytes, std::numeric_limits<int>::max()));
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  // gRPC sets SO_REUSEPORT by default, which lets a second server bind the
+  // same port and silently split the traffic; a taken port must fail.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(absl::StrCat(o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host, ":", o.port),
                            credentials, &self->port_);
   builder.RegisterService(self->service_.get());

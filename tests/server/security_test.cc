@@ -171,6 +171,15 @@ TEST(ServerOptionsTest, InvalidOptionsAreRejected) {
   EXPECT_THAT(std::string(server::SpecinvServer::Start(o).status().message()), HasSubstr("--workers"));
 }
 
+TEST(ServerOptionsTest, TakenPortIsAnError) {
+  TestServer first;
+  server::ServerOptions o = TestOptions();
+  o.port = first.server().port();
+  auto second = server::SpecinvServer::Start(o);
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr("cannot listen"));
+}
+
 TEST(MetricsEndpointTest, ServesPrometheusText) {
   server::ServerOptions o = TestOptions();
   o.metrics_host = "127.0.0.1";
