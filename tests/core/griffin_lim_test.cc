@@ -24,17 +24,6 @@ namespace {
 using testing::LoadReferenceCases;
 using testing::ReferenceCase;
 
-StftOptions StftFromParams(const nlohmann::json& p) {
-  StftOptions o;
-  o.n_fft = p.at("n_fft").get<int>();
-  o.hop_length = p.at("hop_length").get<int>();
-  o.win_length = p.at("win_length").is_null() ? 0 : p.at("win_length").get<int>();
-  o.window = ParseWindowType(p.at("window").get<std::string>()).value();
-  o.center = p.at("center").get<bool>();
-  o.pad_mode = ParsePadMode(p.at("pad_mode").get<std::string>()).value();
-  return o;
-}
-
 RealMatrix MagnitudeOf(const Stft& stft, const std::vector<float>& y) {
   auto spec = stft.Forward(y);
   EXPECT_TRUE(spec.ok()) << spec.status();
@@ -50,7 +39,7 @@ class GriffinLimReferenceTest : public ::testing::TestWithParam<ReferenceCase> {
 TEST_P(GriffinLimReferenceTest, MatchesLibrosaReference) {
   const ReferenceCase& c = GetParam();
   const auto& p = c.params;
-  auto stft = Stft::Create(StftFromParams(p));
+  auto stft = Stft::Create(testing::StftOptionsFromParams(p));
   ASSERT_TRUE(stft.ok()) << stft.status();
   const RealMatrix magnitude = testing::LoadReferenceMatrix(c.inputs.at("magnitude").get<std::string>());
   ASSERT_EQ(p.at("init").get<std::string>(), "zero_phase");

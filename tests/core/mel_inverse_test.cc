@@ -20,33 +20,13 @@ namespace {
 using testing::LoadReferenceCases;
 using testing::ReferenceCase;
 
-MelOptions MelFromParams(const nlohmann::json& p) {
-  MelOptions o;
-  o.sample_rate = p.at("sr").get<double>();
-  o.n_fft = p.at("n_fft").get<int>();
-  o.n_mels = p.at("n_mels").get<int>();
-  o.fmin = p.at("fmin").get<double>();
-  if (!p.at("fmax").is_null()) o.fmax = p.at("fmax").get<double>();
-  o.scale = p.at("htk").get<bool>() ? MelScale::kHtk : MelScale::kSlaney;
-  o.norm = p.at("norm").is_null() ? MelNorm::kNone : ParseMelNorm(p.at("norm").get<std::string>()).value();
-  return o;
-}
-
-std::string OutputOf(const std::string& case_name) {
-  for (const auto& c : LoadReferenceCases()) {
-    if (c.name == case_name) return c.output;
-  }
-  ADD_FAILURE() << "no reference case named " << case_name;
-  return {};
-}
-
 class NnlsReferenceTest : public ::testing::TestWithParam<ReferenceCase> {};
 
 TEST_P(NnlsReferenceTest, MatchesLibrosaReference) {
   const ReferenceCase& c = GetParam();
-  auto fb = MelFilterbank::Create(MelFromParams(c.params));
+  auto fb = MelFilterbank::Create(testing::MelOptionsFromParams(c.params));
   ASSERT_TRUE(fb.ok()) << fb.status();
-  const RealMatrix mel = testing::LoadReferenceMatrix(OutputOf(c.inputs.at("mel").get<std::string>()));
+  const RealMatrix mel = testing::LoadReferenceMatrix(testing::ReferenceOutputOf(c.inputs.at("mel").get<std::string>()));
   const double power = c.params.at("power").get<double>();
   const double bound = c.tolerance.at("mel_residual_rel").get<double>();
   MelInverseOptions o;

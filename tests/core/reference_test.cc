@@ -29,37 +29,6 @@ double NumberOr(const nlohmann::json& j, const char* key, double fallback) {
   return j.contains(key) && j.at(key).is_number() ? j.at(key).get<double>() : fallback;
 }
 
-StftOptions StftFromParams(const nlohmann::json& p) {
-  StftOptions o;
-  o.n_fft = p.at("n_fft").get<int>();
-  o.hop_length = p.at("hop_length").get<int>();
-  o.win_length = p.at("win_length").is_null() ? 0 : p.at("win_length").get<int>();
-  o.window = ParseWindowType(p.at("window").get<std::string>()).value();
-  o.center = p.at("center").get<bool>();
-  o.pad_mode = ParsePadMode(p.at("pad_mode").get<std::string>()).value();
-  return o;
-}
-
-MelOptions MelFromParams(const nlohmann::json& p) {
-  MelOptions o;
-  o.sample_rate = p.at("sr").get<double>();
-  o.n_fft = p.at("n_fft").get<int>();
-  o.n_mels = p.at("n_mels").get<int>();
-  o.fmin = p.at("fmin").get<double>();
-  if (!p.at("fmax").is_null()) o.fmax = p.at("fmax").get<double>();
-  o.scale = p.at("htk").get<bool>() ? MelScale::kHtk : MelScale::kSlaney;
-  o.norm = p.at("norm").is_null() ? MelNorm::kNone : ParseMelNorm(p.at("norm").get<std::string>()).value();
-  return o;
-}
-
-std::string OutputOf(const std::string& case_name) {
-  for (const auto& c : LoadReferenceCases()) {
-    if (c.name == case_name) return c.output;
-  }
-  ADD_FAILURE() << "no reference case named " << case_name;
-  return {};
-}
-
 const ReferenceCase* FindCase(const std::vector<ReferenceCase>& cases, const std::string& name) {
   for (const auto& c : cases) {
     if (c.name == name) return &c;
@@ -97,7 +66,7 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
   const ReferenceCase& c = GetParam();
   const auto& p = c.params;
   if (c.kind == "mel_filterbank") {
-    auto fb = MelFilterbank::Create(MelFromParams(p));
+    auto fb = MelFilterbank::Create(testing::MelOptionsFromParams(p));
     ASSERT_TRUE(fb.ok()) << fb.status();
     const RealMatrix ref = testing::LoadReferenceMatrix(c.output);
     ASSERT_EQ(fb->weights().rows(), c.shape[0]);
@@ -106,7 +75,7 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
   } else if (c.kind == "stft_complex") {
     double sr = 0;
     const auto y = testing::LoadReferenceSignal(c.inputs.at("signal").get<std::string>(), &sr);
-    auto stft = Stft::Create(StftFromParams(p));
+    auto stft = Stft::Create(testing::StftOptionsFromParams(p));
     ASSERT_TRUE(stft.ok()) << stft.status();
     auto spec = stft->Forward(y);
     ASSERT_TRUE(spec.ok()) << spec.status();
@@ -116,11 +85,11 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
     ExpectClose(*spec, testing::LoadReferenceComplexMatrix(c.output), c);
   } else if (c.kind == "istft_roundtrip") {
     const ComplexMatrix spec =
-        testing::LoadReferenceComplexMatrix(OutputOf(c.inputs.at("stft").get<std::string>()));
+        testing::LoadReferenceComplexMatrix(testing::ReferenceOutputOf(c.inputs.at("stft").get<std::string>()));
     // The golden data calls librosa.istft without n_fft, so librosa infers
     // n_fft = 2 * (bins - 1): 1022 for the 512-bin spectrogram of an odd
     // n_fft = 1023 (which is then not a round trip; the golden output shows it).
-    StftOptions options = StftFromParams(p);
+    StftOptions options = testing::StftOptionsFromParams(p);
     options.n_fft = 2 * (static_cast<int>(spec.rows()) - 1);
     auto stft = Stft::Create(options);
     ASSERT_TRUE(stft.ok()) << stft.status();
@@ -135,8 +104,8 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
     const auto y = testing::LoadReferenceSignal(c.inputs.at("signal").get<std::string>(), &sr);
     FeatureConfig config;
     config.sample_rate = p.at("sr").get<double>();
-    config.stft = StftFromParams(p);
-    const MelOptions mel = MelFromParams(p);
+    config.stft = testing::StftOptionsFromParams(p);
+    const MelOptions mel = testing::MelOptionsFromParams(p);
     config.n_mels = mel.n_mels;
     config.fmin = mel.fmin;
     config.fmax = mel.fmax;
@@ -176,7 +145,7 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
     EXPECT_EQ(fx->NumFrames(static_cast<int64_t>(y.size())), c.shape[1]);
     ExpectClose(*m, testing::LoadReferenceMatrix(c.output), c);
   } else if (c.kind == "griffinlim") {
-    auto stft = Stft::Create(StftFromParams(p));
+    auto stft = Stft::Create(testing::StftOptionsFromParams(p));
     ASSERT_TRUE(stft.ok()) << stft.status();
     const RealMatrix magnitude = testing::LoadReferenceMatrix(c.inputs.at("magnitude").get<std::string>());
     InversionOptions options;
@@ -213,7 +182,7 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
     const ReferenceCase* mel_case = FindCase(cases, c.inputs.at("mel").get<std::string>());
     ASSERT_NE(mel_case, nullptr);
     const RealMatrix mel = testing::LoadReferenceMatrix(mel_case->output);
-    MelOptions mo = MelFromParams(p);
+    MelOptions mo = testing::MelOptionsFromParams(p);
     auto fb = MelFilterbank::Create(mo);
     ASSERT_TRUE(fb.ok()) << fb.status();
     MelInverseOptions options;

@@ -99,4 +99,35 @@ std::vector<float> LoadReferenceSignal(const std::string& name, double* sample_r
   return LoadReferenceVector(sig.at("file").get<std::string>());
 }
 
+StftOptions StftOptionsFromParams(const nlohmann::json& p) {
+  StftOptions o;
+  o.n_fft = p.at("n_fft").get<int>();
+  o.hop_length = p.at("hop_length").get<int>();
+  o.win_length = p.at("win_length").is_null() ? 0 : p.at("win_length").get<int>();
+  o.window = ParseWindowType(p.at("window").get<std::string>()).value();
+  o.center = p.at("center").get<bool>();
+  o.pad_mode = ParsePadMode(p.at("pad_mode").get<std::string>()).value();
+  return o;
+}
+
+MelOptions MelOptionsFromParams(const nlohmann::json& p) {
+  MelOptions o;
+  o.sample_rate = p.at("sr").get<double>();
+  o.n_fft = p.at("n_fft").get<int>();
+  o.n_mels = p.at("n_mels").get<int>();
+  o.fmin = p.at("fmin").get<double>();
+  if (!p.at("fmax").is_null()) o.fmax = p.at("fmax").get<double>();
+  o.scale = p.at("htk").get<bool>() ? MelScale::kHtk : MelScale::kSlaney;
+  o.norm = p.at("norm").is_null() ? MelNorm::kNone : ParseMelNorm(p.at("norm").get<std::string>()).value();
+  return o;
+}
+
+std::string ReferenceOutputOf(const std::string& case_name) {
+  for (const auto& c : LoadReferenceCases()) {
+    if (c.name == case_name) return c.output;
+  }
+  ADD_FAILURE() << "no reference case named " << case_name;
+  return {};
+}
+
 }  // namespace specinv::testing

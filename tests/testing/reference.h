@@ -13,7 +13,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "specinv/mel_filterbank.h"
 #include "specinv/npy.h"
+#include "specinv/stft.h"
 #include "specinv/types.h"
 
 namespace specinv::testing {
@@ -42,6 +44,12 @@ ComplexMatrix LoadReferenceComplexMatrix(const std::string& relative_path);
 std::vector<float> LoadReferenceVector(const std::string& relative_path);
 // A reference signal by name ("chirp22k", "speech22k", "speech16k"); sets *sample_rate.
 std::vector<float> LoadReferenceSignal(const std::string& name, double* sample_rate);
+// StftOptions / MelOptions from a case's librosa params (win_length null = n_fft,
+// fmax null = sr/2, htk bool, norm "slaney" or null).
+StftOptions StftOptionsFromParams(const nlohmann::json& params);
+MelOptions MelOptionsFromParams(const nlohmann::json& params);
+// The output file of the named case (fails the test if there is none).
+std::string ReferenceOutputOf(const std::string& case_name);
 // Reads a whole file (empty string with a test failure if unreadable).
 std::string ReadFileOrFail(const std::string& path);
 
