@@ -50,9 +50,7 @@ absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<con
   }
   ComplexMatrix spec;
   if (config_.framing == Framing::kHifiGanReflect) {
-    std::vector<float> padded;
-    PadSignal(audio, (config_.stft.n_fft - config_.stft.hop_length) / 2, PadMode::kReflect, &padded);
-    stft_.ForwardPadded(padded, &spec);
+    stft_.ForwardExtended(audio, (config_.stft.n_fft - config_.stft.hop_length) / 2, PadMode::kReflect, &spec);
   } else {
     if (auto s = stft_.Forward(audio, &spec); !s.ok()) return s;
   }

@@ -304,7 +304,7 @@ void AppendComplex(std::string& out, std::span<const std::complex<float>> values
 
 int64_t NpyArray::num_elements() const { return CountElements(shape).value_or(-1); }
 
-absl::StatusOr<NpyArray> ParseNpy(std::span<const uint8_t> bytes) {
+absl::StatusOr<NpyArray> ParseNpy(std::span<const uint8_t> bytes, const NpyParseOptions& options) {
   if (bytes.size() < kMagicSize || std::memcmp(bytes.data(), kMagic, kMagicSize) != 0) {
     return absl::InvalidArgumentError("not a .npy file: bad magic (expected \\x93NUMPY)");
   }
@@ -359,6 +359,11 @@ absl::StatusOr<NpyArray> ParseNpy(std::span<const uint8_t> bytes) {
   }
   array.shape = shape_value.tuple;
   if (auto status = CheckShape(array.shape); !status.ok()) return status;
+  if (fortran.boolean && array.shape.size() == 2 && !options.allow_fortran_order) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported .npy layout: 'fortran_order' is True for shape ", ShapeString(array.shape),
+        " (column-major data); save a C-order array, e.g. np.save(path, np.ascontiguousarray(x))"));
+  }
 
   const size_t item = DtypeSize(array.dtype);
   const size_t available = bytes.size() - prelude - header_len;

@@ -55,9 +55,7 @@ Stft::Stft(const StftOptions& options, std::vector<float> window, std::shared_pt
     : options_(options), window_(std::move(window)), fft_(std::move(fft)) {}
 
 int64_t Stft::NumFrames(int64_t num_samples) const {
-  const int64_t padded = num_samples + (options_.center ? 2 * (options_.n_fft / 2) : 0);
-  if (num_samples <= 0 || padded < options_.n_fft) return 0;
-  return 1 + (padded - options_.n_fft) / options_.hop_length;
+  return NumFramesExtended(num_samples, options_.center ? options_.n_fft / 2 : 0);
 }
 
 int64_t Stft::DefaultLength(int64_t num_frames) const {
@@ -71,40 +69,70 @@ void Stft::Pad(std::span<const float> signal, std::vector<float>* padded) const 
   PadSignal(signal, options_.center ? options_.n_fft / 2 : 0, options_.pad_mode, padded);
 }
 
+namespace {
+
+// Sample `i` (in signal coordinates, possibly outside [0, len)) of the signal
+// extended as np.pad does: zeros for constant; for reflect the periodic mirror
+// extension with period 2(len-1), which is what np.pad produces even when the
+// padding exceeds len-1.
+float ExtendedSample(std::span<const float> signal, int64_t i, PadMode mode) {
+  const int64_t len = static_cast<int64_t>(signal.size());
+  if (i >= 0 && i < len) return signal[static_cast<size_t>(i)];
+  if (mode == PadMode::kConstant || len == 0) return 0.0f;
+  const int64_t period = 2 * (len - 1);
+  if (period == 0) return signal[0];
+  int64_t m = i % period;
+  if (m < 0) m += period;
+  if (m >= len) m = period - m;
+  return signal[static_cast<size_t>(m)];
+}
+
+// Fills `frame` (n values) with the extended signal from sample `start` and
+// returns a pointer to it, or returns a pointer into `signal` itself when the
+// frame lies wholly inside (no copy).
+const float* FrameSamples(std::span<const float> signal, int64_t start, int n, PadMode mode, float* frame) {
+  if (start >= 0 && start + n <= static_cast<int64_t>(signal.size())) return signal.data() + start;
+  for (int i = 0; i < n; ++i) frame[i] = ExtendedSample(signal, start + i, mode);
+  return frame;
+}
+
+}  // namespace
+
 void PadSignal(std::span<const float> signal, int64_t pad, PadMode mode, std::vector<float>* padded) {
   const int64_t len = static_cast<int64_t>(signal.size());
-  padded->assign(static_cast<size_t>(len + 2 * pad), 0.0f);
-  std::copy(signal.begin(), signal.end(), padded->begin() + pad);
-  if (pad == 0 || mode == PadMode::kConstant || len == 0) return;
-  // numpy "reflect": the periodic mirror extension with period 2(len-1),
-  // which is what np.pad produces even when pad exceeds len-1.
-  const int64_t period = 2 * (len - 1);
-  auto source = [&](int64_t i) -> float {
-    if (period == 0) return signal[0];
-    int64_t m = i % period;
-    if (m < 0) m += period;
-    if (m >= len) m = period - m;
-    return signal[static_cast<size_t>(m)];
-  };
+  padded->resize(static_cast<size_t>(len + 2 * pad));
   for (int64_t i = 0; i < pad; ++i) {
-    (*padded)[static_cast<size_t>(i)] = source(i - pad);
-    (*padded)[static_cast<size_t>(pad + len + i)] = source(len + i);
+    (*padded)[static_cast<size_t>(i)] = ExtendedSample(signal, i - pad, mode);
+    (*padded)[static_cast<size_t>(pad + len + i)] = ExtendedSample(signal, len + i, mode);
   }
+  std::copy(signal.begin(), signal.end(), padded->begin() + pad);
+}
+
+int64_t Stft::NumFramesExtended(int64_t num_samples, int64_t pad) const {
+  const int64_t padded = num_samples + 2 * pad;
+  if (num_samples <= 0 || padded < options_.n_fft) return 0;
+  return 1 + (padded - options_.n_fft) / options_.hop_length;
 }
 
 void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int max_threads) const {
+  ForwardExtended(padded, 0, PadMode::kConstant, out, max_threads);
+}
+
+void Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
+                           int max_threads) const {
   const int n_fft = options_.n_fft;
   const int hop = options_.hop_length;
   const int bins = num_bins();
-  const int64_t frames = 1 + (static_cast<int64_t>(padded.size()) - n_fft) / hop;
+  const int64_t frames = NumFramesExtended(static_cast<int64_t>(signal.size()), pad);
   if (out->rows() != bins || out->cols() != frames) out->resize(bins, frames);
   if (fft_double_ != nullptr) {
     ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+      std::vector<float> edge(static_cast<size_t>(n_fft));
       AlignedVector<double> in(static_cast<size_t>(n_fft));
       AlignedVector<std::complex<double>> spec(static_cast<size_t>(bins));
       const float* w = window_.data();
       for (int64_t f = begin; f < end; ++f) {
-        const float* x = padded.data() + f * hop;
+        const float* x = FrameSamples(signal, f * hop - pad, n_fft, mode, edge.data());
         for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = static_cast<double>(x[i]) * static_cast<double>(w[i]);
         fft_double_->Forward(in.data(), spec.data());
         std::complex<float>* dst = out->col(f).data();
@@ -114,18 +142,23 @@ void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int 
     return;
   }
   ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+    std::vector<float> edge(static_cast<size_t>(n_fft));
     AlignedVector<float> in(static_cast<size_t>(n_fft));
     AlignedVector<std::complex<float>> spec(static_cast<size_t>(bins));
     const int spec_alignment = fftwf_alignment_of(reinterpret_cast<float*>(spec.data()));
     const float* w = window_.data();
     for (int64_t f = begin; f < end; ++f) {
-      const float* x = padded.data() + f * hop;
-      for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = x[i] * w[i];
+      const float* x = FrameSamples(signal, f * hop - pad, n_fft, mode, edge.data());
+      float* frame = in.data();
+      for (int i = 0; i < n_fft; ++i) frame[i] = x[i] * w[i];
+      // Columns aligned like the plan's buffers are written in place; the
+      // others (every second one for an odd bin count) through `spec`: a plan
+      // for the offset would use slower, non-SIMD codelets with other rounding.
       std::complex<float>* dst = out->col(f).data();
       if (fftwf_alignment_of(reinterpret_cast<float*>(dst)) == spec_alignment) {
-        fft_->Forward(in.data(), dst);  // aligned like the plan's buffers: no copy
+        fft_->Forward(frame, dst);
       } else {
-        fft_->Forward(in.data(), spec.data());
+        fft_->Forward(frame, spec.data());
         std::copy(spec.begin(), spec.end(), dst);
       }
     }
@@ -140,9 +173,7 @@ absl::Status Stft::Forward(std::span<const float> signal, ComplexMatrix* out, in
         "audio has %d samples; with center=false it needs at least n_fft=%d", signal.size(),
         options_.n_fft));
   }
-  std::vector<float> padded;
-  Pad(signal, &padded);
-  ForwardPadded(padded, out, max_threads);
+  ForwardExtended(signal, options_.center ? options_.n_fft / 2 : 0, options_.pad_mode, out, max_threads);
   return absl::OkStatus();
 }
 

@@ -124,6 +124,30 @@ TEST(StftTest, ReflectPaddingMirrorsWithoutEdge) {
   EXPECT_EQ(padded, (std::vector<float>{0, 0, 1, 2, 3, 0, 0}));
 }
 
+// Forward reads interior frames in place and builds only the edge frames;
+// it must equal the transform of the explicitly padded copy, bit for bit, for
+// both pad modes and for padding longer than the signal (periodic mirror).
+TEST(StftTest, InPlaceFramingMatchesPaddedCopy) {
+  for (PadMode mode : {PadMode::kConstant, PadMode::kReflect}) {
+    for (int64_t len : {int64_t{5}, int64_t{300}, int64_t{5000}}) {
+      const Stft stft = MakeStft(256, 64, 0, WindowType::kHann, true, mode);
+      const auto y = testing::WhiteNoise(len, 7);
+      ComplexMatrix direct, via_copy;
+      ASSERT_TRUE(stft.Forward(y, &direct).ok());
+      std::vector<float> padded;
+      stft.Pad(y, &padded);
+      stft.ForwardPadded(padded, &via_copy);
+      EXPECT_EQ(direct, via_copy) << PadModeName(mode) << " len " << len;
+      ComplexMatrix extended;
+      stft.ForwardExtended(y, 100, mode, &extended);
+      PadSignal(y, 100, mode, &padded);
+      stft.ForwardPadded(padded, &via_copy);
+      EXPECT_EQ(extended, via_copy) << PadModeName(mode) << " len " << len;
+      EXPECT_EQ(extended.cols(), stft.NumFramesExtended(len, 100));
+    }
+  }
+}
+
 TEST(StftTest, ThreadedMatchesSingleThreaded) {
   const Stft stft = MakeStft(1024, 256);
   const auto y = testing::WhiteNoise(22050 * 2, 3);

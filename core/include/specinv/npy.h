@@ -3,10 +3,12 @@
 // NumPy .npy reading and writing (format versions 1.0 and 2.0), in memory.
 //
 // Supported arrays: little-endian float32 ('<f4'), float64 ('<f8', converted
-// to float32 on read) and complex64 ('<c8'); 1-D or 2-D. Arrays saved with
-// fortran_order True (np.save keeps the column-major layout of e.g.
-// librosa.stft output) are reordered to C order on read, so NpyArray is
-// always C order. Everything else is rejected with a precise
+// to float32 on read) and complex64 ('<c8'); 1-D or 2-D, C order. A 2-D array
+// saved with fortran_order True (np.save keeps the column-major layout of
+// e.g. a transposed array or librosa.stft output) is rejected unless
+// NpyParseOptions::allow_fortran_order is set, in which case it is reordered
+// to C order on read; NpyArray is always C order. (1-D arrays are the same in
+// both orders.) Everything else is rejected with a precise
 // InvalidArgument: bad magic, versions other than 1.0 / 2.0, a header that is
 // not a dict with exactly the keys 'descr', 'fortran_order' and 'shape',
 // other dtypes (e.g. '<i4', '>f4'), other ranks, fewer data bytes than the
@@ -62,8 +64,15 @@ enum class MatrixLayout {
   kFramesBins,  // .npy shape (frames, bins)
 };
 
-// Parses a complete .npy file (C or Fortran order) into a C-order array.
-absl::StatusOr<NpyArray> ParseNpy(std::span<const uint8_t> bytes);
+struct NpyParseOptions {
+  // Accept 2-D fortran_order True arrays (reordered to C order). Off by
+  // default: the API takes C-order arrays; callers reading files written by
+  // other tools (e.g. test fixtures made with librosa) opt in.
+  bool allow_fortran_order = false;
+};
+
+// Parses a complete .npy file into a C-order array.
+absl::StatusOr<NpyArray> ParseNpy(std::span<const uint8_t> bytes, const NpyParseOptions& options = {});
 
 // Serialises `array` (dtype kFloat64 writes '<f8', widening the floats).
 // InvalidArgument if the shape is not 1-D / 2-D, has a negative dimension, or

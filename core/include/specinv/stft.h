@@ -101,6 +101,16 @@ class Stft {
   // padded.size() >= n_fft. Used by the inversion loops.
   void ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int max_threads = 1) const;
 
+  // Forward STFT of `signal` extended by `pad` samples on each side with
+  // `mode`, exactly as PadSignal would extend it, without copying the signal
+  // (frames inside it are read in place). Ignores options().center.
+  // Frames = NumFramesExtended(signal.size(), pad). No validation: the caller
+  // ensures finite samples and signal.size() + 2*pad >= n_fft.
+  void ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
+                       int max_threads = 1) const;
+  // Frames for `num_samples` samples extended by `pad` on each side (0 when too short).
+  int64_t NumFramesExtended(int64_t num_samples, int64_t pad) const;
+
   // Pads `signal` as Forward does (center + pad_mode), into `padded`.
   void Pad(std::span<const float> signal, std::vector<float>* padded) const;
 

@@ -1,0 +1,65 @@
+// Copyright specinv authors.
+
+#include "specinv/validate.h"
+
+#include <limits>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace specinv {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+TEST(ValidateTest, CheckRangeNamesFieldAndRange) {
+  EXPECT_TRUE(CheckRange("n_mels", 80, 1, 512).ok());
+  EXPECT_EQ(Message(CheckRange("n_mels", 0, 1, 512)), "n_mels must be in [1, 512], got 0");
+}
+
+// The screens run over the whole array at once; every kind of bad value, at
+// the start, in the vectorised middle and in the scalar tail, must be found
+// and reported at its index.
+TEST(ValidateTest, CheckFiniteFindsEveryNonFiniteValue) {
+  for (size_t n : {size_t{1}, size_t{7}, size_t{1000}, size_t{1003}}) {
+    std::vector<float> v(n, 0.25f);
+    EXPECT_TRUE(CheckFinite("audio", v).ok());
+    for (size_t at : {size_t{0}, n / 2, n - 1}) {
+      for (float bad : {kNaN, kInf, -kInf, -kNaN}) {
+        std::vector<float> w = v;
+        w[at] = bad;
+        const absl::Status s = CheckFinite("audio", w);
+        ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_THAT(Message(s), HasSubstr("audio[" + std::to_string(at) + "] is"));
+      }
+    }
+  }
+  // Large finite values, denormals and negative numbers are finite.
+  std::vector<float> edge = {std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
+                             std::numeric_limits<float>::denorm_min(), -1.0f, -0.0f};
+  EXPECT_TRUE(CheckFinite("x", edge).ok());
+}
+
+TEST(ValidateTest, CheckNonNegativeFiniteRejectsNegativesButNotNegativeZero) {
+  std::vector<float> v(1001, 1.0f);
+  v[500] = -0.0f;  // -0.0 >= 0: allowed
+  v[0] = 0.0f;
+  EXPECT_TRUE(CheckNonNegativeFinite("magnitude", v).ok());
+  for (float bad : {-1e-30f, -1.0f, kNaN, kInf, -kInf}) {
+    std::vector<float> w = v;
+    w[999] = bad;
+    const absl::Status s = CheckNonNegativeFinite("magnitude", w);
+    ASSERT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Message(s), HasSubstr("magnitude[999] is"));
+    EXPECT_THAT(Message(s), HasSubstr("finite and >= 0"));
+  }
+}
+
+}  // namespace
+}  // namespace specinv
