@@ -385,12 +385,30 @@ absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magni
   return phase;
 }
 
+OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
+  OnlineGriffinLimSettings s;
+  if (static_cast<int64_t>(stft.hop_length) * 4 <= static_cast<int64_t>(stft.effective_win_length())) {
+    s.online_iterations = 2;
+    s.lookahead_frames = 3;
+    s.momentum = 0.0;
+  } else {
+    s.online_iterations = 8;
+    s.lookahead_frames = 6;
+    s.momentum = 0.9;
+  }
+  return s;
+}
+
 absl::Status ValidateStreamVocoderOptions(const StreamVocoderOptions& o) {
   if (auto s = ValidateRtpghiOptions(o.rtpghi); !s.ok()) return s;
-  if (auto s = CheckRange("online_iterations", o.online_iterations, 0, kMaxOnlineIterations); !s.ok()) return s;
-  if (auto s = CheckRange("lookahead_frames", o.lookahead_frames, 0, kMaxLookaheadFrames); !s.ok()) return s;
-  if (o.momentum < 0.0 || o.momentum >= 2.0 || !std::isfinite(o.momentum)) {
-    return absl::InvalidArgumentError(absl::StrFormat("momentum must be in [0, 2), got %g", o.momentum));
+  if (o.online_iterations.has_value()) {
+    if (auto s = CheckRange("online_iterations", *o.online_iterations, 0, kMaxOnlineIterations); !s.ok()) return s;
+  }
+  if (o.lookahead_frames.has_value()) {
+    if (auto s = CheckRange("lookahead_frames", *o.lookahead_frames, 0, kMaxLookaheadFrames); !s.ok()) return s;
+  }
+  if (o.momentum.has_value() && (*o.momentum < 0.0 || *o.momentum >= 2.0 || !std::isfinite(*o.momentum))) {
+    return absl::InvalidArgumentError(absl::StrFormat("momentum must be in [0, 2), got %g", *o.momentum));
   }
   if (auto s = CheckRange("nnls_iterations", o.nnls_iterations, 0, 100000); !s.ok()) return s;
   return absl::OkStatus();
@@ -430,10 +448,10 @@ struct StreamVocoder::State {
     window_sq.resize(window.size());
     for (size_t i = 0; i < window.size(); ++i) window_sq[i] = window[i] * window[i];
     scale = 1.0f / static_cast<float>(n_fft);
-    iterations = o.online_iterations;
-    capacity = iterations > 0 ? o.lookahead_frames + 1 : 1;
-    beta = static_cast<float>(o.momentum / (1.0 + o.momentum));
-    use_momentum = iterations > 0 && o.momentum != 0.0;
+    iterations = *o.online_iterations;
+    capacity = iterations > 0 ? *o.lookahead_frames + 1 : 1;
+    beta = static_cast<float>(*o.momentum / (1.0 + *o.momentum));
+    use_momentum = iterations > 0 && *o.momentum != 0.0;
     const size_t n = static_cast<size_t>(n_fft);
     const size_t b = static_cast<size_t>(bins);
     frames.resize(static_cast<size_t>(capacity));
@@ -601,7 +619,12 @@ StreamVocoder::~StreamVocoder() = default;
 absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extractor,
                                                     const StreamVocoderOptions& options) {
   if (auto s = ValidateStreamVocoderOptions(options); !s.ok()) return s;
-  return StreamVocoder(std::make_unique<State>(extractor, options));
+  StreamVocoderOptions resolved = options;
+  const OnlineGriffinLimSettings defaults = DefaultOnlineGriffinLim(extractor.stft().options());
+  if (!resolved.online_iterations.has_value()) resolved.online_iterations = defaults.online_iterations;
+  if (!resolved.lookahead_frames.has_value()) resolved.lookahead_frames = defaults.lookahead_frames;
+  if (!resolved.momentum.has_value()) resolved.momentum = defaults.momentum;
+  return StreamVocoder(std::make_unique<State>(extractor, resolved));
 }
 
 absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::vector<float>* out) {

@@ -205,9 +205,11 @@ TEST_F(StreamVocodeTest, AudioArrivesWhileTheUtteranceIsOpen) {
   ASSERT_TRUE(response.has_audio());
   EXPECT_EQ(response.audio().first_sample(), 0);
   EXPECT_EQ(response.audio().frames_received(), 16);
-  // 16 frames, RTPGHI with one frame of look-ahead: 15 frames committed.
+  // 16 frames with the default settings (RTPGHI with one frame of
+  // look-ahead, then an online Griffin-Lim window of 3 more): 12 frames
+  // committed.
   const int64_t hop = 256;
-  EXPECT_EQ(response.audio().num_samples(), 15 * hop - fx.stft().n_fft() / 2);
+  EXPECT_EQ(response.audio().num_samples(), 12 * hop - fx.stft().n_fft() / 2);
   Request rest;
   *rest.mutable_mel_chunk() = FramesBins(log_mel, 16, log_mel.cols() - 16);
   rest.set_end_of_utterance(true);
@@ -289,6 +291,27 @@ TEST_F(StreamVocodeTest, NormalisedAndLinearInputs) {
   const CallResult linear = Call(server_.stub(), messages);
   ASSERT_TRUE(linear.status.ok()) << linear.status.error_message();
   EXPECT_EQ(linear.audio, reference);
+}
+
+TEST_F(StreamVocodeTest, UnsetOnlineSettingsAreTheCoreDefaultsOfTheFraming) {
+  // Whisper (60 % overlap) gets more online iterations and look-ahead than
+  // the 75 % presets; the server leaves the choice to the core.
+  const FeatureExtractor fx = Extractor("whisper");
+  const RealMatrix log_mel = fx.LogMel(Voice(fx, 0.8)).value();
+  const RealMatrix mel = fx.Decompress(log_mel).value();
+  std::vector<Request> messages = {ConfigMessage("whisper")};
+  for (Request& m : ChunkMessages(log_mel, 8)) messages.push_back(std::move(m));
+  const CallResult r = Call(server_.stub(), messages);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  const std::vector<float> defaults = CoreStream(fx, mel, {});
+  EXPECT_EQ(r.audio, defaults);
+  StreamVocoderOptions whisper = Online(8, 6);
+  whisper.momentum = 0.9;
+  EXPECT_EQ(CoreStream(fx, mel, whisper), defaults);
+  EXPECT_NE(CoreStream(fx, mel, Online(2, 3)), defaults);
+  // The first audio needs 1 + 6 frames of delay plus the window overlap.
+  ASSERT_FALSE(r.chunks.empty());
+  EXPECT_EQ(r.chunks.front().frames_received(), 16);
 }
 
 struct ErrorCase {
