@@ -250,7 +250,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   const auto t0 = Clock::now();
   const double c0 = CpuMs();
   absl::StatusOr<InversionResult> result =
-      args.domain == "linear" ? InvertMagnitude(fx.stft(), magnitude, o) : InvertMel(fx, mel, o);
+      args.domain == "linear" ? InvertMagnitude(fx, magnitude, o) : InvertMel(fx, mel, o);
   row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   row.cpu_ms = CpuMs() - c0;
   row.peak_rss_mb = PeakRssMb();  // before the quality measurement allocates its own spectrograms

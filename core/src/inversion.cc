@@ -266,9 +266,9 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
   return absl::OkStatus();
 }
 
-absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatrix& magnitude,
-                                                const InversionOptions& options) {
-  const auto start = Clock::now();
+namespace {
+
+absl::Status ValidateMagnitudeInput(const Stft& stft, const RealMatrix& magnitude, const InversionOptions& options) {
   const int bins = stft.num_bins();
   if (magnitude.rows() != bins) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -277,12 +277,27 @@ absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatr
   }
   if (magnitude.cols() < 1) return absl::InvalidArgumentError("magnitude must have at least 1 frame, got 0");
   if (auto s = ValidateInversionOptions(options, bins, magnitude.cols()); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("magnitude", std::span<const float>(magnitude.data(),
-                                                                           static_cast<size_t>(magnitude.size())));
-      !s.ok()) {
-    return s;
-  }
+  return CheckNonNegativeFinite("magnitude",
+                                std::span<const float>(magnitude.data(), static_cast<size_t>(magnitude.size())));
+}
+
+}  // namespace
+
+absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatrix& magnitude,
+                                                const InversionOptions& options) {
+  const auto start = Clock::now();
+  if (auto s = ValidateMagnitudeInput(stft, magnitude, options); !s.ok()) return s;
   auto layout = StftLayout(stft, magnitude.cols(), options.length);
+  if (!layout.ok()) return layout.status();
+  return Run(stft, *layout, magnitude, MelTarget{}, options, start);
+}
+
+absl::StatusOr<InversionResult> InvertMagnitude(const FeatureExtractor& extractor, const RealMatrix& magnitude,
+                                                const InversionOptions& options) {
+  const auto start = Clock::now();
+  const Stft& stft = extractor.stft();
+  if (auto s = ValidateMagnitudeInput(stft, magnitude, options); !s.ok()) return s;
+  auto layout = FeatureLayout(extractor, magnitude.cols(), options.length);
   if (!layout.ok()) return layout.status();
   return Run(stft, *layout, magnitude, MelTarget{}, options, start);
 }

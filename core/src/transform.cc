@@ -51,13 +51,6 @@ RealMatrix MagnitudeOf(const ComplexMatrix& spec, double epsilon) {
   return mag;
 }
 
-// Copies a signal synthesised on the padded time axis onto the original one.
-std::vector<float> StripPad(const std::vector<float>& padded, size_t pad, int64_t length) {
-  std::vector<float> out(static_cast<size_t>(length), 0.0f);
-  for (size_t i = 0; i < out.size() && i + pad < padded.size(); ++i) out[i] = padded[i + pad];
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<PhaseOperation> ParsePhaseOperation(std::string_view name) {
@@ -234,16 +227,9 @@ absl::StatusOr<TransformResult> Transform(const FeatureExtractor& extractor, std
     const RealMatrix warped = WarpMel(extractor.MagnitudeToMel(magnitude), *options.mel_warp);
     inversion.length = length;
     run = InvertMel(extractor, warped, inversion);
-  } else if (config.framing == Framing::kHifiGanReflect) {
-    // The extractor's Stft is uncentred: synthesise on the padded axis.
-    inversion.length = std::nullopt;
-    run = InvertMagnitude(extractor.stft(), magnitude, inversion);
-    if (run.ok()) {
-      run->audio = StripPad(run->audio, static_cast<size_t>((config.stft.n_fft - config.stft.hop_length) / 2), length);
-    }
   } else {
     inversion.length = length;
-    run = InvertMagnitude(extractor.stft(), magnitude, inversion);
+    run = InvertMagnitude(extractor, magnitude, inversion);
   }
   if (!run.ok()) return run.status();
   result.audio = std::move(run->audio);

@@ -111,8 +111,14 @@ struct InversionResult {
   std::string stop_reason;               // "iterations", "tolerance", "time_budget", "converged"
 };
 
-// Linear magnitude (bins, frames) -> audio.
+// Linear magnitude (bins, frames) -> audio, framed as `stft` frames (centre
+// padding per its options).
 absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatrix& magnitude,
+                                                const InversionOptions& options);
+// Linear magnitude (bins, frames) as `extractor` analyses it (its framing:
+// e.g. HiFi-GAN's outer reflect padding, Whisper's dropped last frame), so
+// the audio lines up with the signal the magnitude came from.
+absl::StatusOr<InversionResult> InvertMagnitude(const FeatureExtractor& extractor, const RealMatrix& magnitude,
                                                 const InversionOptions& options);
 
 // Mel (n_mels, frames), uncompressed -> audio. The extractor supplies the STFT,
