@@ -57,6 +57,12 @@ void Metrics::JobStarted(double queue_wait_seconds) {
   queue_wait_.Observe(queue_wait_seconds);
 }
 
+void Metrics::StreamVocodeOpened() { vocode_streams_.fetch_add(1, std::memory_order_relaxed); }
+
+void Metrics::StreamVocodeClosed() { vocode_streams_.fetch_sub(1, std::memory_order_relaxed); }
+
+int64_t Metrics::open_stream_vocode_streams() const { return vocode_streams_.load(std::memory_order_relaxed); }
+
 int64_t Metrics::RpcCount(absl::string_view method, absl::string_view code) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = requests_.find({std::string(method), std::string(code)});
@@ -102,6 +108,8 @@ std::string Metrics::RenderPrometheus() const {
   gauge("specinv_workers", "Worker threads.", "gauge", pool.workers);
   gauge("specinv_rpcs_in_flight", "RPCs received and not yet finished.", "gauge",
         in_flight_.load(std::memory_order_relaxed));
+  gauge("specinv_stream_vocode_streams", "StreamVocode streams open (call started, status not yet sent).", "gauge",
+        vocode_streams_.load(std::memory_order_relaxed));
   return out;
 }
 

@@ -11,6 +11,7 @@
 //   specinv_queue_depth / specinv_queue_capacity  gauges
 //   specinv_workers_busy / specinv_workers        gauges
 //   specinv_rpcs_in_flight                        gauge
+//   specinv_stream_vocode_streams                 gauge (StreamVocode calls open)
 //
 // Thread-safe.
 
@@ -60,6 +61,11 @@ class Metrics {
   // `code` is the gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
   void RpcFinished(absl::string_view method, absl::string_view code, double seconds, double audio_seconds);
   void JobStarted(double queue_wait_seconds);
+  // A StreamVocode stream is open from the start of its call until its
+  // status is sent (whatever the outcome); each opened stream is closed once.
+  void StreamVocodeOpened();
+  void StreamVocodeClosed();
+  int64_t open_stream_vocode_streams() const;
 
   // Count of finished RPCs of `method` with `code` (for tests and logs).
   int64_t RpcCount(absl::string_view method, absl::string_view code) const;
@@ -81,6 +87,7 @@ class Metrics {
   std::map<std::string, double> audio_seconds_;
   Histogram queue_wait_;
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<int64_t> vocode_streams_{0};
 };
 
 // Serves GET /metrics (and /healthz, "ok") on its own thread.

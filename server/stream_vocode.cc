@@ -409,6 +409,7 @@ class StreamVocodeReactor final
  public:
   StreamVocodeReactor(grpc::CallbackServerContext* ctx, StreamVocodeEnvironment env)
       : ctx_(ctx), env_(std::move(env)), deadline_(DeadlineOf(*ctx)), session_(env_.limits, env_.extractors) {
+    if (env_.metrics != nullptr) env_.metrics->StreamVocodeOpened();
     std::lock_guard<std::mutex> lock(mu_);
     StartReadLocked();
   }
@@ -563,11 +564,12 @@ class StreamVocodeReactor final
       return;
     }
     if (!finish_requested_) return;
-    finished_ = true;
+    finished_ = true;  // once: the stream is closed here
     const absl::Status status = status_;
     const double audio_seconds = audio_seconds_;
     const double queue_ms = max_queue_ms_;
     lock.unlock();
+    if (env_.metrics != nullptr) env_.metrics->StreamVocodeClosed();
     if (env_.on_end) env_.on_end(status, audio_seconds, queue_ms);
     Finish(ToGrpcStatus(status));
   }

@@ -167,7 +167,7 @@ class StreamVocodeScheduler {
 // the call.
 struct StreamVocodeEnvironment {
   StreamVocodeScheduler* scheduler = nullptr;
-  Metrics* metrics = nullptr;
+  Metrics* metrics = nullptr;  // worker waits; the open-streams gauge (open at start, closed at the status)
   const ServiceLimits* limits = nullptr;
   ExtractorCache* extractors = nullptr;
   // Called once when the call ends: its status, the audio seconds produced

@@ -411,6 +411,55 @@ TEST_F(StreamVocodeTest, CancellationMidStreamFreesTheState) {
   EXPECT_TRUE(Call(server_.stub(), messages).status.ok());
 }
 
+// The value of the open-streams gauge in the server's Prometheus text.
+int64_t OpenStreamsGauge(const server::Metrics& metrics) {
+  const std::string text = metrics.RenderPrometheus();
+  const std::string key = "\nspecinv_stream_vocode_streams ";
+  const size_t at = text.find(key);
+  EXPECT_NE(at, std::string::npos) << text;
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + key.size()));
+}
+
+TEST_F(StreamVocodeTest, OpenStreamsGaugeCountsLiveCalls) {
+  const server::Metrics& metrics = server_.server().metrics();
+  EXPECT_EQ(OpenStreamsGauge(metrics), 0);
+  const FeatureExtractor fx = Extractor("hifigan");
+  const RealMatrix log_mel = fx.LogMel(Voice(fx, 0.5)).value();
+  Request chunk;
+  *chunk.mutable_mel_chunk() = FramesBins(log_mel, 0, 24);
+
+  // Two open streams: one streaming audio, one that only sent its config.
+  grpc::ClientContext ctx_a, ctx_b;
+  auto a = server_.stub().StreamVocode(&ctx_a);
+  auto b = server_.stub().StreamVocode(&ctx_b);
+  ASSERT_TRUE(a->Write(ConfigMessage("hifigan")));
+  ASSERT_TRUE(a->Write(chunk));
+  Response response;
+  ASSERT_TRUE(a->Read(&response));
+  ASSERT_TRUE(b->Write(ConfigMessage("hifigan")));
+  ASSERT_TRUE(WaitUntil([&] { return OpenStreamsGauge(metrics) == 2; })) << OpenStreamsGauge(metrics);
+
+  // A cancelled stream closes.
+  ctx_a.TryCancel();
+  EXPECT_EQ(a->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(WaitUntil([&] { return OpenStreamsGauge(metrics) == 1; })) << OpenStreamsGauge(metrics);
+
+  // A failed stream closes (a second config is a protocol error), and so
+  // does a completed one.
+  ASSERT_TRUE(b->Write(ConfigMessage("hifigan")));
+  b->WritesDone();
+  while (b->Read(&response)) {
+  }
+  EXPECT_EQ(b->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(WaitUntil([&] { return OpenStreamsGauge(metrics) == 0; })) << OpenStreamsGauge(metrics);
+  std::vector<Request> messages = {ConfigMessage("hifigan")};
+  for (Request& m : ChunkMessages(log_mel, 8)) messages.push_back(std::move(m));
+  ASSERT_TRUE(Call(server_.stub(), messages).status.ok());
+  ASSERT_TRUE(WaitUntil([&] { return OpenStreamsGauge(metrics) == 0; })) << OpenStreamsGauge(metrics);
+  EXPECT_EQ(metrics.open_stream_vocode_streams(), 0);
+}
+
 TEST_F(StreamVocodeTest, ConcurrentStreamsEqualTheirSoloRunsAndAreNotRejectedForLoad) {
   // No job queue at all: 16 streams still share the 2 workers.
   server::ServerOptions options = TestOptions();
