@@ -90,7 +90,25 @@ TEST_F(SpeechInversionTest, PghiFglaBeatsFglaOnMagnitude) {
   auto pghi = InvertMagnitude(fx_->stft(), mag_, Options(InversionMethod::kPghiFgla, 100));
   ASSERT_TRUE(fgla.ok() && pghi.ok());
   EXPECT_LE(pghi->spectral_convergence_db, fgla->spectral_convergence_db - 3.0);
+  EXPECT_LE(pghi->spectral_convergence_db, -34.4 - 3.0);  // librosa griffinlim, 100 it, - 3 dB
   EXPECT_LE(fgla->spectral_convergence_db, -30.0);
+}
+
+// librosa's griffinlim starts from a random phase; over seeds our fast
+// Griffin-Lim lands around librosa's -34.4 dB on this signal (the trajectory
+// is chaotic: single seeds spread by about +-1.3 dB).
+TEST_F(SpeechInversionTest, FglaFromRandomPhaseMatchesLibrosaOnAverage) {
+  double sum = 0.0;
+  constexpr int kSeeds = 12;
+  for (int seed = 1; seed <= kSeeds; ++seed) {
+    InversionOptions o = Options(InversionMethod::kFastGriffinLim, 100);
+    o.init = PhaseInit::kRandom;
+    o.seed = static_cast<uint64_t>(seed);
+    auto r = InvertMagnitude(fx_->stft(), mag_, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    sum += r->spectral_convergence_db;
+  }
+  EXPECT_NEAR(sum / kSeeds, -34.4, 0.5);
 }
 
 TEST_F(SpeechInversionTest, RefineProgressSpansBothStages) {

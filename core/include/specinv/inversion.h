@@ -97,7 +97,7 @@ struct InversionOptions {
   // Extensions (defaults are the recommended settings).
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;  // mel -> linear magnitude
   int nnls_iterations = 50;         // [0, 100000], see mel_inverse.h
-  double pghi_tolerance_db = -100.0;  // [-200, 0], see pghi.h
+  double pghi_tolerance_db = -40.0;  // [-200, 0], see pghi.h
   int refine_history = 3;           // L-BFGS memory, [1, 50]
 };
 

@@ -13,7 +13,12 @@
 // The gradients are integrated with the trapezoidal rule along a max-heap
 // order of the magnitude (a bucket queue with 0.01-neper resolution, O(N)),
 // starting each connected region at its largest coefficient. Coefficients
-// below max * 10^(tolerance_db / 20) get a seeded random phase.
+// below max * 10^(tolerance_db / 20) get a seeded random phase. The default
+// floor, 40 dB under the peak, keeps the integration on the partials: the
+// gradients of the noise floor are unreliable, and integrating them there
+// seeds Griffin-Lim worse (pghi+fgla, 100 iterations, n_fft 1024, hop 256:
+// -38.9 dB at -40 vs -36.9 dB at -100 on the reference speech, -38.8 vs -38.1
+// on synthetic speech, equal on a chirp).
 //
 // The returned phase is in librosa's convention (frame-start time reference:
 // the time-invariant phase minus 2 pi k c / n_fft, c = the window centre), so
@@ -35,7 +40,7 @@
 namespace specinv {
 
 struct PghiOptions {
-  double tolerance_db = -100.0;    // relative floor in dB, [-200, 0]
+  double tolerance_db = -40.0;     // relative floor in dB, [-200, 0]
   std::optional<double> gamma;     // samples^2; unset = from the window (see above)
   uint64_t seed = 0;               // random phase of the coefficients below the floor
 };
