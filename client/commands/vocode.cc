@@ -195,7 +195,7 @@ void AddVocodeFlags(CLI::App* app, VocodeArgs* args) {
       ->group(g);
   app->add_option("--lookahead-frames", args->lookahead_frames,
                   "look-ahead of the online iterations, [0, 16]; each frame adds one hop of latency. "
-                  "Default: the server's, 3 at >= 75 % overlap, 6 below")
+                  "Default: the server's, 4 at >= 75 % overlap, 6 below")
       ->group(g);
   app->add_option("--pcm", args->pcm, "wire format of audio chunks: f32, s16")
       ->capture_default_str()

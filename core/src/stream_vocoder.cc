@@ -389,7 +389,7 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
   OnlineGriffinLimSettings s;
   if (static_cast<int64_t>(stft.hop_length) * 4 <= static_cast<int64_t>(stft.effective_win_length())) {
     s.online_iterations = 2;
-    s.lookahead_frames = 3;
+    s.lookahead_frames = 4;
     s.momentum = 0.0;
   } else {
     s.online_iterations = 8;

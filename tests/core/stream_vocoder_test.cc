@@ -315,7 +315,7 @@ TEST(StreamVocoderTest, DefaultOnlineGriffinLimFollowsTheWindowOverlap) {
     SCOPED_TRACE(preset);
     const OnlineGriffinLimSettings d = DefaultOnlineGriffinLim(Extractor(preset).stft().options());
     EXPECT_EQ(d.online_iterations, 2);
-    EXPECT_EQ(d.lookahead_frames, 3);
+    EXPECT_EQ(d.lookahead_frames, 4);
     EXPECT_EQ(d.momentum, 0.0);
   }
   for (const char* preset : {"whisper", "whisper-128"}) {
@@ -347,7 +347,7 @@ TEST(StreamVocoderTest, DefaultOnlineGriffinLimFollowsTheWindowOverlap) {
   EXPECT_EQ(rtpghi.options().lookahead_frames, 6);
   EXPECT_EQ(rtpghi.delay_frames(), 1) << "no window without online iterations";
   EXPECT_EQ(StreamVocoder::Create(fx).value().delay_frames(), 1 + 6);
-  EXPECT_EQ(StreamVocoder::Create(Extractor("hifigan")).value().delay_frames(), 1 + 3);
+  EXPECT_EQ(StreamVocoder::Create(Extractor("hifigan")).value().delay_frames(), 1 + 4);
 }
 
 TEST(StreamVocoderTest, InterleavedStreamsAreIsolated) {

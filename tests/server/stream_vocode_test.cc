@@ -206,10 +206,10 @@ TEST_F(StreamVocodeTest, AudioArrivesWhileTheUtteranceIsOpen) {
   EXPECT_EQ(response.audio().first_sample(), 0);
   EXPECT_EQ(response.audio().frames_received(), 16);
   // 16 frames with the default settings (RTPGHI with one frame of
-  // look-ahead, then an online Griffin-Lim window of 3 more): 12 frames
+  // look-ahead, then an online Griffin-Lim window of 4 more): 11 frames
   // committed.
   const int64_t hop = 256;
-  EXPECT_EQ(response.audio().num_samples(), 12 * hop - fx.stft().n_fft() / 2);
+  EXPECT_EQ(response.audio().num_samples(), 11 * hop - fx.stft().n_fft() / 2);
   Request rest;
   *rest.mutable_mel_chunk() = FramesBins(log_mel, 16, log_mel.cols() - 16);
   rest.set_end_of_utterance(true);
@@ -308,7 +308,7 @@ TEST_F(StreamVocodeTest, UnsetOnlineSettingsAreTheCoreDefaultsOfTheFraming) {
   StreamVocoderOptions whisper = Online(8, 6);
   whisper.momentum = 0.9;
   EXPECT_EQ(CoreStream(fx, mel, whisper), defaults);
-  EXPECT_NE(CoreStream(fx, mel, Online(2, 3)), defaults);
+  EXPECT_NE(CoreStream(fx, mel, Online(2, 4)), defaults);
   // The first audio needs 1 + 6 frames of delay plus the window overlap.
   ASSERT_FALSE(r.chunks.empty());
   EXPECT_EQ(r.chunks.front().frames_received(), 16);

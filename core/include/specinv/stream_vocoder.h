@@ -58,7 +58,7 @@
 // Delay (frames pushed before a frame's samples start to be final): 1 for
 // kLookahead, 0 for kCausal, plus lookahead_frames when online_iterations >
 // 0, plus the window overlap (ceil(n_fft / hop) - 1 frames). With the
-// defaults: 4 + 3 frames at n_fft 1024 / hop 256 (81 ms at 22050 Hz, 112 ms
+// defaults: 5 + 3 frames at n_fft 1024 / hop 256 (93 ms at 22050 Hz, 128 ms
 // at 16000 Hz), 7 + 2 frames for Whisper's 400 / 160 (90 ms).
 //
 // Cost per frame: the mel inverse (nnls_iterations sparse passes), one heap
@@ -120,7 +120,7 @@ absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magni
 // unset in StreamVocoderOptions, chosen from the STFT's redundancy
 // win_length / hop_length (the overlap of consecutive frames):
 //   >= 4 (75 % overlap or more; hifigan, tacotron2, espnet, librosa):
-//        2 iterations, 3 frames of look-ahead, momentum 0;
+//        2 iterations, 4 frames of look-ahead, momentum 0;
 //   <  4 (whisper and whisper-128: 400 / 160, 60 % overlap):
 //        8 iterations, 6 frames of look-ahead, momentum 0.9.
 // With these the streamed SC_mel of speech is within 1.5 dB of the offline
