@@ -1,72 +1,81 @@
 // Copyright specinv authors.
 //
-// Streaming vocoder speed at the HiFi-GAN front end (22050 Hz, n_fft 1024,
-// hop 256, 80 mels, ln log-mel), on a 10 s voiced test signal, i.e. the
-// server-side DSP of StreamVocode per message (log-mel decompression plus
-// StreamVocoder::PushFrames):
+// Streaming vocoder speed and quality per TTS preset (0 hifigan, 1 tacotron2,
+// 2 espnet, 3 whisper, 4 whisper-128; the label names it) on 10 s of the
+// voice-like demo phrase (demo_signal.h), i.e. the server-side DSP of
+// StreamVocode per message: log-mel decompression plus
+// StreamVocoder::PushFrames. `iters`/`lookahead` -1 are the defaults
+// (DefaultOnlineGriffinLim: 2/4 at 75 % overlap, 8/6 with momentum 0.9 for
+// Whisper's 60 %).
 //
-//   BM_StreamVocodeChunk/C/I/L   one chunk of C frames, online_iterations I,
-//                                lookahead_frames L; the stream runs on and
-//                                wraps around the utterance. Time per chunk
-//                                is the processing latency (target <= 5 ms
-//                                for C = 8, i.e. 93 ms of audio); `rtf` is
-//                                audio seconds per CPU second (target >= 100).
-//   BM_StreamVocodeUtterance/I/L the whole 10 s utterance in 8-frame chunks,
-//                                Create to Finish.
-//   BM_StreamVocodeConcurrent/I  16 streams at once (threads) on this
-//                                machine's cores; `rtf` is each stream's
-//                                audio seconds per wall second (>= 1: every
-//                                stream faster than real time).
+//   BM_StreamVocodeChunk/P/C/I/L   one chunk of C frames; the stream runs on
+//                                  and wraps around the utterance. Time per
+//                                  chunk is the processing latency (target
+//                                  <= 5 ms for C = 8 at 22050 Hz / hop 256,
+//                                  i.e. 93 ms of audio); `rtf` is audio
+//                                  seconds per CPU second (target >= 100);
+//                                  `delay_ms` the algorithmic latency (frames
+//                                  of delay plus window overlap, times hop).
+//   BM_StreamVocodeUtterance/P/I/L the whole utterance in 8-frame chunks,
+//                                  Create to Finish. Counters `sc_mel_db`
+//                                  (streamed), `offline_db` (InvertMel
+//                                  pghi_fgla, 32 iterations) and `gap_db`
+//                                  (streamed - offline; target <= 1.5),
+//                                  computed once outside the timing.
+//   BM_StreamVocodeConcurrent/P/I  16 streams at once (threads) on this
+//                                  machine's cores; `rtf` is each stream's
+//                                  audio seconds per wall second (>= 1: every
+//                                  stream faster than real time).
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <map>
 #include <memory>
-#include <numbers>
-#include <random>
+#include <mutex>
+#include <string>
 #include <vector>
 
+#include "specinv/demo_signal.h"
 #include "specinv/feature_config.h"
 #include "specinv/features.h"
+#include "specinv/inversion.h"
 #include "specinv/stream_vocoder.h"
 
 namespace specinv {
 namespace {
 
-constexpr int kSeconds = 10;
+constexpr double kSeconds = 10.0;
+constexpr std::array<const char*, 5> kPresets = {"hifigan", "tacotron2", "espnet", "whisper", "whisper-128"};
 
 struct VocodeFixture {
-  VocodeFixture() {
-    fx = std::make_unique<FeatureExtractor>(FeatureExtractor::Create(GetPreset("hifigan").value()).value());
-    const double rate = fx->config().sample_rate;
-    std::mt19937 rng(5);
-    std::normal_distribution<float> noise(0.0f, 0.003f);
-    std::vector<float> y(static_cast<size_t>(rate * kSeconds));
-    double phase = 0.0;
-    for (size_t i = 0; i < y.size(); ++i) {
-      const double t = static_cast<double>(i) / rate;
-      const double f0 = 140.0 + 30.0 * std::sin(2.0 * std::numbers::pi * 0.7 * t);
-      phase += 2.0 * std::numbers::pi * f0 / rate;
-      double v = 0.0;
-      for (int h = 1; h <= 20; ++h) v += std::sin(h * phase) / h;
-      const double env = 0.5 + 0.5 * std::sin(2.0 * std::numbers::pi * 3.0 * t);
-      y[i] = static_cast<float>(0.2 * env * v) + noise(rng);
-    }
+  explicit VocodeFixture(const char* preset) {
+    fx = std::make_unique<FeatureExtractor>(FeatureExtractor::Create(GetPreset(preset).value()).value());
+    const std::vector<float> y = GenerateDemoSignal(fx->config().sample_rate, kSeconds).value();
     log_mel = fx->LogMel(y).value();
+    mel = fx->Decompress(log_mel).value();
   }
   std::unique_ptr<FeatureExtractor> fx;
   RealMatrix log_mel;  // what a TTS model sends
+  RealMatrix mel;      // what the vocoder receives
 };
 
-const VocodeFixture& Data() {
-  static const VocodeFixture* f = new VocodeFixture();
+const VocodeFixture& Data(int64_t preset) {
+  static std::mutex mu;
+  static std::map<int64_t, std::unique_ptr<VocodeFixture>>* fixtures =
+      new std::map<int64_t, std::unique_ptr<VocodeFixture>>();
+  std::lock_guard<std::mutex> lock(mu);
+  std::unique_ptr<VocodeFixture>& f = (*fixtures)[preset];
+  if (!f) f = std::make_unique<VocodeFixture>(kPresets[static_cast<size_t>(preset)]);
   return *f;
 }
 
 StreamVocoderOptions Options(int64_t iterations, int64_t lookahead) {
   StreamVocoderOptions o;
-  o.online_iterations = static_cast<int>(iterations);
-  o.lookahead_frames = static_cast<int>(lookahead);
+  if (iterations >= 0) o.online_iterations = static_cast<int>(iterations);
+  if (lookahead >= 0) o.lookahead_frames = static_cast<int>(lookahead);
   return o;
 }
 
@@ -74,10 +83,24 @@ double ChunkAudioSeconds(const FeatureExtractor& fx, int64_t frames) {
   return static_cast<double>(frames * fx.stft().hop_length()) / fx.config().sample_rate;
 }
 
+// Frames of delay plus the window overlap, in milliseconds.
+double AlgorithmicDelayMs(const FeatureExtractor& fx, const StreamVocoder& vocoder) {
+  const int hop = fx.stft().hop_length();
+  const int overlap = (fx.stft().n_fft() + hop - 1) / hop - 1;
+  return 1e3 * ChunkAudioSeconds(fx, vocoder.delay_frames() + overlap);
+}
+
+void SetLabel(benchmark::State& state, const StreamVocoder& vocoder) {
+  const StreamVocoderOptions& o = vocoder.options();
+  state.SetLabel(std::string(kPresets[static_cast<size_t>(state.range(0))]) + " it" +
+                 std::to_string(*o.online_iterations) + " la" + std::to_string(*o.lookahead_frames) + " m" +
+                 std::to_string(*o.momentum).substr(0, 3));
+}
+
 void BM_StreamVocodeChunk(benchmark::State& state) {
-  const VocodeFixture& d = Data();
-  const int64_t chunk = state.range(0);
-  StreamVocoder vocoder = StreamVocoder::Create(*d.fx, Options(state.range(1), state.range(2))).value();
+  const VocodeFixture& d = Data(state.range(0));
+  const int64_t chunk = state.range(1);
+  StreamVocoder vocoder = StreamVocoder::Create(*d.fx, Options(state.range(2), state.range(3))).value();
   std::vector<float> out;
   out.reserve(static_cast<size_t>(chunk * d.fx->stft().hop_length() * 2));
   int64_t t = 0;
@@ -93,42 +116,70 @@ void BM_StreamVocodeChunk(benchmark::State& state) {
   state.counters["rtf"] = benchmark::Counter(ChunkAudioSeconds(*d.fx, chunk) * static_cast<double>(state.iterations()),
                                              benchmark::Counter::kIsRate);
   state.counters["state_kb"] = static_cast<double>(vocoder.state_bytes()) / 1024.0;
+  state.counters["delay_ms"] = AlgorithmicDelayMs(*d.fx, vocoder);
+  SetLabel(state, vocoder);
 }
 BENCHMARK(BM_StreamVocodeChunk)
-    ->ArgNames({"chunk", "iters", "lookahead"})
-    ->Args({8, 0, 0})
-    ->Args({8, 1, 2})
-    ->Args({8, 2, 3})
-    ->Args({1, 2, 3})
-    ->Args({64, 2, 3})
+    ->ArgNames({"preset", "chunk", "iters", "lookahead"})
+    ->Args({0, 8, 0, 0})
+    ->Args({0, 8, -1, -1})
+    ->Args({0, 1, -1, -1})
+    ->Args({0, 64, -1, -1})
+    ->Args({1, 8, -1, -1})
+    ->Args({2, 8, -1, -1})
+    ->Args({3, 8, 0, 0})
+    ->Args({3, 8, -1, -1})
+    ->Args({4, 8, -1, -1})
     ->Unit(benchmark::kMillisecond);
 
-void BM_StreamVocodeUtterance(benchmark::State& state) {
-  const VocodeFixture& d = Data();
-  const int64_t frames = d.log_mel.cols();
+// SC_mel (dB) of the offline pghi_fgla at 32 iterations on the fixture.
+double OfflineScMelDb(const VocodeFixture& d) {
+  InversionOptions io;
+  io.method = InversionMethod::kPghiFgla;
+  io.iterations = 32;
+  return SpectralConvergenceDb(d.mel, d.fx->Mel(InvertMel(*d.fx, d.mel, io).value().audio).value());
+}
+
+std::vector<float> StreamUtterance(const VocodeFixture& d, const StreamVocoderOptions& options) {
+  StreamVocoder vocoder = StreamVocoder::Create(*d.fx, options).value();
   std::vector<float> out;
-  for (auto _ : state) {
-    StreamVocoder vocoder = StreamVocoder::Create(*d.fx, Options(state.range(0), state.range(1))).value();
-    out.clear();
-    for (int64_t t = 0; t < frames; t += 8) {
-      const RealMatrix mel = d.fx->Decompress(d.log_mel.middleCols(t, std::min<int64_t>(8, frames - t))).value();
-      benchmark::DoNotOptimize(vocoder.PushFrames(mel, &out).ok());
-    }
-    benchmark::DoNotOptimize(vocoder.Finish(&out).ok());
+  const int64_t frames = d.log_mel.cols();
+  for (int64_t t = 0; t < frames; t += 8) {
+    const RealMatrix mel = d.fx->Decompress(d.log_mel.middleCols(t, std::min<int64_t>(8, frames - t))).value();
+    benchmark::DoNotOptimize(vocoder.PushFrames(mel, &out).ok());
   }
+  benchmark::DoNotOptimize(vocoder.Finish(&out).ok());
+  return out;
+}
+
+void BM_StreamVocodeUtterance(benchmark::State& state) {
+  const VocodeFixture& d = Data(state.range(0));
+  const StreamVocoderOptions options = Options(state.range(1), state.range(2));
+  const double streamed = SpectralConvergenceDb(d.mel, d.fx->Mel(StreamUtterance(d, options)).value());
+  const double offline = OfflineScMelDb(d);
+  for (auto _ : state) benchmark::DoNotOptimize(StreamUtterance(d, options).data());
   state.counters["rtf"] =
-      benchmark::Counter(ChunkAudioSeconds(*d.fx, frames) * static_cast<double>(state.iterations()),
+      benchmark::Counter(ChunkAudioSeconds(*d.fx, d.log_mel.cols()) * static_cast<double>(state.iterations()),
                          benchmark::Counter::kIsRate);
+  state.counters["sc_mel_db"] = streamed;
+  state.counters["offline_db"] = offline;
+  state.counters["gap_db"] = streamed - offline;
+  SetLabel(state, StreamVocoder::Create(*d.fx, options).value());
 }
 BENCHMARK(BM_StreamVocodeUtterance)
-    ->ArgNames({"iters", "lookahead"})
-    ->Args({0, 0})
-    ->Args({2, 3})
+    ->ArgNames({"preset", "iters", "lookahead"})
+    ->Args({0, 0, 0})
+    ->Args({0, -1, -1})
+    ->Args({1, -1, -1})
+    ->Args({2, -1, -1})
+    ->Args({3, 0, 0})
+    ->Args({3, -1, -1})
+    ->Args({4, -1, -1})
     ->Unit(benchmark::kMillisecond);
 
 void BM_StreamVocodeConcurrent(benchmark::State& state) {
-  const VocodeFixture& d = Data();
-  StreamVocoder vocoder = StreamVocoder::Create(*d.fx, Options(state.range(0), 3)).value();
+  const VocodeFixture& d = Data(state.range(0));
+  StreamVocoder vocoder = StreamVocoder::Create(*d.fx, Options(state.range(1), -1)).value();
   std::vector<float> out;
   int64_t t = 0;
   const int64_t frames = d.log_mel.cols();
@@ -142,9 +193,17 @@ void BM_StreamVocodeConcurrent(benchmark::State& state) {
   // Per stream (thread): audio seconds per wall second.
   state.counters["rtf"] = benchmark::Counter(ChunkAudioSeconds(*d.fx, 8) * static_cast<double>(state.iterations()),
                                              benchmark::Counter::kAvgThreadsRate);
+  SetLabel(state, vocoder);
 }
-BENCHMARK(BM_StreamVocodeConcurrent)->ArgName("iters")->Arg(0)->Arg(2)->Threads(16)->UseRealTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(BM_StreamVocodeConcurrent)
+    ->ArgNames({"preset", "iters"})
+    ->Args({0, 0})
+    ->Args({0, -1})
+    ->Args({3, -1})
+    ->Args({4, -1})
+    ->Threads(16)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace specinv
