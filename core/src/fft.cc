@@ -79,16 +79,25 @@ RealFftDouble::RealFftDouble(int n) : n_(n) {
   AlignedVector<std::complex<double>> spec(static_cast<size_t>(n / 2 + 1));
   std::lock_guard<std::mutex> lock(PlannerMutex());
   plan_ = fftw_plan_dft_r2c_1d(n, real.data(), reinterpret_cast<fftw_complex*>(spec.data()), FFTW_ESTIMATE);
+  inverse_plan_ = fftw_plan_dft_c2r_1d(n, reinterpret_cast<fftw_complex*>(spec.data()), real.data(),
+                                       FFTW_ESTIMATE | FFTW_DESTROY_INPUT);
 }
 
 RealFftDouble::~RealFftDouble() {
   std::lock_guard<std::mutex> lock(PlannerMutex());
   fftw_destroy_plan(static_cast<fftw_plan>(plan_));
+  fftw_destroy_plan(static_cast<fftw_plan>(inverse_plan_));
 }
 
 void RealFftDouble::Forward(const double* in, std::complex<double>* out) const {
   fftw_execute_dft_r2c(static_cast<fftw_plan>(plan_), const_cast<double*>(in),
                        reinterpret_cast<fftw_complex*>(out));
+}
+
+void RealFftDouble::Inverse(std::complex<double>* in, double* out) const {
+  in[0].imag(0.0);
+  if (n_ % 2 == 0) in[n_ / 2].imag(0.0);
+  fftw_execute_dft_c2r(static_cast<fftw_plan>(inverse_plan_), reinterpret_cast<fftw_complex*>(in), out);
 }
 
 }  // namespace specinv

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "specinv/frame_processor.h"
 #include "specinv/griffin_lim.h"
+#include "specinv/griffin_lim_librosa.h"
 #include "specinv/mel_inverse.h"
 #include "specinv/pghi.h"
 #include "specinv/refine.h"
@@ -73,6 +74,33 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
         }
         break;
     }
+  }
+
+  if (options.librosa_precision) {
+    if (mel.mel != nullptr) {
+      return absl::InvalidArgumentError("librosa_precision applies to magnitude input (InvertMagnitude), not mel");
+    }
+    LibrosaGriffinLimOptions lo;
+    lo.iterations = options.iterations;
+    lo.momentum = options.method == InversionMethod::kGriffinLim ? 0.0 : options.momentum;
+    lo.check = options.check;
+    if (options.progress) {
+      lo.progress = [&options](int iteration, double sc) {
+        InversionProgress p;
+        p.iteration = iteration;
+        p.total_iterations = options.iterations;
+        p.spectral_convergence_db = ToDb(sc);
+        p.stage = "fgla";
+        options.progress(p);
+      };
+    }
+    double sc = 0.0;
+    auto audio = LibrosaPrecisionGriffinLim(stft, layout, magnitude, init, lo, &sc);
+    if (!audio.ok()) return audio.status();
+    result.audio = *std::move(audio);
+    result.iterations_run = options.iterations;
+    result.spectral_convergence_db = ToDb(sc);
+    return result;
   }
 
   auto engine = GriffinLimEngine::Create(stft, layout, options.max_threads);
@@ -236,6 +264,11 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
   if (auto s = CheckRange("refine_history", o.refine_history, 1, 50); !s.ok()) return s;
   if (o.length.has_value() && *o.length < 1) {
     return absl::InvalidArgumentError(absl::StrFormat("length must be >= 1 samples, got %d", *o.length));
+  }
+  if (o.librosa_precision && o.method != InversionMethod::kGriffinLim &&
+      o.method != InversionMethod::kFastGriffinLim) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "librosa_precision applies to the methods gl and fgla, got %s", InversionMethodName(o.method)));
   }
   if (o.init == PhaseInit::kGiven && !UsesPghi(o.method)) {
     if (o.initial_complex.has_value()) {

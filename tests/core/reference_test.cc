@@ -154,29 +154,23 @@ TEST_P(ReferenceTest, MatchesLibrosaReference) {
     options.iterations = p.at("n_iter").get<int>();
     options.init = PhaseInit::kZero;
     options.length = p.at("length").get<int64_t>();
+    // librosa's own mixed precision: the output must match to the manifest
+    // tolerance, including the chirp cases where zero-phase Griffin-Lim
+    // amplifies rounding differences ~1000x.
+    options.librosa_precision = true;
     auto result = InvertMagnitude(*stft, magnitude, options);
     ASSERT_TRUE(result.ok()) << result.status();
     const std::vector<float> ref = testing::LoadReferenceVector(c.output);
     ASSERT_EQ(static_cast<int64_t>(result->audio.size()), c.shape[0]);
     const Eigen::Map<const Eigen::VectorXf> ours(result->audio.data(), static_cast<Eigen::Index>(result->audio.size()));
     const Eigen::Map<const Eigen::VectorXf> theirs(ref.data(), static_cast<Eigen::Index>(ref.size()));
-    if (c.name == "gl_chirp22k_0" || c.name == "gl_chirp22k_2") {
-      // On these two chirp cases zero-phase Griffin-Lim meets bins with a large
-      // target but a near-zero rebuilt value, whose phase is set by rounding
-      // noise and amplified ~1000x; even a float64 replica of librosa misses
-      // the 2e-4 bound (2.1e-4 and 6.6e-4). Same waveform, checked by the
-      // spectral convergence it reaches and the relative L2 distance.
-      ComplexMatrix ours_spec, ref_spec;
-      ASSERT_TRUE(stft->Forward(std::span<const float>(result->audio), &ours_spec).ok());
-      ASSERT_TRUE(stft->Forward(std::span<const float>(ref), &ref_spec).ok());
-      const RealMatrix target = magnitude.leftCols(std::min(magnitude.cols(), ours_spec.cols()));
-      const double sc_ours = SpectralConvergenceDb(target, ours_spec.cwiseAbs().leftCols(target.cols()));
-      const double sc_ref = SpectralConvergenceDb(target, ref_spec.cwiseAbs().leftCols(target.cols()));
-      EXPECT_NEAR(sc_ours, sc_ref, 0.05) << c.name;
-      EXPECT_LE(static_cast<double>((ours - theirs).norm() / theirs.norm()), 0.05) << c.name;
-    } else {
-      ExpectClose(ours, theirs, c);
-    }
+    ExpectClose(ours, theirs, c);
+    // The fast single-precision engine reaches the same spectral convergence
+    // (its waveform may differ by rounding amplification on the chirps).
+    options.librosa_precision = false;
+    auto fast = InvertMagnitude(*stft, magnitude, options);
+    ASSERT_TRUE(fast.ok()) << fast.status();
+    EXPECT_NEAR(fast->spectral_convergence_db, result->spectral_convergence_db, 0.1) << c.name;
   } else if (c.kind == "mel_to_stft_nnls") {
     const auto cases = LoadReferenceCases();
     const ReferenceCase* mel_case = FindCase(cases, c.inputs.at("mel").get<std::string>());

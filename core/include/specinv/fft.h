@@ -94,11 +94,16 @@ class RealFftDouble {
   int num_bins() const { return n_ / 2 + 1; }
   // Unnormalised forward transform; aligned buffers (AlignedVector<double>).
   void Forward(const double* in, std::complex<double>* out) const;
+  // Unnormalised inverse (c2r) over the Hermitian extension; `in` (n/2+1
+  // values) IS OVERWRITTEN; imaginary parts of DC (and Nyquist for even n)
+  // are ignored. Aligned buffers.
+  void Inverse(std::complex<double>* in, double* out) const;
 
  private:
   explicit RealFftDouble(int n);
   int n_;
   void* plan_ = nullptr;
+  void* inverse_plan_ = nullptr;
 };
 
 }  // namespace specinv

@@ -99,6 +99,10 @@ struct InversionOptions {
   int nnls_iterations = 50;         // [0, 100000], see mel_inverse.h
   double pghi_tolerance_db = -40.0;  // [-200, 0], see pghi.h
   int refine_history = 3;           // L-BFGS memory, [1, 50]
+  // gl / fgla on a magnitude only: run in librosa's own mixed precision
+  // (griffin_lim_librosa.h) to reproduce librosa.griffinlim to its rounding;
+  // single-threaded and 2-3x slower. Ignores tolerance and time_budget.
+  bool librosa_precision = false;
 };
 
 // L-BFGS iterations kRefine runs when options.refine_iterations is 0.

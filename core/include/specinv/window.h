@@ -34,6 +34,8 @@ inline constexpr int kMaxWindowLength = 1 << 20;
 
 // Requires 1 <= n_fft <= kMaxWindowLength.
 absl::StatusOr<std::vector<float>> MakeWindow(WindowType type, int win_length, int n_fft);
+// The same window in double precision (float64, as librosa/scipy hold it).
+absl::StatusOr<std::vector<double>> MakeWindowDouble(WindowType type, int win_length, int n_fft);
 
 }  // namespace specinv
 
