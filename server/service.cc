@@ -306,7 +306,11 @@ std::shared_ptr<SpectrogramService::Call> SpectrogramService::BeginCall(const ch
   call->request_id = RequestIdOf(*ctx);
   call->peer = ctx->peer();
   call->start = absl::Now();
-  ctx->AddInitialMetadata("x-request-id", call->request_id);
+  // Trailing, never initial metadata: a call that fails before any response
+  // message then ends as a gRPC "Trailers-Only" response, which leaves it
+  // uncommitted, so a client retry policy may retry it (e.g. RESOURCE_EXHAUSTED
+  // from a full queue). Sent with the final status of every call, OK or not.
+  ctx->AddTrailingMetadata("x-request-id", call->request_id);
   metrics_->RpcStarted();
   return call;
 }

@@ -120,8 +120,9 @@ def main():
             config=spectrogram_config_pb2.SpectrogramConfig(preset="hifigan"),
             kind=spectrogram_config_pb2.SPECTROGRAM_KIND_LOG_MEL)
         analyzed, call = stub.Analyze.with_call(request, timeout=30, metadata=[("x-request-id", "py-interop-1")])
-        initial = dict(call.initial_metadata())
-        check(initial.get("x-request-id") == "py-interop-1", f"request id echo: {initial}")
+        trailing = dict(call.trailing_metadata())
+        check(trailing.get("x-request-id") == "py-interop-1", f"request id echo: {trailing}")
+        check("x-request-id" not in dict(call.initial_metadata()), "x-request-id is trailing metadata only")
         shape = list(analyzed.spectrogram.shape)
         frames = 1 + (sr + 2 * ((1024 - 256) // 2) - 1024) // 256
         check(shape == [80, frames], f"log-mel shape {shape}, expected [80, {frames}]")

@@ -124,6 +124,9 @@ TEST(QueueTest, FullQueueIsRejectedAtOnceWithARetryHint) {
   auto pushback = trailers.find("grpc-retry-pushback-ms");
   ASSERT_NE(pushback, trailers.end());
   EXPECT_GE(std::stoi(std::string(pushback->second.data(), pushback->second.size())), 10);
+  // The rejection is Trailers-Only: no initial metadata, the id in the trailers.
+  EXPECT_TRUE(ctx->GetServerInitialMetadata().empty());
+  EXPECT_EQ(trailers.count("x-request-id"), 1u);
 
   // Streaming and batch RPCs are rejected the same way.
   auto stream_ctx = Context(absl::Seconds(30));
@@ -150,6 +153,79 @@ TEST(QueueTest, FullQueueIsRejectedAtOnceWithARetryHint) {
   auto ctx2 = Context(absl::Seconds(30));
   EXPECT_TRUE(server.stub().Analyze(ctx2.get(), SmallAnalyze(), &response).ok());
   EXPECT_EQ(server.server().metrics().RpcCount("Analyze", "RESOURCE_EXHAUSTED"), 1);
+}
+
+// A channel whose retry policy retries RESOURCE_EXHAUSTED, 5 attempts in
+// all; the server's grpc-retry-pushback-ms sets the wait between attempts.
+constexpr int kRetryAttempts = 5;
+std::shared_ptr<grpc::Channel> RetryingChannel(const TestServer& server) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  args.SetServiceConfigJSON(R"({"methodConfig":[{"name":[{"service":"specinv.v1.Spectrogram"}],
+    "retryPolicy":{"maxAttempts":5,"initialBackoff":"0.01s","maxBackoff":"0.1s","backoffMultiplier":2,
+    "retryableStatusCodes":["RESOURCE_EXHAUSTED"]}}]})");
+  return grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(), args);
+}
+
+TEST(QueueTest, RetryPolicyRetriesAFullQueue) {
+  // Every attempt reaches the server and is rejected: the rejection does not
+  // commit the call (no initial metadata before the status), so the client's
+  // retry policy makes all its attempts. A committed rejection would be
+  // returned after the first attempt.
+  TestServer server(OneWorker(0));
+  Gate gate;
+  server::WorkerPool& pool = server.server().pool();
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) { gate.Wait(); }).ok());  // occupies the only worker
+  gate.WaitForWaiters(1);
+  auto stub = v1::Spectrogram::NewStub(RetryingChannel(server));
+
+  v1::AnalyzeResponse response;
+  auto ctx = Context(absl::Seconds(30));
+  grpc::Status status = stub->Analyze(ctx.get(), SmallAnalyze(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(pool.rejected(), kRetryAttempts);
+  ASSERT_TRUE(WaitUntil([&] { return server.server().metrics().RpcCount("Analyze", "RESOURCE_EXHAUSTED") ==
+                                     kRetryAttempts; },
+                        absl::Seconds(10)));
+  // The last attempt's hints reach the caller.
+  EXPECT_GE(RetryInfoMs(status), 10);
+  EXPECT_EQ(ctx->GetServerTrailingMetadata().count("grpc-retry-pushback-ms"), 1u);
+  EXPECT_EQ(ctx->GetServerTrailingMetadata().count("x-request-id"), 1u);
+
+  // A server-streaming call rejected before its first message is retried too.
+  auto stream_ctx = Context(absl::Seconds(30));
+  auto reader = stub->InvertMelStream(stream_ctx.get(), LongRefine());
+  v1::InvertMelStreamResponse message;
+  EXPECT_FALSE(reader->Read(&message));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(pool.rejected(), 2 * kRetryAttempts);
+  gate.Open();
+}
+
+TEST(QueueTest, RetriedCallSucceedsOnceTheWorkerFrees) {
+  TestServer server(OneWorker(0));
+  server::WorkerPool& pool = server.server().pool();
+  // Holds the only worker until the call's first attempt has been rejected.
+  std::atomic<bool> released{false};
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) {
+                    released = WaitUntil([&] { return pool.rejected() >= 1; }, absl::Seconds(30));
+                  }).ok());
+  ASSERT_TRUE(WaitUntil([&] { return pool.busy() == 1; }, absl::Seconds(10)));
+  auto stub = v1::Spectrogram::NewStub(RetryingChannel(server));
+
+  v1::AnalyzeResponse response;
+  auto ctx = Context(absl::Seconds(30));
+  grpc::Status status = stub->Analyze(ctx.get(), SmallAnalyze(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+  EXPECT_TRUE(released.load());
+  EXPECT_GT(response.spectrogram().float32_data().size(), 0u);
+  const int64_t rejected = pool.rejected();
+  EXPECT_GE(rejected, 1);
+  EXPECT_LT(rejected, kRetryAttempts);
+  ASSERT_TRUE(WaitUntil([&] { return server.server().metrics().RpcCount("Analyze", "OK") == 1; },
+                        absl::Seconds(10)));
+  EXPECT_EQ(server.server().metrics().RpcCount("Analyze", "RESOURCE_EXHAUSTED"), rejected);
 }
 
 TEST(QueueTest, QueuedJobRunsWhenAWorkerFrees) {

@@ -84,21 +84,26 @@ TEST_F(ServiceTest, HealthServingForServerAndService) {
 }
 
 TEST_F(ServiceTest, RequestIdIsEchoedOrGenerated) {
+  // The id travels in trailing metadata, OK or not; no initial metadata of
+  // the server's own (an error before any response is then Trailers-Only and
+  // stays retryable by a client retry policy).
   v1::GetServerInfoResponse info;
   auto ctx = Context();
   ctx->AddMetadata("x-request-id", "abc-123");
   ASSERT_TRUE(server_.stub().GetServerInfo(ctx.get(), {}, &info).ok());
-  auto it = ctx->GetServerInitialMetadata().find("x-request-id");
-  ASSERT_NE(it, ctx->GetServerInitialMetadata().end());
+  auto it = ctx->GetServerTrailingMetadata().find("x-request-id");
+  ASSERT_NE(it, ctx->GetServerTrailingMetadata().end());
   EXPECT_EQ(std::string(it->second.data(), it->second.size()), "abc-123");
+  EXPECT_EQ(ctx->GetServerInitialMetadata().count("x-request-id"), 0u);
 
   auto ctx2 = Context();
   v1::AnalyzeRequest request;  // invalid, still gets an id
   v1::AnalyzeResponse response;
   EXPECT_FALSE(server_.stub().Analyze(ctx2.get(), request, &response).ok());
-  auto it2 = ctx2->GetServerInitialMetadata().find("x-request-id");
-  ASSERT_NE(it2, ctx2->GetServerInitialMetadata().end());
+  auto it2 = ctx2->GetServerTrailingMetadata().find("x-request-id");
+  ASSERT_NE(it2, ctx2->GetServerTrailingMetadata().end());
   EXPECT_EQ(it2->second.size(), 16u);
+  EXPECT_TRUE(ctx2->GetServerInitialMetadata().empty());
 }
 
 TEST_F(ServiceTest, AnalyzeMatchesCoreForEveryKind) {
