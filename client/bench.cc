@@ -8,10 +8,12 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/retry_hint.h"
 #include "client/status_format.h"
 
 namespace specinv::client {
@@ -68,10 +70,21 @@ absl::Status ValidateLoadOptions(const LoadOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("overdue threshold must be finite and >= 0, got ", options.overdue_ms));
   }
+  if (!(options.max_retry_wait_ms >= 0.0) || !std::isfinite(options.max_retry_wait_ms)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-retry-wait-ms must be finite and >= 0, got ", options.max_retry_wait_ms));
+  }
   if (options.count == 0 && options.duration_s == 0.0) {
     return absl::InvalidArgumentError("give --count or --duration-s (or both)");
   }
   return absl::OkStatus();
+}
+
+double RetryWaitMs(const absl::Status& status, const LoadOptions& options) {
+  if (status.ok() || !options.honor_retry_hints) return 0.0;
+  const std::optional<int64_t> hint = RetryHintMsOf(status);
+  if (!hint) return 0.0;
+  return std::min(static_cast<double>(*hint), options.max_retry_wait_ms);
 }
 
 double Percentile(std::vector<double> values, double p) {
@@ -105,6 +118,8 @@ LoadReport RunLoad(const LoadOptions& options, const std::function<absl::Status(
     std::vector<double> all_ms;
     std::map<std::string, int64_t> errors;
     std::map<std::string, std::string> messages;
+    int64_t retry_waits = 0;
+    double retry_wait_ms = 0.0;
   };
   std::vector<WorkerResult> results(static_cast<size_t>(options.concurrency));
   std::atomic<int64_t> next_index{0};
@@ -117,18 +132,29 @@ LoadReport RunLoad(const LoadOptions& options, const std::function<absl::Status(
 
   auto worker = [&](int id) {
     WorkerResult& result = results[static_cast<size_t>(id)];
+    // Not before this time: the end of the last call plus its retry hint
+    // (pending_wait_ms, counted once the worker goes on to a next call).
+    Clock::time_point not_before = start;
+    double pending_wait_ms = 0.0;
     for (;;) {
+      if (has_deadline && not_before >= stop_at) break;
       const int64_t index = next_index.fetch_add(1);
       if (options.count > 0 && index >= options.count) break;
+      Clock::time_point issue_at = not_before;
       if (options.rate > 0.0) {
         const auto scheduled =
             start + std::chrono::duration_cast<Clock::duration>(
                         std::chrono::duration<double>(static_cast<double>(index) / options.rate));
-        if (has_deadline && scheduled >= stop_at) break;
-        std::this_thread::sleep_until(scheduled);
+        issue_at = std::max(issue_at, scheduled);
       }
+      if (has_deadline && issue_at >= stop_at) break;
+      std::this_thread::sleep_until(issue_at);
       const Clock::time_point issued = Clock::now();
       if (has_deadline && issued >= stop_at) break;
+      if (pending_wait_ms > 0.0) {
+        ++result.retry_waits;
+        result.retry_wait_ms += pending_wait_ms;
+      }
       const absl::Status status = call(id);
       const Clock::time_point ended = Clock::now();
       const double ms = std::chrono::duration<double, std::milli>(ended - issued).count();
@@ -140,6 +166,9 @@ LoadReport RunLoad(const LoadOptions& options, const std::function<absl::Status(
         ++result.errors[code];
         if (!result.messages.contains(code)) result.messages[code] = std::string(status.message());
       }
+      pending_wait_ms = RetryWaitMs(status, options);
+      not_before = ended + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double, std::milli>(pending_wait_ms));
       const int64_t end_ns =
           std::chrono::duration_cast<std::chrono::nanoseconds>(ended - start).count();
       int64_t seen = last_end_ns.load();
@@ -161,7 +190,10 @@ LoadReport RunLoad(const LoadOptions& options, const std::function<absl::Status(
     all_ms.insert(all_ms.end(), r.all_ms.begin(), r.all_ms.end());
     for (const auto& [code, n] : r.errors) report.errors[code] += n;
     for (const auto& [code, message] : r.messages) report.sample_messages.emplace(code, message);
+    report.retry_waits += r.retry_waits;
+    report.retry_wait_ms += r.retry_wait_ms;
   }
+  if (auto it = report.errors.find("RESOURCE_EXHAUSTED"); it != report.errors.end()) report.rejected = it->second;
   report.sent = static_cast<int64_t>(all_ms.size());
   report.ok = static_cast<int64_t>(ok_ms.size());
   report.wall_s = static_cast<double>(last_end_ns.load()) / 1e9;
@@ -199,6 +231,12 @@ std::string FormatReport(const LoadReport& report, const std::string& title) {
       absl::StrAppendFormat(&out, "  e.g. %s: %s\n", code, message);
     }
   }
+  if (report.rejected > 0 || report.retry_waits > 0) {
+    absl::StrAppendFormat(&out,
+                          "rejected (RESOURCE_EXHAUSTED, after the channel's own retries): %d; "
+                          "waited for the server's retry hint %d times, %.3f s in all\n",
+                          report.rejected, report.retry_waits, report.retry_wait_ms / 1e3);
+  }
   if (report.overdue_ms > 0.0) {
     absl::StrAppendFormat(&out, "overdue (> %.0f ms): %d\n", report.overdue_ms, report.overdue);
   }
@@ -216,10 +254,12 @@ std::string FormatReportJson(const LoadReport& report, const std::string& title)
   return absl::StrFormat(
       "{\"title\":\"%s\",\"concurrency\":%d,\"sent\":%d,\"ok\":%d,\"failed\":%d,\"wall_s\":%.4f,"
       "\"requests_per_s\":%.3f,\"ok_per_s\":%.3f,\"latency_ok\":%s,\"latency_all\":%s,"
-      "\"errors\":%s,\"overdue\":%d,\"overdue_ms\":%.1f}",
+      "\"errors\":%s,\"rejected\":%d,\"retry_waits\":%d,\"retry_wait_s\":%.4f,"
+      "\"overdue\":%d,\"overdue_ms\":%.1f}",
       JsonEscape(title), report.concurrency, report.sent, report.ok, report.sent - report.ok,
       report.wall_s, report.requests_per_s(), report.ok_per_s(), LatencyJson(report.ok_latency),
-      LatencyJson(report.all_latency), errors, report.overdue, report.overdue_ms);
+      LatencyJson(report.all_latency), errors, report.rejected, report.retry_waits,
+      report.retry_wait_ms / 1e3, report.overdue, report.overdue_ms);
 }
 
 }  // namespace specinv::client

@@ -9,6 +9,15 @@
 // Latency is measured per call from the moment it is issued to its final
 // status, retries included. Percentiles use the nearest-rank method.
 //
+// Server retry hints: a call that fails with a retry hint attached
+// (retry_hint.h: RESOURCE_EXHAUSTED from a full queue carries one) makes its
+// worker wait that long (at most `max_retry_wait_ms`) before it issues its
+// next call, instead of re-sending at once; the waits are not part of any
+// call's latency but are part of the wall time. The report counts rejected
+// calls (RESOURCE_EXHAUSTED), the waits and their total. Retries made by the
+// gRPC channel's retry policy inside one call are not visible here: a call
+// is counted once, with its final status.
+//
 // Thread safety: RunLoad calls `call` concurrently from `concurrency` threads;
 // `call` must be thread-safe. The other functions are pure.
 
@@ -33,6 +42,9 @@ struct LoadOptions {
   // Calls that take longer than this (ms) are counted as `overdue` (e.g. the
   // call deadline plus a grace period: a call past it "hung"); 0 = not counted.
   double overdue_ms = 0.0;
+  // Wait for a failed call's server retry hint before the next call.
+  bool honor_retry_hints = true;
+  double max_retry_wait_ms = 30000.0;  // longest hint honoured (longer ones are capped), >= 0
 };
 
 absl::Status ValidateLoadOptions(const LoadOptions& options);
@@ -47,6 +59,12 @@ struct LatencySummary {
   double max_ms = 0.0;
 };
 
+// How long (ms) a worker waits before its next call after a call that ended
+// with `status`: the status's retry hint (RetryHintMsOf) capped at
+// options.max_retry_wait_ms; 0 for OK, for errors without a hint, and when
+// options.honor_retry_hints is false.
+double RetryWaitMs(const absl::Status& status, const LoadOptions& options);
+
 // Nearest-rank percentile (p in [0, 100]) of unsorted values; 0 for none.
 double Percentile(std::vector<double> values, double p);
 LatencySummary Summarize(const std::vector<double>& latencies_ms);
@@ -57,6 +75,9 @@ struct LoadReport {
   int64_t ok = 0;
   std::map<std::string, int64_t> errors;     // status code name -> count
   std::map<std::string, std::string> sample_messages;  // code name -> one message
+  int64_t rejected = 0;                      // calls that ended RESOURCE_EXHAUSTED
+  int64_t retry_waits = 0;                   // next calls delayed by a server retry hint
+  double retry_wait_ms = 0.0;                // the delays' total (RetryWaitMs of each)
   int64_t overdue = 0;                       // calls slower than LoadOptions::overdue_ms
   double overdue_ms = 0.0;                   // the threshold used (0 = not counted)
   double wall_s = 0.0;                       // first issue to last completion

@@ -3,7 +3,8 @@
 // `specinv bench`: a load generator. Prepares one request (from --input, or
 // from generated audio analysed once by the server), then sends it from
 // --concurrency threads until --count calls or --duration-s, and prints one
-// summary: requests/s, latency percentiles, errors by status code.
+// summary: requests/s, latency percentiles, errors by status code, rejections
+// and the waits for the server's retry hints.
 
 #include <cmath>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "client/commands/commands.h"
 #include "client/commands/inversion_call.h"
 #include "client/files.h"
+#include "client/retry_hint.h"
 #include "client/payloads.h"
 #include "client/status_format.h"
 
@@ -96,7 +98,8 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
       grpc::ClientContext c;
       connection.Prepare(&c);
       v1::InvertMelResponse r;
-      return FromGrpcStatus(stub.InvertMel(&c, invert_mel, &r));
+      const grpc::Status s = stub.InvertMel(&c, invert_mel, &r);
+      return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "invert-spectrogram") {
     absl::StatusOr<AnalyzedSpectrogram> magnitude =
@@ -112,7 +115,8 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
       grpc::ClientContext c;
       connection.Prepare(&c);
       v1::InvertSpectrogramResponse r;
-      return FromGrpcStatus(stub.InvertSpectrogram(&c, invert_spectrogram, &r));
+      const grpc::Status s = stub.InvertSpectrogram(&c, invert_spectrogram, &r);
+      return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "analyze") {
     absl::StatusOr<v1::Audio> audio = BenchAudio(args);
@@ -127,7 +131,8 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
       grpc::ClientContext c;
       connection.Prepare(&c);
       v1::AnalyzeResponse r;
-      return FromGrpcStatus(stub.Analyze(&c, analyze, &r));
+      const grpc::Status s = stub.Analyze(&c, analyze, &r);
+      return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "info") {
     title = "GetServerInfo";
@@ -135,7 +140,8 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
       grpc::ClientContext c;
       connection.Prepare(&c);
       v1::GetServerInfoResponse r;
-      return FromGrpcStatus(stub.GetServerInfo(&c, v1::GetServerInfoRequest(), &r));
+      const grpc::Status s = stub.GetServerInfo(&c, v1::GetServerInfoRequest(), &r);
+      return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "health") {
     title = "Health/Check";
@@ -213,6 +219,13 @@ void AddBenchFlags(CLI::App* app, BenchArgs* args) {
       ->group(g);
   app->add_option("-d,--duration-s", args->load.duration_s, "seconds to send for")->group(g);
   app->add_option("--rate", args->load.rate, "overall calls/s (0 = as fast as possible)")
+      ->group(g);
+  app->add_option("--max-retry-wait-ms", args->load.max_retry_wait_ms,
+                  "longest server retry hint a worker waits for after a rejected call")
+      ->capture_default_str()
+      ->group(g);
+  app->add_flag("!--ignore-retry-hints", args->load.honor_retry_hints,
+                "send the next call at once after a rejection (no wait for the server's retry hint)")
       ->group(g);
   app->add_flag("--json", args->json, "print the summary as one JSON object");
   AddInversionFlags(app, &args->inversion);

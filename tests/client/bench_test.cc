@@ -1,12 +1,14 @@
 // Copyright specinv authors.
 
 #include "client/bench.h"
+#include "client/retry_hint.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 namespace specinv::client {
 namespace {
@@ -128,6 +130,85 @@ TEST(RunLoadTest, RatePacesCalls) {
   const LoadReport report = RunLoad(o, [](int) { return absl::OkStatus(); });
   EXPECT_EQ(report.sent, 6);
   EXPECT_GE(report.wall_s, 0.09);
+}
+
+TEST(RetryWaitTest, WaitsForTheServerHint) {
+  LoadOptions o;
+  EXPECT_EQ(RetryWaitMs(absl::OkStatus(), o), 0.0);
+  EXPECT_EQ(RetryWaitMs(absl::ResourceExhaustedError("busy"), o), 0.0);  // no hint
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::ResourceExhaustedError("busy"), 250), o), 250.0);
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::UnavailableError("draining"), 40), o), 40.0);
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::ResourceExhaustedError("busy"), 0), o), 0.0);
+  // Capped at max_retry_wait_ms.
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::ResourceExhaustedError("busy"), 100000), o), 30000.0);
+  o.max_retry_wait_ms = 500.0;
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::ResourceExhaustedError("busy"), 100000), o), 500.0);
+  // --ignore-retry-hints.
+  o.honor_retry_hints = false;
+  EXPECT_EQ(RetryWaitMs(WithRetryHintMs(absl::ResourceExhaustedError("busy"), 250), o), 0.0);
+  o.count = 1;
+  o.max_retry_wait_ms = -1.0;
+  EXPECT_EQ(ValidateLoadOptions(o).message(), "--max-retry-wait-ms must be finite and >= 0, got -1");
+}
+
+TEST(RunLoadTest, RejectedCallDelaysTheWorkersNextCall) {
+  LoadOptions o;
+  o.concurrency = 1;
+  o.count = 3;
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> starts, ends;
+  int n = 0;
+  const LoadReport report = RunLoad(o, [&](int) {
+    starts.push_back(Clock::now());
+    absl::Status s = n++ == 0 ? WithRetryHintMs(absl::ResourceExhaustedError("queue full"), 60)
+                              : absl::OkStatus();
+    ends.push_back(Clock::now());
+    return s;
+  });
+  ASSERT_EQ(starts.size(), 3u);
+  EXPECT_EQ(report.sent, 3);
+  EXPECT_EQ(report.ok, 2);
+  EXPECT_EQ(report.rejected, 1);
+  EXPECT_EQ(report.retry_waits, 1);
+  EXPECT_DOUBLE_EQ(report.retry_wait_ms, 60.0);
+  // The second call was issued no earlier than the hint after the rejection
+  // (the worker sleeps until then; a sleep never ends early).
+  EXPECT_GE(starts[1] - ends[0], std::chrono::milliseconds(60));
+  const std::string text = FormatReport(report, "x");
+  EXPECT_NE(text.find("rejected (RESOURCE_EXHAUSTED, after the channel's own retries): 1; waited for the "
+                      "server's retry hint 1 times, 0.060 s in all"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(FormatReportJson(report, "x").find("\"rejected\":1,\"retry_waits\":1,\"retry_wait_s\":0.0600"),
+            std::string::npos);
+}
+
+TEST(RunLoadTest, IgnoredHintsAreNotWaitedFor) {
+  LoadOptions o;
+  o.concurrency = 2;
+  o.count = 8;
+  o.honor_retry_hints = false;
+  const LoadReport report =
+      RunLoad(o, [](int) { return WithRetryHintMs(absl::ResourceExhaustedError("queue full"), 60000); });
+  EXPECT_EQ(report.sent, 8);
+  EXPECT_EQ(report.rejected, 8);
+  EXPECT_EQ(report.retry_waits, 0);
+  EXPECT_EQ(report.retry_wait_ms, 0.0);
+}
+
+TEST(RunLoadTest, HintBeyondTheDurationEndsTheWorker) {
+  // Each worker's first call is rejected with a 20 s hint; the run lasts
+  // 0.5 s, so no worker issues a second call (and nobody sleeps 20 s): no
+  // wait was taken before a next call.
+  LoadOptions o;
+  o.concurrency = 3;
+  o.duration_s = 0.5;
+  const LoadReport report =
+      RunLoad(o, [](int) { return WithRetryHintMs(absl::ResourceExhaustedError("queue full"), 20000); });
+  EXPECT_EQ(report.sent, 3);
+  EXPECT_EQ(report.rejected, 3);
+  EXPECT_EQ(report.retry_waits, 0);
+  EXPECT_EQ(report.retry_wait_ms, 0.0);
 }
 
 TEST(FormatReportTest, TextAndJson) {
