@@ -53,8 +53,12 @@ class CommandContext {
   bool stdout_is_data_ = false;
 };
 
-// Adds --server, --deadline-ms, TLS, token, --lb and retry flags (with their
-// SPECINV_* environment equivalents) to the top-level app.
+// Adds --server, --deadline-ms, TLS, token, --lb and retry flags to the
+// top-level app. Each has an environment equivalent SPECINV_CLIENT_<FLAG>
+// (--tls-cert: SPECINV_CLIENT_TLS_CERT); the client prefix keeps them apart
+// from specinv-server's SPECINV_<FLAG> variables, which share flag names
+// (--tls-cert, --max-message-mb) with other meanings, so a client run next to
+// a configured server (its container's health check) is not configured by it.
 void AddConnectionFlags(CLI::App* app, ConnectionOptions* options);
 
 // Builds the whole command-line interface into `app`.

@@ -33,41 +33,43 @@ void CommandContext::Print(const char* format, ...) const {
 void AddConnectionFlags(CLI::App* app, ConnectionOptions* o) {
   const std::string g = "Connection";
   app->add_option("--server", o->server, "host:port or gRPC target (dns:///name:port, unix:path)")
-      ->envname("SPECINV_SERVER")
+      ->envname("SPECINV_CLIENT_SERVER")
       ->capture_default_str()
       ->group(g);
   app->add_option("--deadline-ms", o->deadline_ms, "deadline of each call, ms")
-      ->envname("SPECINV_DEADLINE_MS")
+      ->envname("SPECINV_CLIENT_DEADLINE_MS")
       ->capture_default_str()
       ->group(g);
   app->add_option("--tls-ca", o->tls_ca, "PEM root certificates; enables TLS")
-      ->envname("SPECINV_TLS_CA")
+      ->envname("SPECINV_CLIENT_TLS_CA")
       ->group(g);
   app->add_option("--tls-cert", o->tls_cert, "PEM client certificate (mutual TLS)")
-      ->envname("SPECINV_TLS_CERT")
+      ->envname("SPECINV_CLIENT_TLS_CERT")
       ->group(g);
   app->add_option("--tls-key", o->tls_key, "PEM client key (mutual TLS)")
-      ->envname("SPECINV_TLS_KEY")
+      ->envname("SPECINV_CLIENT_TLS_KEY")
       ->group(g);
   app->add_option("--tls-server-name", o->tls_server_name,
                   "name to check the server certificate against")
+      ->envname("SPECINV_CLIENT_TLS_SERVER_NAME")
       ->group(g);
   app->add_option("--token-file", o->token_file, "file with a bearer token")
-      ->envname("SPECINV_TOKEN_FILE")
+      ->envname("SPECINV_CLIENT_TOKEN_FILE")
       ->group(g);
   app->add_option("--lb", o->lb, "load balancing: pick_first, round_robin (dns:/// targets)")
-      ->envname("SPECINV_LB")
+      ->envname("SPECINV_CLIENT_LB")
       ->group(g);
   app->add_option("--max-attempts", o->max_attempts,
                   "attempts per call, retrying UNAVAILABLE and RESOURCE_EXHAUSTED (1 = no retry)")
-      ->envname("SPECINV_MAX_ATTEMPTS")
+      ->envname("SPECINV_CLIENT_MAX_ATTEMPTS")
       ->capture_default_str()
       ->group(g);
   app->add_option("--initial-backoff-ms", o->initial_backoff_ms, "first retry backoff, ms")
+      ->envname("SPECINV_CLIENT_INITIAL_BACKOFF_MS")
       ->capture_default_str()
       ->group(g);
   app->add_option("--max-message-mb", o->max_message_mb, "largest message sent or received, MiB")
-      ->envname("SPECINV_MAX_MESSAGE_MB")
+      ->envname("SPECINV_CLIENT_MAX_MESSAGE_MB")
       ->capture_default_str()
       ->group(g);
 }

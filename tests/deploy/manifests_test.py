@@ -18,7 +18,11 @@ server/server.cc. Checked:
   - resources are set and SPECINV_WORKERS matches the CPU request;
   - Service selectors, HPA target and PDB selector match the Deployment;
   - non-root: runAsUser equals the image user's uid;
-  - the client flags used by health checks exist (with --client-bin).
+  - the client flags used by health checks exist (with --client-bin);
+  - the client's environment variables (`specinv --help`, else
+    client/commands/context.cc) are all SPECINV_CLIENT_* and share no name
+    with the server's, so a server's settings never configure a client run
+    beside it (the image's HEALTHCHECK needs no `env -u` workaround).
 
 usage: manifests_test.py --repo DIR [--server-bin PATH] [--client-bin PATH] [unittest args]
 """
@@ -77,6 +81,18 @@ def flags_from_source(repo):
             field = name.group(2).split(".")[-1]
             flags[env.group(1)] = Flag(name.group(1), env.group(1), None, defaults.get(field))
     return flags
+
+
+def client_env_from_help(client_bin):
+    """(Env:NAME) entries of `specinv --help` (the connection flags live there)."""
+    out = subprocess.run([client_bin, "--help"], check=True, capture_output=True, text=True,
+                         timeout=60).stdout
+    return set(re.findall(r"\(Env:(SPECINV_[A-Z0-9_]+)\)", out))
+
+
+def client_env_from_source(repo):
+    text = read(os.path.join(repo, "client", "commands", "context.cc"))
+    return set(re.findall(r'envname\("(SPECINV_[A-Z0-9_]+)"\)', text))
 
 
 def health_service_name(repo):
@@ -379,6 +395,25 @@ class DeployTest(unittest.TestCase):
         body = re.search(r"client_max_body_size\s+(\d+)m;", conf)
         self.assertIsNotNone(body)
         self.assertGreaterEqual(float(body.group(1)), float(self.setting("SPECINV_MAX_MESSAGE_MB", env)))
+
+    # -- client environment ---------------------------------------------------------------
+    def test_client_env_names_are_the_clients_own(self):
+        names = {"client/commands/context.cc": client_env_from_source(self.repo)}
+        if ARGS.client_bin:
+            names["specinv --help"] = client_env_from_help(ARGS.client_bin)
+        for where, env in names.items():
+            self.assertGreaterEqual(len(env), 5, f"could not read the client's environment names from {where}")
+            for name in sorted(env):
+                self.assertTrue(name.startswith("SPECINV_CLIENT_"), f"{where}: client variable {name} lacks "
+                                "the SPECINV_CLIENT_ prefix")
+            clash = env & (set(self.flags) | set(self.source_flags))
+            self.assertFalse(clash, f"{where}: client and server read the same variables {sorted(clash)}")
+        if ARGS.client_bin:
+            self.assertEqual(names["specinv --help"], names["client/commands/context.cc"],
+                             "specinv --help and client/commands/context.cc disagree (stale binary?)")
+        for w, rest in self.dockerfile:
+            if w == "HEALTHCHECK":
+                self.assertNotIn("env -u", rest, "the HEALTHCHECK should need no environment workaround")
 
     # -- client flags used by health checks ----------------------------------------------
     def test_health_check_client_flags_exist(self):
