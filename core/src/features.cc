@@ -3,6 +3,8 @@
 #include "specinv/features.h"
 
 #include <cmath>
+#include <mutex>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "specinv/validate.h"
@@ -22,8 +24,19 @@ absl::StatusOr<FeatureExtractor> FeatureExtractor::Create(const FeatureConfig& c
   return FeatureExtractor(config, *std::move(stft), *std::move(fb));
 }
 
+struct FeatureExtractor::LazyInverter {
+  std::once_flag once;
+  std::optional<MelInverter> inverter;
+};
+
 FeatureExtractor::FeatureExtractor(FeatureConfig config, Stft stft, MelFilterbank filterbank)
-    : config_(std::move(config)), stft_(std::move(stft)), filterbank_(std::move(filterbank)) {}
+    : config_(std::move(config)), stft_(std::move(stft)), filterbank_(std::move(filterbank)),
+      inverter_(std::make_shared<LazyInverter>()) {}
+
+const MelInverter& FeatureExtractor::mel_inverter() const {
+  std::call_once(inverter_->once, [this] { inverter_->inverter.emplace(filterbank_); });
+  return *inverter_->inverter;
+}
 
 int64_t FeatureExtractor::NumFrames(int64_t num_samples) const {
   int64_t frames = 0;

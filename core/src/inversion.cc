@@ -357,7 +357,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   mo.iterations = options.nnls_iterations;
   mo.power = extractor.config().power;
   mo.max_threads = options.max_threads;
-  auto magnitude = MelToMagnitude(fb, mel, mo);
+  auto magnitude = extractor.mel_inverter().Apply(mel, mo);
   if (!magnitude.ok()) return magnitude.status();
   MelTarget target;
   target.filterbank = &fb;

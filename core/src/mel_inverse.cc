@@ -36,8 +36,11 @@ void ApplyRowsTranspose(const MelFilterbank& fb, const float* mel, float* x) {
   }
 }
 
-// pinv(W) b = W^T (W W^T)^-1 b over the non-empty filters; falls back to a
-// dense complete orthogonal decomposition when W W^T is singular.
+// pinv(W) b = W^T (W W^T)^-1 b over the non-empty filters when W W^T is well
+// conditioned; otherwise a truncated pseudo-inverse from the SVD of W
+// (singular values below 1e-4 of the largest dropped), since the exact
+// minimum-norm solution of an ill-conditioned W (e.g. Whisper's 80 filters
+// on 201 bins) is huge and oscillating, and clamping it leaves garbage.
 class PseudoInverse {
  public:
   explicit PseudoInverse(const MelFilterbank& fb) : fb_(fb) {
@@ -64,13 +67,19 @@ class PseudoInverse {
     llt_.compute(g);
     bool ok = llt_.info() == Eigen::Success;
     if (ok) {
-      // Reject ill-conditioned systems (nearly identical filters).
+      // The Cholesky diagonal squared spans the pivots of W W^T: accept a
+      // condition number of W W^T up to about 1e8.
       const Eigen::VectorXd d = llt_.matrixL().toDenseMatrix().diagonal();
-      ok = d.size() == 0 || d.minCoeff() > 1e-7 * d.maxCoeff();
+      ok = d.size() == 0 || d.minCoeff() > 1e-4 * d.maxCoeff();
     }
     if (!ok) {
       const Eigen::MatrixXd w = fb.weights().cast<double>();
-      dense_ = w.completeOrthogonalDecomposition().pseudoInverse();
+      Eigen::BDCSVD<Eigen::MatrixXd> svd(w, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      const Eigen::VectorXd& sv = svd.singularValues();
+      const double cutoff = sv.size() > 0 ? 1e-4 * sv(0) : 0.0;
+      Eigen::VectorXd inv = Eigen::VectorXd::Zero(sv.size());
+      for (Eigen::Index i = 0; i < sv.size(); ++i) inv(i) = sv(i) > cutoff ? 1.0 / sv(i) : 0.0;
+      dense_ = svd.matrixV() * inv.asDiagonal() * svd.matrixU().transpose();
       use_dense_ = true;
     }
   }
@@ -117,6 +126,32 @@ double SquaredNorm(const float* v, int n) {
 
 }  // namespace
 
+// Everything MelInverter::Apply needs, built once per filterbank.
+struct MelInverter::State {
+  explicit State(const MelFilterbank& filterbank) : fb(filterbank), pinv(fb), step(static_cast<size_t>(fb.num_bins())) {
+    // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
+    const int bins = fb.num_bins();
+    std::vector<double> r(static_cast<size_t>(bins), 0.0);
+    for (int m = 0; m < fb.n_mels(); ++m) {
+      double row_sum = 0.0;
+      for (int i = 0; i < fb.row_size(m); ++i) row_sum += static_cast<double>(fb.row_values(m)[i]);
+      for (int i = 0; i < fb.row_size(m); ++i) {
+        r[static_cast<size_t>(fb.row_begin(m) + i)] += static_cast<double>(fb.row_values(m)[i]) * row_sum;
+      }
+    }
+    for (int k = 0; k < bins; ++k) {
+      step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
+    }
+  }
+  const MelFilterbank fb;  // declared before pinv, which refers to it
+  const PseudoInverse pinv;
+  std::vector<float> step;
+};
+
+MelInverter::MelInverter(const MelFilterbank& filterbank) : state_(std::make_shared<const State>(filterbank)) {}
+
+const MelFilterbank& MelInverter::filterbank() const { return state_->fb; }
+
 absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name) {
   if (name == "nnls") return MelInverseMethod::kNnls;
   if (name == "pinv") return MelInverseMethod::kPseudoInverse;
@@ -130,6 +165,11 @@ std::string_view MelInverseMethodName(MelInverseMethod method) {
 
 absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& fb, const RealMatrix& mel,
                                           const MelInverseOptions& options) {
+  return MelInverter(fb).Apply(mel, options);
+}
+
+absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelInverseOptions& options) const {
+  const MelFilterbank& fb = state_->fb;
   if (mel.rows() != fb.n_mels()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "mel must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
@@ -145,22 +185,8 @@ absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& fb, const RealMat
   const int bins = fb.num_bins();
   const int n_mels = fb.n_mels();
   const int64_t frames = mel.cols();
-  const PseudoInverse pinv(fb);
-  // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
-  std::vector<float> step(static_cast<size_t>(bins), 0.0f);
-  {
-    std::vector<double> r(static_cast<size_t>(bins), 0.0);
-    for (int m = 0; m < n_mels; ++m) {
-      double row_sum = 0.0;
-      for (int i = 0; i < fb.row_size(m); ++i) row_sum += static_cast<double>(fb.row_values(m)[i]);
-      for (int i = 0; i < fb.row_size(m); ++i) {
-        r[static_cast<size_t>(fb.row_begin(m) + i)] += static_cast<double>(fb.row_values(m)[i]) * row_sum;
-      }
-    }
-    for (int k = 0; k < bins; ++k) {
-      step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
-    }
-  }
+  const PseudoInverse& pinv = state_->pinv;
+  const std::vector<float>& step = state_->step;
   RealMatrix out(bins, frames);
   const bool nnls = options.method == MelInverseMethod::kNnls && options.iterations > 0;
   const double tol2 = options.tolerance * options.tolerance;

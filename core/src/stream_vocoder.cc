@@ -427,7 +427,7 @@ struct StreamVocoder::State {
   };
 
   State(const FeatureExtractor& fx, const StreamVocoderOptions& o)
-      : options(o), filterbank(fx.filterbank()), rtpghi(fx.stft(), o.rtpghi) {
+      : options(o), mel_inverter(fx.mel_inverter()), rtpghi(fx.stft(), o.rtpghi) {
     const FeatureConfig& c = fx.config();
     sample_rate = static_cast<int>(std::lround(c.sample_rate));
     n_fft = c.stft.n_fft;
@@ -583,7 +583,7 @@ struct StreamVocoder::State {
   }
 
   StreamVocoderOptions options;
-  MelFilterbank filterbank;
+  MelInverter mel_inverter;  // factorised once per extractor, shared
   MelInverseOptions mel_options;
   RtpghiIntegrator rtpghi;
   std::shared_ptr<const RealFft> fft;
@@ -632,9 +632,9 @@ absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::ve
   if (st.finished) {
     return absl::FailedPreconditionError("the stream is finished; no frames can be pushed after Finish");
   }
-  if (mel.rows() != st.filterbank.n_mels()) {
+  if (mel.rows() != st.mel_inverter.filterbank().n_mels()) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("mel must have n_mels = %d rows, got %d", st.filterbank.n_mels(), mel.rows()));
+        absl::StrFormat("mel must have n_mels = %d rows, got %d", st.mel_inverter.filterbank().n_mels(), mel.rows()));
   }
   if (mel.cols() < 1) return absl::InvalidArgumentError("mel must have at least 1 frame, got 0");
   for (Eigen::Index t = 0; t < mel.cols(); ++t) {
@@ -652,7 +652,7 @@ absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::ve
   for (Eigen::Index b0 = 0; b0 < mel.cols(); b0 += kMelBlockFrames) {
     const Eigen::Index n = std::min<Eigen::Index>(kMelBlockFrames, mel.cols() - b0);
     block = mel.middleCols(b0, n);
-    absl::StatusOr<RealMatrix> magnitude = MelToMagnitude(st.filterbank, block, st.mel_options);
+    absl::StatusOr<RealMatrix> magnitude = st.mel_inverter.Apply(block, st.mel_options);
     if (!magnitude.ok()) return magnitude.status();  // not expected: the input was checked
     for (Eigen::Index t = 0; t < n; ++t) {
       ++st.pushed;

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "specinv/feature_config.h"
+#include "specinv/features.h"
 #include "specinv/mel_filterbank.h"
 #include "specinv/stft.h"
 #include "testing/reference.h"
@@ -136,6 +138,48 @@ TEST(MelInverseTest, InvalidInputs) {
   EXPECT_EQ(*ParseMelInverseMethod("pinv"), MelInverseMethod::kPseudoInverse);
   EXPECT_EQ(ParseMelInverseMethod("lsq").status().message(),
             "mel inverse method must be one of nnls, pinv; got \"lsq\"");
+}
+
+}  // namespace
+}  // namespace specinv
+
+namespace specinv {
+namespace {
+
+// Whisper's filterbanks (80 or 128 bands on 201 bins) make W W^T badly
+// conditioned; the exact minimum-norm solution then explodes and clamping it
+// leaves garbage. The truncated pseudo-inverse must stay a usable estimate on
+// its own, and NNLS from it must reach the usual residual.
+TEST(MelInverseTest, PseudoInverseStaysBoundedOnWhisperFilterbanks) {
+  for (const char* name : {"whisper", "whisper-128", "hifigan"}) {
+    SCOPED_TRACE(name);
+    const FeatureExtractor fx = FeatureExtractor::Create(GetPreset(name).value()).value();
+    const auto audio = testing::Chirp(100.0, 7000.0, fx.config().sample_rate, 16000, 0.3);
+    const RealMatrix mel = fx.Mel(audio).value();
+    MelInverseOptions o;
+    o.power = fx.config().power;
+    o.method = MelInverseMethod::kPseudoInverse;
+    const RealMatrix pinv = fx.mel_inverter().Apply(mel, o).value();
+    EXPECT_LE(MelResidualRel(fx.filterbank(), pinv, mel, o.power), 0.5);
+    o.method = MelInverseMethod::kNnls;
+    const RealMatrix nnls = fx.mel_inverter().Apply(mel, o).value();
+    EXPECT_LE(MelResidualRel(fx.filterbank(), nnls, mel, o.power), 0.05);
+  }
+}
+
+// A reused inverter gives what a one-off MelToMagnitude gives.
+TEST(MelInverseTest, ReusedInverterMatchesOneOffCalls) {
+  const FeatureExtractor fx = FeatureExtractor::Create(GetPreset("whisper-128").value()).value();
+  const auto audio = testing::Chirp(200.0, 5000.0, fx.config().sample_rate, 8000, 0.3);
+  const RealMatrix mel = fx.Mel(audio).value();
+  MelInverseOptions o;
+  o.power = fx.config().power;
+  const MelInverter inverter(fx.filterbank());
+  const MelInverter copy = inverter;
+  for (int block = 0; block < 3; ++block) {
+    const RealMatrix part = mel.middleCols(block * 10, 10);
+    EXPECT_EQ(copy.Apply(part, o).value(), MelToMagnitude(fx.filterbank(), part, o).value());
+  }
 }
 
 }  // namespace

@@ -14,12 +14,14 @@
 #ifndef SPECINV_FEATURES_H_
 #define SPECINV_FEATURES_H_
 
+#include <memory>
 #include <span>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "specinv/feature_config.h"
 #include "specinv/mel_filterbank.h"
+#include "specinv/mel_inverse.h"
 #include "specinv/stft.h"
 #include "specinv/types.h"
 
@@ -32,6 +34,9 @@ class FeatureExtractor {
   const FeatureConfig& config() const { return config_; }
   const Stft& stft() const { return stft_; }
   const MelFilterbank& filterbank() const { return filterbank_; }
+  // Mel -> magnitude inverter for filterbank(), built on first use and shared
+  // by copies of this extractor (thread-safe).
+  const MelInverter& mel_inverter() const;
 
   // Number of frames produced for num_samples input samples (0 if too short).
   int64_t NumFrames(int64_t num_samples) const;
@@ -55,6 +60,8 @@ class FeatureExtractor {
   FeatureConfig config_;
   Stft stft_;
   MelFilterbank filterbank_;
+  struct LazyInverter;
+  std::shared_ptr<LazyInverter> inverter_;
 };
 
 }  // namespace specinv

@@ -26,6 +26,8 @@
 #ifndef SPECINV_MEL_INVERSE_H_
 #define SPECINV_MEL_INVERSE_H_
 
+#include <memory>
+
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -46,7 +48,24 @@ struct MelInverseOptions {
   int max_threads = 1;
 };
 
-// mel ((n_mels, frames), finite, >= 0) -> magnitude ((n_fft/2+1, frames)).
+// Mel -> magnitude for one filterbank, with the pseudo-inverse factorised and
+// the NNLS step sizes computed once at construction (for a 128-band
+// filterbank on 201 bins that is a dense SVD, ~4 ms): build one per
+// filterbank and reuse it for every block of frames. Copies share the
+// immutable state; Apply is const and thread-safe.
+class MelInverter {
+ public:
+  explicit MelInverter(const MelFilterbank& filterbank);
+  const MelFilterbank& filterbank() const;
+  // mel ((n_mels, frames), finite, >= 0) -> magnitude ((n_fft/2+1, frames)).
+  absl::StatusOr<RealMatrix> Apply(const RealMatrix& mel, const MelInverseOptions& options = {}) const;
+
+ private:
+  struct State;
+  std::shared_ptr<const State> state_;
+};
+
+// One-off MelInverter(filterbank).Apply(mel, options).
 absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& filterbank, const RealMatrix& mel,
                                           const MelInverseOptions& options = {});
 
