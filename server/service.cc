@@ -251,8 +251,9 @@ struct SpectrogramService::Call {
 
 class SpectrogramService::Job {
  public:
+  // `ctx` null: a direct (in-process) job without deadline or cancellation.
   Job(grpc::CallbackServerContext* ctx, absl::Duration wait)
-      : queue_wait(wait), ctx_(ctx), deadline_(DeadlineOf(*ctx)) {}
+      : queue_wait(wait), ctx_(ctx), deadline_(ctx != nullptr ? DeadlineOf(*ctx) : absl::InfiniteFuture()) {}
 
   // DeadlineExceeded past the call's deadline, Cancelled when the client
   // cancelled (or the server is shutting down past its grace period).
@@ -260,7 +261,7 @@ class SpectrogramService::Job {
     if (absl::Now() >= deadline_) {
       return absl::DeadlineExceededError("the call's deadline passed; the job was stopped");
     }
-    if (ctx_->IsCancelled()) {
+    if (ctx_ != nullptr && ctx_->IsCancelled()) {
       // A client whose deadline expires cancels the call; the server's copy
       // of the deadline (receipt time + timeout) lags by the transit time.
       if (absl::Now() + kDeadlineSkew >= deadline_) {
@@ -335,6 +336,28 @@ void SpectrogramService::EndCall(Call& call, const absl::Status& status) {
               {"duration_ms", seconds * 1e3}, {"audio_s", audio_seconds}, {"queue_ms", call.queue_ms.load()},
               {"peer", call.peer}, {"error", std::string(status.message())}});
   }
+}
+
+// ---- direct (in-process) execution ------------------------------------------
+
+absl::Status SpectrogramService::AnalyzeDirect(const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response) {
+  Job job(nullptr, absl::ZeroDuration());
+  absl::Status s = DoAnalyze(job, request, response);
+  return s.ok() ? CheckResponseSize(*response, limits_) : s;
+}
+
+absl::Status SpectrogramService::InvertMelDirect(const v1::InvertMelRequest& request,
+                                                 v1::InvertMelResponse* response) {
+  Job job(nullptr, absl::ZeroDuration());
+  absl::Status s = DoInvertMel(job, request, response);
+  return s.ok() ? CheckResponseSize(*response, limits_) : s;
+}
+
+absl::Status SpectrogramService::InvertSpectrogramDirect(const v1::InvertSpectrogramRequest& request,
+                                                         v1::InvertSpectrogramResponse* response) {
+  Job job(nullptr, absl::ZeroDuration());
+  absl::Status s = DoInvertSpectrogram(job, request, response);
+  return s.ok() ? CheckResponseSize(*response, limits_) : s;
 }
 
 // ---- RPC plumbing -----------------------------------------------------------

@@ -72,6 +72,16 @@ class SpectrogramService final : public v1::Spectrogram::CallbackService {
   // Fully qualified names of the implemented RPCs.
   static std::vector<std::string> ImplementedRpcs();
 
+  // The work a worker does for Analyze / InvertMel / InvertSpectrogram
+  // (request conversion and validation, the core call, the response and its
+  // size check), run on the calling thread without gRPC: no authentication,
+  // deadline, cancellation, progress events, metrics or log line. Used by
+  // InProcessService (in_process.h) to measure what the RPC layer costs.
+  absl::Status AnalyzeDirect(const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response);
+  absl::Status InvertMelDirect(const v1::InvertMelRequest& request, v1::InvertMelResponse* response);
+  absl::Status InvertSpectrogramDirect(const v1::InvertSpectrogramRequest& request,
+                                       v1::InvertSpectrogramResponse* response);
+
   // Per-job state handed to the RPC bodies (defined in service.cc).
   class Job;
 

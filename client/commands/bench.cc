@@ -4,10 +4,14 @@
 // from generated audio analysed once by the server), then sends it from
 // --concurrency threads until --count calls or --duration-s, and prints one
 // summary: requests/s, latency percentiles, errors by status code, rejections
-// and the waits for the server's retry hints.
+// and the waits for the server's retry hints. With --in-process the same
+// requests run through the service code in this process instead (no server).
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -18,6 +22,8 @@
 #include "client/retry_hint.h"
 #include "client/payloads.h"
 #include "client/status_format.h"
+#include "server/in_process.h"
+#include "server/status_mapping.h"
 
 namespace specinv::client {
 namespace {
@@ -33,11 +39,11 @@ absl::StatusOr<v1::Audio> BenchAudio(const BenchArgs& args) {
   return AudioFromSamples(GenerateBenchSignal(args.seconds, kGeneratedRate), kGeneratedRate);
 }
 
+using AnalyzeFn = std::function<absl::Status(const v1::AnalyzeRequest&, v1::AnalyzeResponse*)>;
+
 // Analyze once (audio from --input or generated) to get the tensor to invert.
-absl::StatusOr<AnalyzedSpectrogram> PrepareSpectrogram(CommandContext& ctx,
-                                                       v1::Spectrogram::Stub& stub,
-                                                       const BenchArgs& args,
-                                                       v1::SpectrogramKind kind) {
+absl::StatusOr<AnalyzedSpectrogram> PrepareSpectrogram(const BenchArgs& args, v1::SpectrogramKind kind,
+                                                       const AnalyzeFn& analyze) {
   absl::StatusOr<v1::SpectrogramConfig> config = ToSpectrogramConfig(args.config);
   if (!config.ok()) return config.status();
   if (FileExtension(args.input) == "npy") {
@@ -55,10 +61,8 @@ absl::StatusOr<AnalyzedSpectrogram> PrepareSpectrogram(CommandContext& ctx,
   *request.mutable_config() = *config;
   request.set_kind(kind);
   request.set_tensor_format(v1::TENSOR_FORMAT_FLOAT32);
-  grpc::ClientContext call;
-  (*ctx.Connect())->Prepare(&call);
   v1::AnalyzeResponse response;
-  if (grpc::Status s = stub.Analyze(&call, request, &response); !s.ok()) return FromGrpcStatus(s);
+  if (absl::Status s = analyze(request, &response); !s.ok()) return s;
   AnalyzedSpectrogram out;
   out.spectrogram = std::move(*response.mutable_spectrogram());
   out.config = std::move(*response.mutable_effective_config());
@@ -66,12 +70,44 @@ absl::StatusOr<AnalyzedSpectrogram> PrepareSpectrogram(CommandContext& ctx,
   return out;
 }
 
+// The status of an in-process call, with the pool's retry hint (queue full)
+// carried over as the client's own.
+absl::Status InProcessStatus(absl::Status status) {
+  if (std::optional<absl::Duration> delay = server::RetryDelayOf(status)) {
+    return WithRetryHintMs(std::move(status), absl::ToInt64Milliseconds(*delay));
+  }
+  return status;
+}
+
 absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
   if (absl::Status s = ValidateLoadOptions(args.load); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<v1::Spectrogram::Stub>> stub_or = ctx.NewStub();
-  if (!stub_or.ok()) return stub_or.status();
-  v1::Spectrogram::Stub& stub = **stub_or;
-  const Connection& connection = **ctx.Connect();
+  std::unique_ptr<v1::Spectrogram::Stub> stub;
+  const Connection* connection = nullptr;
+  std::unique_ptr<server::InProcessService> in_process;
+  if (args.in_process) {
+    if (args.rpc != "invert-mel" && args.rpc != "invert-spectrogram" && args.rpc != "analyze") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--in-process runs invert-mel, invert-spectrogram or analyze, got --rpc ", args.rpc));
+    }
+    server::InProcessService::Options options;
+    options.workers = args.workers;
+    options.queue_depth = args.queue_depth;
+    absl::StatusOr<std::unique_ptr<server::InProcessService>> created = server::InProcessService::Create(options);
+    if (!created.ok()) return created.status();
+    in_process = *std::move(created);
+  } else {
+    absl::StatusOr<std::unique_ptr<v1::Spectrogram::Stub>> stub_or = ctx.NewStub();
+    if (!stub_or.ok()) return stub_or.status();
+    stub = *std::move(stub_or);
+    connection = *ctx.Connect();
+  }
+
+  AnalyzeFn analyze_once = [&](const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response) {
+    if (in_process) return in_process->Analyze(request, response);
+    grpc::ClientContext call;
+    connection->Prepare(&call);
+    return FromGrpcStatus(stub->Analyze(&call, request, response));
+  };
 
   std::function<absl::Status(int)> call;
   std::string title;
@@ -86,7 +122,7 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
 
   if (args.rpc == "invert-mel") {
     absl::StatusOr<AnalyzedSpectrogram> mel =
-        PrepareSpectrogram(ctx, stub, args, v1::SPECTROGRAM_KIND_LOG_MEL);
+        PrepareSpectrogram(args, v1::SPECTROGRAM_KIND_LOG_MEL, analyze_once);
     if (!mel.ok()) return mel.status();
     *invert_mel.mutable_mel() = mel->spectrogram;
     *invert_mel.mutable_config() = mel->config;
@@ -95,15 +131,16 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
     title = absl::StrFormat("InvertMel %s, %s iterations, mel (%s)", method, iterations,
                             absl::StrJoin(mel->spectrogram.shape(), ", "));
     call = [&](int) {
-      grpc::ClientContext c;
-      connection.Prepare(&c);
       v1::InvertMelResponse r;
-      const grpc::Status s = stub.InvertMel(&c, invert_mel, &r);
+      if (in_process) return InProcessStatus(in_process->InvertMel(invert_mel, &r));
+      grpc::ClientContext c;
+      connection->Prepare(&c);
+      const grpc::Status s = stub->InvertMel(&c, invert_mel, &r);
       return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "invert-spectrogram") {
     absl::StatusOr<AnalyzedSpectrogram> magnitude =
-        PrepareSpectrogram(ctx, stub, args, v1::SPECTROGRAM_KIND_STFT_MAGNITUDE);
+        PrepareSpectrogram(args, v1::SPECTROGRAM_KIND_STFT_MAGNITUDE, analyze_once);
     if (!magnitude.ok()) return magnitude.status();
     *invert_spectrogram.mutable_magnitude() = magnitude->spectrogram;
     *invert_spectrogram.mutable_config() = magnitude->config;
@@ -112,10 +149,11 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
     title = absl::StrFormat("InvertSpectrogram %s, %s iterations, magnitude (%s)", method,
                             iterations, absl::StrJoin(magnitude->spectrogram.shape(), ", "));
     call = [&](int) {
-      grpc::ClientContext c;
-      connection.Prepare(&c);
       v1::InvertSpectrogramResponse r;
-      const grpc::Status s = stub.InvertSpectrogram(&c, invert_spectrogram, &r);
+      if (in_process) return InProcessStatus(in_process->InvertSpectrogram(invert_spectrogram, &r));
+      grpc::ClientContext c;
+      connection->Prepare(&c);
+      const grpc::Status s = stub->InvertSpectrogram(&c, invert_spectrogram, &r);
       return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "analyze") {
@@ -128,25 +166,26 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
     analyze.set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
     title = "Analyze log-mel";
     call = [&](int) {
-      grpc::ClientContext c;
-      connection.Prepare(&c);
       v1::AnalyzeResponse r;
-      const grpc::Status s = stub.Analyze(&c, analyze, &r);
+      if (in_process) return InProcessStatus(in_process->Analyze(analyze, &r));
+      grpc::ClientContext c;
+      connection->Prepare(&c);
+      const grpc::Status s = stub->Analyze(&c, analyze, &r);
       return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "info") {
     title = "GetServerInfo";
     call = [&](int) {
       grpc::ClientContext c;
-      connection.Prepare(&c);
+      connection->Prepare(&c);
       v1::GetServerInfoResponse r;
-      const grpc::Status s = stub.GetServerInfo(&c, v1::GetServerInfoRequest(), &r);
+      const grpc::Status s = stub->GetServerInfo(&c, v1::GetServerInfoRequest(), &r);
       return FromGrpcCall(s, c);
     };
   } else if (args.rpc == "health") {
     title = "Health/Check";
     call = [&](int) {
-      absl::StatusOr<int> status = HealthCheck(connection, "", connection.options().deadline_ms);
+      absl::StatusOr<int> status = HealthCheck(*connection, "", connection->options().deadline_ms);
       if (!status.ok()) return status.status();
       if (*status != 1) return absl::UnavailableError(ServingStatusName(*status));
       return absl::OkStatus();
@@ -156,10 +195,14 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
         "--rpc must be one of invert-mel, invert-spectrogram, analyze, info, health, got \"",
         args.rpc, "\""));
   }
+  if (in_process) {
+    absl::StrAppendFormat(&title, ", in-process (%d workers, queue depth %d, no gRPC)", in_process->workers(),
+                          in_process->queue_depth());
+  }
 
   // A call still running a second past its deadline has hung.
   LoadOptions load = args.load;
-  load.overdue_ms = static_cast<double>(connection.options().deadline_ms) + 1000.0;
+  if (connection != nullptr) load.overdue_ms = static_cast<double>(connection->options().deadline_ms) + 1000.0;
   const LoadReport report = RunLoad(load, call);
   if (args.json) {
     std::printf("%s\n", FormatReportJson(report, title).c_str());
@@ -228,6 +271,18 @@ void AddBenchFlags(CLI::App* app, BenchArgs* args) {
                 "send the next call at once after a rejection (no wait for the server's retry hint)")
       ->group(g);
   app->add_flag("--json", args->json, "print the summary as one JSON object");
+  const std::string p = "In-process (no server)";
+  app->add_flag("--in-process", args->in_process,
+                "run the same requests through the service code in this process (no gRPC, no network) "
+                "on --workers threads: the core throughput to compare the service with")
+      ->group(p);
+  app->add_option("--workers", args->workers, "in-process worker threads (0 = cores), as specinv-server --workers")
+      ->capture_default_str()
+      ->group(p);
+  app->add_option("--queue-depth", args->queue_depth,
+                  "in-process job queue (-1 = 2 x workers), as specinv-server --queue-depth")
+      ->capture_default_str()
+      ->group(p);
   AddInversionFlags(app, &args->inversion);
   AddConfigFlags(app, &args->config);
 }

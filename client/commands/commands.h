@@ -234,6 +234,13 @@ struct BenchArgs {
   bool json = false;
   ConfigFlags config;
   InversionFlags inversion;
+  // --in-process: no server; the same requests run through the service's
+  // code in this process (server/in_process.h) on a pool of `workers`
+  // threads with a `queue_depth` queue, to measure the core throughput the
+  // service's is compared to.
+  bool in_process = false;
+  int workers = 0;       // 0 = hardware threads
+  int queue_depth = -1;  // -1 = 2 x workers
 };
 void AddBenchFlags(CLI::App* app, BenchArgs* args);
 void RegisterBench(CLI::App* app, CommandContext* context);
