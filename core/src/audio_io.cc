@@ -490,6 +490,10 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
     return absl::InternalError(absl::StrCat("libsndfile cannot open a ", std::string(AudioEncodingName(encoding)),
                                             " encoder at ", info.samplerate, " Hz"));
   }
+  // No PEAK chunk: libsndfile stamps it with the wall-clock time, which would
+  // make the bytes of identical requests differ. The encoding is a pure
+  // function of (samples, sample_rate, encoding).
+  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   const auto frames = static_cast<sf_count_t>(samples.size());
   sf_count_t written = 0;
   if (encoding == AudioEncoding::kWavFloat32) {

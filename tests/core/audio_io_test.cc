@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -99,6 +102,26 @@ double Rms(std::span<const float> x) {
   return std::sqrt(sum / static_cast<double>(x.size()));
 }
 
+uint32_t ReadLe32(const std::string& bytes, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(bytes[at + static_cast<size_t>(i)]);
+  return v;
+}
+
+// The chunk ids of a RIFF/WAVE file in order ("fmt ", "data", ...); stops at
+// the first chunk that would run past the end.
+std::vector<std::string> RiffChunkIds(const std::string& wav) {
+  std::vector<std::string> ids;
+  if (wav.size() < 12 || wav.compare(0, 4, "RIFF") != 0 || wav.compare(8, 4, "WAVE") != 0) return ids;
+  size_t at = 12;
+  while (at + 8 <= wav.size()) {
+    ids.push_back(wav.substr(at, 4));
+    const size_t size = ReadLe32(wav, at + 4);
+    at += 8 + size + (size & 1u);  // chunks are padded to even sizes
+  }
+  return ids;
+}
+
 absl::StatusOr<Audio> Decode(const std::string& bytes, const DecodeOptions& options = {}) {
   return DecodeAudio(AsBytes(bytes), options);
 }
@@ -182,6 +205,39 @@ TEST(AudioRoundTripTest, SampleRatePreserved) {
       EXPECT_EQ(audio->sample_rate, rate) << AudioEncodingName(encoding);
       EXPECT_EQ(audio->samples.size(), x.size()) << AudioEncodingName(encoding);
     }
+  }
+}
+
+TEST(AudioEncodeTest, WavHasNoPeakChunk) {
+  const std::vector<float> x = testing::WhiteNoise(3000, 3, 0.5);
+  for (AudioEncoding encoding : {AudioEncoding::kWavFloat32, AudioEncoding::kWavPcm16}) {
+    auto bytes = EncodeAudio(x, 16000, encoding);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    const std::vector<std::string> ids = RiffChunkIds(*bytes);
+    EXPECT_THAT(ids, ::testing::Contains("fmt ")) << AudioEncodingName(encoding);
+    EXPECT_THAT(ids, ::testing::Contains("data")) << AudioEncodingName(encoding);
+    EXPECT_THAT(ids, ::testing::Not(::testing::Contains("PEAK"))) << AudioEncodingName(encoding);
+  }
+}
+
+TEST(AudioEncodeTest, EncodingIsDeterministic) {
+  // A PEAK chunk would carry the wall-clock second of the encode; the second
+  // round of encodes starts in a later second so such a timestamp would differ.
+  const std::vector<float> x = testing::WhiteNoise(3000, 4, 0.9);
+  const std::vector<AudioEncoding> encodings = {AudioEncoding::kWavFloat32, AudioEncoding::kWavPcm16,
+                                                AudioEncoding::kFlac};
+  std::vector<std::string> first;
+  for (AudioEncoding encoding : encodings) {
+    auto bytes = EncodeAudio(x, 22050, encoding);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    first.push_back(*std::move(bytes));
+  }
+  const std::time_t encoded_at = std::time(nullptr);
+  while (std::time(nullptr) == encoded_at) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (size_t i = 0; i < encodings.size(); ++i) {
+    auto second = EncodeAudio(x, 22050, encodings[i]);
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_TRUE(first[i] == *second) << AudioEncodingName(encodings[i]) << ": two encodes of the same samples differ";
   }
 }
 
