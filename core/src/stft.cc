@@ -47,7 +47,12 @@ absl::StatusOr<Stft> Stft::Create(const StftOptions& options) {
   auto window = MakeWindow(options.window, options.effective_win_length(), options.n_fft);
   if (!window.ok()) return window.status();
   Stft stft(options, *std::move(window), RealFft::Get(options.n_fft));
-  if (options.double_precision) stft.fft_double_ = RealFftDouble::Get(options.n_fft);
+  if (options.double_precision) {
+    stft.fft_double_ = RealFftDouble::Get(options.n_fft);
+    auto window_double = MakeWindowDouble(options.window, options.effective_win_length(), options.n_fft);
+    if (!window_double.ok()) return window_double.status();
+    stft.window_double_ = *std::move(window_double);
+  }
   return stft;
 }
 
@@ -130,10 +135,10 @@ void Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode m
       std::vector<float> edge(static_cast<size_t>(n_fft));
       AlignedVector<double> in(static_cast<size_t>(n_fft));
       AlignedVector<std::complex<double>> spec(static_cast<size_t>(bins));
-      const float* w = window_.data();
+      const double* w = window_double_.data();
       for (int64_t f = begin; f < end; ++f) {
         const float* x = FrameSamples(signal, f * hop - pad, n_fft, mode, edge.data());
-        for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = static_cast<double>(x[i]) * static_cast<double>(w[i]);
+        for (int i = 0; i < n_fft; ++i) in[static_cast<size_t>(i)] = static_cast<double>(x[i]) * w[i];
         fft_double_->Forward(in.data(), spec.data());
         std::complex<float>* dst = out->col(f).data();
         for (int k = 0; k < bins; ++k) dst[k] = std::complex<float>(spec[static_cast<size_t>(k)]);

@@ -59,7 +59,8 @@ struct StftOptions {
   bool center = true;      // pad n_fft/2 on both sides before framing
   PadMode pad_mode = PadMode::kConstant;
   // Forward transform precision. false: single precision (fftwf), the fast
-  // path used inside inversion loops. true: window and transform in double and
+  // path used inside inversion loops. true: window (float64 window values)
+  // and transform in double and
   // round the spectrum to float, as librosa does (its STFT runs in float64);
   // about 1.5x slower, exact to float rounding even in bins 140 dB below the
   // peak. The inverse is always single precision.
@@ -132,6 +133,7 @@ class Stft {
   std::vector<float> window_;
   std::shared_ptr<const RealFft> fft_;
   std::shared_ptr<const RealFftDouble> fft_double_;  // set when options.double_precision
+  std::vector<double> window_double_;                 // the window in float64, likewise
 };
 
 }  // namespace specinv
