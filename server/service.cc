@@ -884,10 +884,20 @@ absl::Status SpectrogramService::DoInvertSpectrogram(Job& job, const v1::InvertS
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) {
     return s;
   }
+  // A preset with its own framing (HiFi-GAN's outer padding, Whisper's dropped
+  // last frame) inverts on that framing, so the audio lines up with the
+  // signal its magnitude came from.
+  std::shared_ptr<const FeatureExtractor> framing;
+  if (config->framing != Framing::kStft || config->drop_last_frame) {
+    absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
+    if (!cached.ok()) return WithConfigField(cached.status(), "config");
+    framing = *std::move(cached);
+  }
   std::optional<int64_t> resize_to;
   if (request.output().has_length_samples()) {
     const int64_t length = request.output().length_samples();
-    if (StftLayout(*stft, frames, length).ok()) {
+    const bool exact = framing ? FeatureLayout(*framing, frames, length).ok() : StftLayout(*stft, frames, length).ok();
+    if (exact) {
       options->length = length;
     } else {
       resize_to = length;
@@ -896,7 +906,8 @@ absl::Status SpectrogramService::DoInvertSpectrogram(Job& job, const v1::InvertS
   options->check = job.Checker();
   SetProgress(job, request.options(), &*options);
 
-  absl::StatusOr<InversionResult> result = InvertMagnitude(*stft, *magnitude, *options);
+  absl::StatusOr<InversionResult> result =
+      framing ? InvertMagnitude(*framing, *magnitude, *options) : InvertMagnitude(*stft, *magnitude, *options);
   if (!result.ok()) return AttributeInversionError(result.status(), "", "magnitude");
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
