@@ -65,6 +65,7 @@ struct Args {
   std::optional<double> pghi_tolerance_db;
   std::optional<double> momentum;
   std::optional<int> refine_history;
+  std::string mel_inverse = "nnls";  // nnls | pinv (librosa's mel_to_stft ends at its clamped pinv start)
   bool json = false;
   bool fork_each = true;
   double seconds = 0.0;  // 0 = whole file; otherwise tile/cut the input to this duration
@@ -79,7 +80,7 @@ void Usage() {
   std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
-               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N]\n"
+               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
                "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine\n";
@@ -109,6 +110,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--pghi-tolerance-db") a->pghi_tolerance_db = std::stod(value());
     else if (k == "--momentum") a->momentum = std::stod(value());
     else if (k == "--refine-history") a->refine_history = std::stoi(value());
+    else if (k == "--mel-inverse") a->mel_inverse = value();
     else if (k == "--json") a->json = true;
     else if (k == "--no-fork") a->fork_each = false;
     else if (k == "--sample-rate") a->sample_rate = std::stod(value());
@@ -240,6 +242,12 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
   if (args.momentum) o.momentum = *args.momentum;
   if (args.refine_history) o.refine_history = *args.refine_history;
+  auto mel_inverse = ParseMelInverseMethod(args.mel_inverse);
+  if (!mel_inverse.ok()) {
+    *error = mel_inverse.status().ToString();
+    return row;
+  }
+  o.mel_inverse = *mel_inverse;
   auto init = ParsePhaseInit(args.init);
   if (!init.ok()) {
     *error = init.status().ToString();
