@@ -43,12 +43,7 @@ TEST_P(GriffinLimReferenceTest, MatchesLibrosaReference) {
   ASSERT_TRUE(stft.ok()) << stft.status();
   const RealMatrix magnitude = testing::LoadReferenceMatrix(c.inputs.at("magnitude").get<std::string>());
   ASSERT_EQ(p.at("init").get<std::string>(), "zero_phase");
-  InversionOptions options;
-  options.momentum = p.at("momentum").get<double>();
-  options.method = options.momentum == 0.0 ? InversionMethod::kGriffinLim : InversionMethod::kFastGriffinLim;
-  options.iterations = p.at("n_iter").get<int>();
-  options.init = PhaseInit::kZero;
-  options.length = p.at("length").get<int64_t>();
+  InversionOptions options = testing::GriffinLimOptionsFromParams(p);
   auto result = InvertMagnitude(*stft, magnitude, options);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->iterations_run, options.iterations);
@@ -77,41 +72,12 @@ TEST_P(GriffinLimReferenceTest, MatchesLibrosaReference) {
     // and the fast engine's float32 transforms drift from librosa's float64
     // ones by ~1.5e-3 of max|ref| in a few iterations. The waveform is
     // compared in L2 here, the spectral convergence above is exact, and the
-    // librosa-precision path (below) matches these cases to rounding.
+    // librosa-precision path matches these cases to rounding (reference_test).
     EXPECT_LE(std::sqrt(err2 / ref2), 0.05) << c.name;
     return;
   }
   const double bound = c.tolerance.at("atol").get<double>() * max_ref;
   EXPECT_LE(worst, bound) << c.name << ": worst error at sample " << worst_i << ", max|ref| " << max_ref;
-}
-
-// InversionOptions::librosa_precision follows librosa's mixed precision
-// (float64 transforms, float32 storage): every case, the chirps included,
-// agrees far inside the manifest's 2e-4, to FFT rounding.
-TEST_P(GriffinLimReferenceTest, LibrosaPrecisionMatchesToRounding) {
-  const ReferenceCase& c = GetParam();
-  const auto& p = c.params;
-  auto stft = Stft::Create(testing::StftOptionsFromParams(p));
-  ASSERT_TRUE(stft.ok()) << stft.status();
-  const RealMatrix magnitude = testing::LoadReferenceMatrix(c.inputs.at("magnitude").get<std::string>());
-  InversionOptions options;
-  options.momentum = p.at("momentum").get<double>();
-  options.method = options.momentum == 0.0 ? InversionMethod::kGriffinLim : InversionMethod::kFastGriffinLim;
-  options.iterations = p.at("n_iter").get<int>();
-  options.length = p.at("length").get<int64_t>();
-  options.librosa_precision = true;
-  auto result = InvertMagnitude(*stft, magnitude, options);
-  ASSERT_TRUE(result.ok()) << result.status();
-  const std::vector<float> ref = testing::LoadReferenceVector(c.output);
-  ASSERT_EQ(result->audio.size(), ref.size());
-  double max_ref = 0.0, worst = 0.0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    max_ref = std::max(max_ref, static_cast<double>(std::abs(ref[i])));
-    worst = std::max(worst, std::abs(static_cast<double>(result->audio[i]) - static_cast<double>(ref[i])));
-  }
-  EXPECT_LE(worst, 1e-5 * max_ref) << c.name << ": worst " << worst / max_ref << " of max|ref|";
-  const double sc_ref = SpectralConvergenceDb(magnitude, MagnitudeOf(*stft, ref));
-  EXPECT_NEAR(result->spectral_convergence_db, sc_ref, 0.01) << c.name;
 }
 
 TEST(GriffinLimLibrosaPrecision, OnlyForGlAndFglaOnMagnitudes) {

@@ -104,6 +104,16 @@ std::vector<float> LoadReferenceSignal(const std::string& name, double* sample_r
   return LoadReferenceVector(sig.at("file").get<std::string>());
 }
 
+InversionOptions GriffinLimOptionsFromParams(const nlohmann::json& p) {
+  InversionOptions o;
+  o.momentum = p.at("momentum").get<double>();
+  o.method = o.momentum == 0.0 ? InversionMethod::kGriffinLim : InversionMethod::kFastGriffinLim;
+  o.iterations = p.at("n_iter").get<int>();
+  o.init = PhaseInit::kZero;
+  o.length = p.at("length").get<int64_t>();
+  return o;
+}
+
 StftOptions StftOptionsFromParams(const nlohmann::json& p) {
   StftOptions o;
   o.n_fft = p.at("n_fft").get<int>();

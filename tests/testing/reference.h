@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "specinv/inversion.h"
 #include "specinv/mel_filterbank.h"
 #include "specinv/npy.h"
 #include "specinv/stft.h"
@@ -48,6 +49,9 @@ std::vector<float> LoadReferenceSignal(const std::string& name, double* sample_r
 // fmax null = sr/2, htk bool, norm "slaney" or null).
 StftOptions StftOptionsFromParams(const nlohmann::json& params);
 MelOptions MelOptionsFromParams(const nlohmann::json& params);
+// A griffinlim case's inversion: gl (momentum 0) or fgla, n_iter iterations,
+// zero initial phase (librosa init=None), the case's output length.
+InversionOptions GriffinLimOptionsFromParams(const nlohmann::json& params);
 // The output file of the named case (fails the test if there is none).
 std::string ReferenceOutputOf(const std::string& case_name);
 // Reads a whole file (empty string with a test failure if unreadable).
