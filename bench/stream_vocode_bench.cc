@@ -5,7 +5,7 @@
 // voice-like demo phrase (demo_signal.h), i.e. the server-side DSP of
 // StreamVocode per message: log-mel decompression plus
 // StreamVocoder::PushFrames. `iters`/`lookahead` -1 are the defaults
-// (DefaultOnlineGriffinLim: 2/4 at 75 % overlap, 8/6 with momentum 0.9 for
+// (DefaultOnlineGriffinLim: 2/4 at 75 % overlap, 8/7 with momentum 0.95 for
 // Whisper's 60 %).
 //
 //   BM_StreamVocodeChunk/P/C/I/L   one chunk of C frames; the stream runs on

@@ -191,11 +191,11 @@ void AddVocodeFlags(CLI::App* app, VocodeArgs* args) {
   app->add_option("--online-iterations", args->online_iterations,
                   "online Griffin-Lim iterations per frame, [0, 32]; 0 = RTPGHI only (fastest, "
                   "lowest latency, lower quality). Default: the server's, from the window overlap: "
-                  "2 at >= 75 % (hifigan, tacotron2, espnet), 8 with momentum 0.9 below (whisper)")
+                  "2 at >= 75 % (hifigan, tacotron2, espnet), 8 with momentum 0.95 below (whisper)")
       ->group(g);
   app->add_option("--lookahead-frames", args->lookahead_frames,
                   "look-ahead of the online iterations, [0, 16]; each frame adds one hop of latency. "
-                  "Default: the server's, 4 at >= 75 % overlap, 6 below")
+                  "Default: the server's, 4 at >= 75 % overlap, 7 below")
       ->group(g);
   app->add_option("--pcm", args->pcm, "wire format of audio chunks: f32, s16")
       ->capture_default_str()

@@ -84,15 +84,15 @@ class PseudoInverse {
     }
   }
 
-  // x = max(0, pinv(W) b); `scratch` holds n_mels doubles.
+  // x = max(0, pinv(W) b); `scratch` holds n_mels + n_fft/2+1 doubles.
   void Apply(const float* b, float* x, std::vector<double>* scratch) const {
     const int bins = fb_.num_bins();
     if (use_dense_) {
-      for (int k = 0; k < bins; ++k) {
-        double acc = 0.0;
-        for (int m = 0; m < fb_.n_mels(); ++m) acc += dense_(k, m) * static_cast<double>(b[m]);
-        x[k] = static_cast<float>(std::max(acc, 0.0));
-      }
+      Eigen::Map<Eigen::VectorXd> bd(scratch->data(), fb_.n_mels());
+      for (int m = 0; m < fb_.n_mels(); ++m) bd(m) = static_cast<double>(b[m]);
+      Eigen::Map<Eigen::VectorXd> xd(scratch->data() + fb_.n_mels(), bins);
+      xd.noalias() = dense_ * bd;  // vectorised matrix-vector product
+      for (int k = 0; k < bins; ++k) x[k] = static_cast<float>(std::max(xd(k), 0.0));
       return;
     }
     const int n = static_cast<int>(active_.size());
@@ -192,7 +192,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   const double tol2 = options.tolerance * options.tolerance;
   const float inv_power = static_cast<float>(1.0 / options.power);
   ParallelFor(frames, options.max_threads, [&](int64_t begin, int64_t end) {
-    std::vector<double> scratch(static_cast<size_t>(n_mels));
+    std::vector<double> scratch(static_cast<size_t>(n_mels + bins));
     std::vector<float> y(static_cast<size_t>(bins)), x_old(static_cast<size_t>(bins)), grad(static_cast<size_t>(bins));
     std::vector<float> ax(static_cast<size_t>(n_mels)), ax_old(static_cast<size_t>(n_mels)), r(static_cast<size_t>(n_mels));
     for (int64_t f = begin; f < end; ++f) {

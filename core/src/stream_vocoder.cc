@@ -393,8 +393,8 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
     s.momentum = 0.0;
   } else {
     s.online_iterations = 8;
-    s.lookahead_frames = 6;
-    s.momentum = 0.9;
+    s.lookahead_frames = 7;
+    s.momentum = 0.95;
   }
   return s;
 }

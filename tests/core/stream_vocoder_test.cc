@@ -322,8 +322,8 @@ TEST(StreamVocoderTest, DefaultOnlineGriffinLimFollowsTheWindowOverlap) {
     SCOPED_TRACE(preset);
     const OnlineGriffinLimSettings d = DefaultOnlineGriffinLim(Extractor(preset).stft().options());
     EXPECT_EQ(d.online_iterations, 8);
-    EXPECT_EQ(d.lookahead_frames, 6);
-    EXPECT_EQ(d.momentum, 0.9);
+    EXPECT_EQ(d.lookahead_frames, 7);
+    EXPECT_EQ(d.momentum, 0.95);
   }
   // The boundary is 75 % overlap (win_length / hop = 4).
   StftOptions so;
@@ -338,15 +338,15 @@ TEST(StreamVocoderTest, DefaultOnlineGriffinLimFollowsTheWindowOverlap) {
   const FeatureExtractor fx = Extractor("whisper");
   const StreamVocoderOptions resolved = StreamVocoder::Create(fx).value().options();
   EXPECT_EQ(resolved.online_iterations, 8);
-  EXPECT_EQ(resolved.lookahead_frames, 6);
-  EXPECT_EQ(resolved.momentum, 0.9);
+  EXPECT_EQ(resolved.lookahead_frames, 7);
+  EXPECT_EQ(resolved.momentum, 0.95);
   StreamVocoderOptions partial;
   partial.online_iterations = 0;
   const StreamVocoder rtpghi = StreamVocoder::Create(fx, partial).value();
   EXPECT_EQ(rtpghi.options().online_iterations, 0);
-  EXPECT_EQ(rtpghi.options().lookahead_frames, 6);
+  EXPECT_EQ(rtpghi.options().lookahead_frames, 7);
   EXPECT_EQ(rtpghi.delay_frames(), 1) << "no window without online iterations";
-  EXPECT_EQ(StreamVocoder::Create(fx).value().delay_frames(), 1 + 6);
+  EXPECT_EQ(StreamVocoder::Create(fx).value().delay_frames(), 1 + 7);
   EXPECT_EQ(StreamVocoder::Create(Extractor("hifigan")).value().delay_frames(), 1 + 4);
 }
 

@@ -305,11 +305,11 @@ TEST_F(StreamVocodeTest, UnsetOnlineSettingsAreTheCoreDefaultsOfTheFraming) {
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
   const std::vector<float> defaults = CoreStream(fx, mel, {});
   EXPECT_EQ(r.audio, defaults);
-  StreamVocoderOptions whisper = Online(8, 6);
-  whisper.momentum = 0.9;
+  StreamVocoderOptions whisper = Online(8, 7);
+  whisper.momentum = 0.95;
   EXPECT_EQ(CoreStream(fx, mel, whisper), defaults);
   EXPECT_NE(CoreStream(fx, mel, Online(2, 4)), defaults);
-  // The first audio needs 1 + 6 frames of delay plus the window overlap.
+  // The first audio needs 1 + 7 frames of delay plus the window overlap.
   ASSERT_FALSE(r.chunks.empty());
   EXPECT_EQ(r.chunks.front().frames_received(), 16);
 }

@@ -125,7 +125,7 @@ absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magni
 //   >= 4 (75 % overlap or more; hifigan, tacotron2, espnet, librosa):
 //        2 iterations, 4 frames of look-ahead, momentum 0;
 //   <  4 (whisper and whisper-128: 400 / 160, 60 % overlap):
-//        8 iterations, 6 frames of look-ahead, momentum 0.9.
+//        8 iterations, 7 frames of look-ahead, momentum 0.95.
 // With these the streamed SC_mel of speech is within 1.5 dB of the offline
 // pghi_fgla at 32 iterations. At low overlap PGHI's phase is a poor start
 // (about 10 dB short of pghi_fgla, against 2-6 dB at 75 %) and Griffin-Lim
