@@ -816,6 +816,7 @@ absl::Status SpectrogramService::InvertMelAt(Job& job, const v1::InvertMelReques
     }
   }
   options->check = job.Checker();
+  options->max_threads = pool_->ThreadsForRunningJob();  // idle workers lend their cores
   SetProgress(job, request.options(), &*options);
 
   absl::StatusOr<InversionResult> result = specinv::InvertMel(fx, *mel, *options);
@@ -904,6 +905,7 @@ absl::Status SpectrogramService::DoInvertSpectrogram(Job& job, const v1::InvertS
     }
   }
   options->check = job.Checker();
+  options->max_threads = pool_->ThreadsForRunningJob();  // idle workers lend their cores
   SetProgress(job, request.options(), &*options);
 
   absl::StatusOr<InversionResult> result =
@@ -980,6 +982,7 @@ absl::Status SpectrogramService::DoReorder(Job& job, const v1::ReorderRequest& r
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, limits_, "output"); !s.ok()) return s;
   if (request.output().has_length_samples()) options.length = request.output().length_samples();
   options.check = job.Checker();
+  options.max_threads = pool_->ThreadsForRunningJob();
   if (absl::Status s = ValidateReorderOptions(options); !s.ok()) return AttributeLeadingField(s);
 
   absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = extractors_.Get(*config);
@@ -1047,6 +1050,7 @@ absl::Status SpectrogramService::DoTransform(Job& job, const v1::TransformReques
   if (!inversion.ok()) return inversion.status();
   options.inversion = *std::move(inversion);
   options.inversion.check = job.Checker();
+  options.max_threads = pool_->ThreadsForRunningJob();
   if (absl::Status s = ValidateTransformOptions(options, config->sample_rate); !s.ok()) {
     return AttributeLeadingField(s);
   }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/status_mapping.h"
+#include "specinv/parallel.h"
 
 namespace specinv::server {
 
@@ -54,6 +55,15 @@ void WorkerPool::Stop() {
 int WorkerPool::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(queue_.size());
+}
+
+int WorkerPool::ThreadsForRunningJob() const {
+  int idle = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle = workers() - busy_.load(std::memory_order_relaxed) - static_cast<int>(queue_.size());
+  }
+  return std::clamp(1 + idle, 1, std::max(1, HardwareThreads()));
 }
 
 absl::Duration WorkerPool::RetryHint() const {

@@ -53,6 +53,11 @@ class WorkerPool {
   int busy() const { return busy_.load(std::memory_order_relaxed); }
   // Jobs waiting now.
   int queued() const;
+  // Threads a running job may use for its own frames: itself plus the
+  // workers that are idle with nothing queued (at least 1, at most the
+  // machine's hardware threads). A job asks when it starts; DSP results are
+  // identical for any thread count, only the time changes.
+  int ThreadsForRunningJob() const;
   // Jobs rejected because the queue was full, since start.
   int64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 

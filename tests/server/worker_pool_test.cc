@@ -2,14 +2,18 @@
 
 #include "server/worker_pool.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "server/status_mapping.h"
+#include "specinv/parallel.h"
 
 namespace specinv::server {
 namespace {
@@ -55,6 +59,47 @@ TEST(WorkerPoolTest, CapacityIsWorkersPlusQueueDepth) {
   pool.Stop();
   EXPECT_EQ(started, 5);
   EXPECT_EQ(pool.TrySubmit(blocking).code(), absl::StatusCode::kUnavailable);
+}
+
+// A job alone in the pool may use the idle workers' cores; with every worker
+// busy it gets one thread.
+TEST(WorkerPoolTest, RunningJobBorrowsIdleWorkers) {
+  WorkerPool pool(2, 4);
+  const int cap = std::max(1, HardwareThreads());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int alone = 0, crowded = 0, started = 0;
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) {
+                    std::unique_lock<std::mutex> lock(mu);
+                    alone = pool.ThreadsForRunningJob();
+                    ++started;
+                    cv.notify_all();
+                    cv.wait(lock, [&] { return open; });
+                  }).ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started == 1; });
+  }
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) {
+                    std::lock_guard<std::mutex> lock(mu);
+                    crowded = pool.ThreadsForRunningJob();
+                    ++started;
+                  }).ok());
+  // The second job runs while the first still holds its worker.
+  for (int i = 0; i < 500; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::lock_guard<std::mutex> lock(mu);
+    if (started == 2) break;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  pool.Stop();
+  EXPECT_EQ(alone, std::min(2, cap));
+  EXPECT_EQ(crowded, 1);
 }
 
 TEST(WorkerPoolTest, ZeroQueueAcceptsOnlyWhenAWorkerIsIdle) {
