@@ -386,6 +386,7 @@ grpc::ServerUnaryReactor* SpectrogramService::RunUnary(const char* method, grpc:
         if (s.ok()) s = (this->*body)(job, *request, response);
         if (s.ok()) s = CheckResponseSize(*response, limits_);
         call->audio_seconds = job.audio_seconds;
+        pool_->ReleaseCurrentJob();  // free before answering: the client may call again at once
         finish(*call, s);
       });
   if (!submitted.ok()) finish(*call, submitted);
@@ -416,6 +417,7 @@ grpc::ServerWriteReactor<StreamResponse>* SpectrogramService::RunStream(const ch
     if (s.ok()) s = CheckResponseSize(result, limits_);
     call->audio_seconds = job.audio_seconds;
     EndCall(*call, s);
+    pool_->ReleaseCurrentJob();  // free before answering: the client may call again at once
     reactor->PostResult(s, &result);  // last use of the reactor
   });
   if (!submitted.ok()) {

@@ -66,6 +66,18 @@ int WorkerPool::ThreadsForRunningJob() const {
   return std::clamp(1 + idle, 1, std::max(1, HardwareThreads()));
 }
 
+namespace {
+// The pool whose job this worker thread is running, until the job releases
+// its slot (ReleaseCurrentJob) or returns.
+thread_local const WorkerPool* tls_unreleased_job_pool = nullptr;
+}  // namespace
+
+void WorkerPool::ReleaseCurrentJob() {
+  if (tls_unreleased_job_pool != this) return;
+  tls_unreleased_job_pool = nullptr;
+  busy_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 absl::Duration WorkerPool::RetryHint() const {
   const int64_t mean_us = mean_job_us_.load(std::memory_order_relaxed);
   const int64_t per_slot = mean_us / std::max<int64_t>(1, static_cast<int64_t>(threads_.size()));
@@ -84,12 +96,13 @@ void WorkerPool::Loop() {
       busy_.fetch_add(1, std::memory_order_relaxed);
     }
     const absl::Time start = absl::Now();
+    tls_unreleased_job_pool = this;
     entry.job(start - entry.enqueued);
     const int64_t took_us = absl::ToInt64Microseconds(absl::Now() - start);
     // EWMA with weight 1/8; races between workers only blur the estimate.
     const int64_t old = mean_job_us_.load(std::memory_order_relaxed);
     mean_job_us_.store(old == 0 ? took_us : old + (took_us - old) / 8, std::memory_order_relaxed);
-    busy_.fetch_sub(1, std::memory_order_relaxed);
+    ReleaseCurrentJob();  // unless the job already did
   }
 }
 

@@ -58,6 +58,11 @@ class WorkerPool {
   // machine's hardware threads). A job asks when it starts; DSP results are
   // identical for any thread count, only the time changes.
   int ThreadsForRunningJob() const;
+  // Called from inside a job of this pool once its work is done but before
+  // it answers its call: the worker counts as free from now on, so a client
+  // that sends its next call as soon as it has the answer is not turned away
+  // by its own finished job. No effect elsewhere or when called again.
+  void ReleaseCurrentJob();
   // Jobs rejected because the queue was full, since start.
   int64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 

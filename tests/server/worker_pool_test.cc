@@ -102,6 +102,42 @@ TEST(WorkerPoolTest, RunningJobBorrowsIdleWorkers) {
   EXPECT_EQ(crowded, 1);
 }
 
+// A job that has released its slot (its answer is on the way) no longer
+// counts: with one worker and no queue the next job is accepted at once.
+TEST(WorkerPoolTest, ReleasedJobFreesItsWorkerForTheNextCall) {
+  WorkerPool pool(1, 0);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false, open = false;
+  ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) {
+                    pool.ReleaseCurrentJob();
+                    pool.ReleaseCurrentJob();  // idempotent
+                    std::unique_lock<std::mutex> lock(mu);
+                    released = true;
+                    cv.notify_all();
+                    cv.wait(lock, [&] { return open; });
+                  }).ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return released; });
+  }
+  EXPECT_EQ(pool.busy(), 0);
+  std::atomic<int> second{0};
+  EXPECT_TRUE(pool.TrySubmit([&](absl::Duration) { ++second; }).ok());
+  // A second one is refused: the released job's successor holds the queue.
+  EXPECT_EQ(pool.TrySubmit([](absl::Duration) {}).code(), absl::StatusCode::kResourceExhausted);
+  pool.ReleaseCurrentJob();  // not a worker thread: no effect
+  EXPECT_EQ(pool.busy(), 0);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  pool.Stop();
+  EXPECT_EQ(second.load(), 1);
+  EXPECT_EQ(pool.busy(), 0);
+}
+
 TEST(WorkerPoolTest, ZeroQueueAcceptsOnlyWhenAWorkerIsIdle) {
   WorkerPool pool(1, 0);
   std::mutex mu;
