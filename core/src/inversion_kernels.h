@@ -45,40 +45,75 @@ inline void MultiplyAdd(const float* a, const float* w, float* out, int n) {
   ArrayMap(out, n) += ConstArrayMap(a, n) * ConstArrayMap(w, n);
 }
 
+// How PhaseUpdate scales a to magnitude s.
+enum class Normalize {
+  kFast,   // SSE2: 1/|a| by rsqrt + a Newton step (within ~2 ulp of the division)
+  kExact,  // s / (sqrt(|a|^2) + eps) with correctly rounded sqrt and division in
+           // every lane, so the result equals the plain scalar formula bit for bit
+};
+
 // Fast Griffin-Lim phase update on interleaved complex bins x (in: rebuilt,
-// out: s * a / (|a| + eps) with a = rebuilt - beta * prev; the SSE2 path
-// computes 1/|a| with rsqrt + a Newton step, within ~2 ulp of the division). When `prev` is
+// out: s * a / (|a| + eps) with a = rebuilt - beta * prev). When `prev` is
 // non-null it receives the rebuilt values; `subtract` says whether it held
 // the previous iteration's (else a = rebuilt).
+template <Normalize kMode = Normalize::kFast>
 inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool subtract, int bins) {
   constexpr float kEps = std::numeric_limits<float>::min();  // librosa: tiny(complex64)
   int k = 0;
 #if defined(__SSE2__)
   const __m128 vbeta = _mm_set1_ps(beta);
   const __m128 veps = _mm_set1_ps(kEps);
-  const __m128 vhalf = _mm_set1_ps(0.5f);
-  const __m128 vhalf3 = _mm_set1_ps(1.5f);
-  const __m128 vfloor = _mm_set1_ps(1e-36f);
-  for (; k + 2 <= bins; k += 2) {
-    const __m128 r = _mm_loadu_ps(x + 2 * k);  // r0 i0 r1 i1
-    __m128 a = r;
-    if (prev != nullptr) {
-      if (subtract) a = _mm_sub_ps(r, _mm_mul_ps(vbeta, _mm_loadu_ps(prev + 2 * k)));
-      _mm_storeu_ps(prev + 2 * k, r);
+  if constexpr (kMode == Normalize::kExact) {
+    // Four bins per step on de-interleaved lanes; the same IEEE operations
+    // (correctly rounded sqrt and division) as the scalar tail.
+    for (; k + 4 <= bins; k += 4) {
+      float* xp = x + 2 * k;
+      const __m128 r0 = _mm_loadu_ps(xp);      // re0 im0 re1 im1
+      const __m128 r1 = _mm_loadu_ps(xp + 4);  // re2 im2 re3 im3
+      __m128 a0 = r0, a1 = r1;
+      if (prev != nullptr) {
+        float* pp = prev + 2 * k;
+        if (subtract) {
+          a0 = _mm_sub_ps(r0, _mm_mul_ps(vbeta, _mm_loadu_ps(pp)));
+          a1 = _mm_sub_ps(r1, _mm_mul_ps(vbeta, _mm_loadu_ps(pp + 4)));
+        }
+        _mm_storeu_ps(pp, r0);
+        _mm_storeu_ps(pp + 4, r1);
+      }
+      const __m128 re = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+      const __m128 im = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+      const __m128 norm = _mm_add_ps(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))), veps);
+      const __m128 g = _mm_div_ps(_mm_loadu_ps(s + k), norm);
+      const __m128 ore = _mm_mul_ps(re, g);
+      const __m128 oim = _mm_mul_ps(im, g);
+      _mm_storeu_ps(xp, _mm_unpacklo_ps(ore, oim));
+      _mm_storeu_ps(xp + 4, _mm_unpackhi_ps(ore, oim));
     }
-    const __m128 sq = _mm_mul_ps(a, a);
-    const __m128 m2 = _mm_add_ps(sq, _mm_shuffle_ps(sq, sq, _MM_SHUFFLE(2, 3, 0, 1)));  // m0 m0 m1 m1
-    // 1/|a| by rsqrt and one Newton step (~1 ulp; sqrt + div cost 3x more).
-    // |a| below 1e-18 (|a|^2 near the float floor) takes the exact path.
-    __m128 y = _mm_rsqrt_ps(m2);
-    y = _mm_mul_ps(y, _mm_sub_ps(vhalf3, _mm_mul_ps(_mm_mul_ps(vhalf, m2), _mm_mul_ps(y, y))));
-    const __m128 small = _mm_cmplt_ps(m2, vfloor);
-    if (_mm_movemask_ps(small) != 0) {
-      const __m128 exact = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_sqrt_ps(m2), veps));
-      y = _mm_or_ps(_mm_and_ps(small, exact), _mm_andnot_ps(small, y));
+  } else {
+    const __m128 vhalf = _mm_set1_ps(0.5f);
+    const __m128 vhalf3 = _mm_set1_ps(1.5f);
+    const __m128 vfloor = _mm_set1_ps(1e-36f);
+    for (; k + 2 <= bins; k += 2) {
+      const __m128 r = _mm_loadu_ps(x + 2 * k);  // r0 i0 r1 i1
+      __m128 a = r;
+      if (prev != nullptr) {
+        if (subtract) a = _mm_sub_ps(r, _mm_mul_ps(vbeta, _mm_loadu_ps(prev + 2 * k)));
+        _mm_storeu_ps(prev + 2 * k, r);
+      }
+      const __m128 sq = _mm_mul_ps(a, a);
+      const __m128 m2 = _mm_add_ps(sq, _mm_shuffle_ps(sq, sq, _MM_SHUFFLE(2, 3, 0, 1)));  // m0 m0 m1 m1
+      // 1/|a| by rsqrt and one Newton step (~1 ulp; sqrt + div cost 3x more).
+      // |a| below 1e-18 (|a|^2 near the float floor) takes the exact path.
+      __m128 y = _mm_rsqrt_ps(m2);
+      y = _mm_mul_ps(y, _mm_sub_ps(vhalf3, _mm_mul_ps(_mm_mul_ps(vhalf, m2), _mm_mul_ps(y, y))));
+      const __m128 small = _mm_cmplt_ps(m2, vfloor);
+      if (_mm_movemask_ps(small) != 0) {
+        const __m128 exact = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_sqrt_ps(m2), veps));
+        y = _mm_or_ps(_mm_and_ps(small, exact), _mm_andnot_ps(small, y));
+      }
+      const __m128 sd = _mm_setr_ps(s[k], s[k], s[k + 1], s[k + 1]);
+      _mm_storeu_ps(x + 2 * k, _mm_mul_ps(a, _mm_mul_ps(sd, y)));
     }
-    const __m128 sd = _mm_setr_ps(s[k], s[k], s[k + 1], s[k + 1]);
-    _mm_storeu_ps(x + 2 * k, _mm_mul_ps(a, _mm_mul_ps(sd, y)));
   }
 #endif
   for (; k < bins; ++k) {

@@ -15,6 +15,7 @@
 #endif
 
 #include "absl/strings/str_format.h"
+#include "inversion_kernels.h"
 #include "specinv/fft.h"
 #include "specinv/griffin_lim.h"
 #include "specinv/pghi.h"
@@ -52,60 +53,8 @@ void DivideByWindowSum(float* x, const float* w, size_t n) {
   }
 }
 
-// Griffin-Lim projection of interleaved complex bins x (in: rebuilt, out:
-// magnitude * a / (|a| + kTiny) with a = rebuilt - beta * previous when
-// `subtract`); `previous`, when non-null, receives the rebuilt values. The
-// SSE2 path does the same IEEE operations as the scalar one (sqrt and
-// division are correctly rounded), so both give identical bits.
-void Project(float* x, float* previous, const float* magnitude, float beta, bool subtract, int bins) {
-  int k = 0;
-#if defined(__SSE2__)
-  const __m128 vbeta = _mm_set1_ps(beta);
-  const __m128 tiny = _mm_set1_ps(kTiny);
-  for (; k + 4 <= bins; k += 4) {
-    float* xp = x + 2 * k;
-    const __m128 r0 = _mm_loadu_ps(xp);      // re0 im0 re1 im1
-    const __m128 r1 = _mm_loadu_ps(xp + 4);  // re2 im2 re3 im3
-    __m128 a0 = r0, a1 = r1;
-    if (previous != nullptr) {
-      float* pp = previous + 2 * k;
-      if (subtract) {
-        a0 = _mm_sub_ps(r0, _mm_mul_ps(vbeta, _mm_loadu_ps(pp)));
-        a1 = _mm_sub_ps(r1, _mm_mul_ps(vbeta, _mm_loadu_ps(pp + 4)));
-      }
-      _mm_storeu_ps(pp, r0);
-      _mm_storeu_ps(pp + 4, r1);
-    }
-    const __m128 re = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
-    const __m128 im = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
-    const __m128 norm = _mm_add_ps(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))), tiny);
-    const __m128 m = _mm_div_ps(_mm_loadu_ps(magnitude + k), norm);
-    const __m128 ore = _mm_mul_ps(re, m);
-    const __m128 oim = _mm_mul_ps(im, m);
-    _mm_storeu_ps(xp, _mm_unpacklo_ps(ore, oim));
-    _mm_storeu_ps(xp + 4, _mm_unpackhi_ps(ore, oim));
-  }
-#endif
-  for (; k < bins; ++k) {
-    const float rre = x[2 * k], rim = x[2 * k + 1];
-    float are = rre, aim = rim;
-    if (previous != nullptr) {
-      if (subtract) {
-        are = rre - beta * previous[2 * k];
-        aim = rim - beta * previous[2 * k + 1];
-      }
-      previous[2 * k] = rre;
-      previous[2 * k + 1] = rim;
-    }
-    const float norm = std::sqrt(are * are + aim * aim) + kTiny;
-    const float m = magnitude[k] / norm;
-    x[2 * k] = are * m;
-    x[2 * k + 1] = aim * m;
-  }
-}
-
-using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
-using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+using kernels::ArrayMap;
+using kernels::ConstArrayMap;
 
 template <typename T, typename A>
 size_t Bytes(const std::vector<T, A>& v) {
@@ -557,7 +506,8 @@ struct StreamVocoder::State {
       ArrayMap(time.data(), n_fft) =
           ConstArrayMap(x.data() + (f.index * hop - s0), n_fft) * ConstArrayMap(window.data(), n_fft);
       fft->Forward(time.data(), spec.data());
-      Project(reinterpret_cast<float*>(spec.data()),
+      // Exact normalisation: the stream equals its scalar reference bit for bit.
+      kernels::PhaseUpdate<kernels::Normalize::kExact>(reinterpret_cast<float*>(spec.data()),
               use_momentum ? reinterpret_cast<float*>(f.previous.data()) : nullptr, f.magnitude.data(), beta,
               f.have_previous, bins);
       f.have_previous = use_momentum;
