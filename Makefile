@@ -3,7 +3,9 @@ JOBS ?= $(shell nproc)
 BUILD_RELEASE := build/release
 BUILD_TEST := build/asan
 BUILD_FUZZ := build/fuzz
-CMAKE_COMMON := -G Ninja -DSPECINV_WERROR=ON
+# ccache (installed by scripts/install-deps.sh) lets the release and test trees and later runs share objects.
+CCACHE = $(shell command -v ccache 2>/dev/null)
+CMAKE_COMMON = -G Ninja -DSPECINV_WERROR=ON $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 .PHONY: all deps build run test bench fault-test fuzz clean
 

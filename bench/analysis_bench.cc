@@ -11,10 +11,10 @@
 #include <numbers>
 #include <random>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/fft.h"
-#include "specinv/stft.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/base/fft.h"
+#include "specinv/analysis/stft.h"
 
 namespace specinv {
 namespace {

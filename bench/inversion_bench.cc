@@ -23,15 +23,15 @@
 #include <random>
 #include <vector>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/fft.h"
-#include "specinv/frame_processor.h"
-#include "specinv/griffin_lim.h"
-#include "specinv/mel_inverse.h"
-#include "specinv/pghi.h"
-#include "specinv/refine.h"
-#include "specinv/stft.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/base/fft.h"
+#include "specinv/inversion/frame_processor.h"
+#include "specinv/inversion/griffin_lim.h"
+#include "specinv/inversion/mel_inverse.h"
+#include "specinv/inversion/pghi.h"
+#include "specinv/inversion/refine.h"
+#include "specinv/analysis/stft.h"
 
 namespace specinv {
 namespace {

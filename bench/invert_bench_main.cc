@@ -41,12 +41,12 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "specinv/audio_io.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/inversion.h"
-#include "specinv/mel_inverse.h"
-#include "specinv/npy.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/inversion/mel_inverse.h"
+#include "specinv/io/npy.h"
 
 namespace specinv {
 namespace {

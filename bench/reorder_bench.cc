@@ -30,12 +30,12 @@
 #include <numbers>
 #include <vector>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/frame_features.h"
-#include "specinv/npy.h"
-#include "specinv/reorder.h"
-#include "specinv/tsne.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/creative/frame_features.h"
+#include "specinv/io/npy.h"
+#include "specinv/creative/reorder.h"
+#include "specinv/creative/tsne.h"
 
 namespace specinv {
 namespace {

@@ -39,11 +39,11 @@
 #include <string>
 #include <vector>
 
-#include "specinv/demo_signal.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/inversion.h"
-#include "specinv/stream_vocoder.h"
+#include "specinv/io/demo_signal.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/streaming/stream_vocoder.h"
 
 namespace specinv {
 namespace {

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/files.h"
-#include "specinv/audio_io.h"
-#include "specinv/demo_signal.h"
-#include "specinv/npy.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/io/demo_signal.h"
+#include "specinv/io/npy.h"
 
 namespace specinv::client {
 namespace {

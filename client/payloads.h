@@ -15,7 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "client/flags.h"
-#include "specinv/types.h"
+#include "specinv/base/types.h"
 #include "specinv/v1/spectrogram_service.pb.h"
 
 namespace specinv::client {

@@ -5,7 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 
 namespace specinv::server {
 

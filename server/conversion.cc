@@ -13,8 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "server/status_mapping.h"
-#include "specinv/npy.h"
-#include "specinv/validate.h"
+#include "specinv/io/npy.h"
+#include "specinv/base/validate.h"
 
 namespace specinv::server {
 

@@ -16,8 +16,8 @@
 #include <unordered_map>
 
 #include "absl/status/statusor.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 
 namespace specinv::server {
 

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "specinv/parallel.h"
+#include "specinv/base/parallel.h"
 
 namespace specinv::server {
 

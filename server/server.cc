@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/logging.h"
-#include "specinv/audio_io.h"
-#include "specinv/parallel.h"
-#include "specinv/stft.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/base/parallel.h"
+#include "specinv/analysis/stft.h"
 
 namespace specinv::server {
 namespace {

@@ -49,9 +49,9 @@
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/worker_pool.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/stream_vocoder.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/streaming/stream_vocoder.h"
 #include "specinv/v1/vocode.pb.h"
 
 namespace specinv::server {

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/status_mapping.h"
-#include "specinv/parallel.h"
+#include "specinv/base/parallel.h"
 
 namespace specinv::server {
 

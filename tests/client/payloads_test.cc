@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "specinv/audio_io.h"
-#include "specinv/npy.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/io/npy.h"
 
 namespace specinv::client {
 namespace {

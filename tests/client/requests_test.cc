@@ -14,8 +14,8 @@
 #include "client/commands/commands.h"
 #include "client/files.h"
 #include "client/payloads.h"
-#include "specinv/audio_io.h"
-#include "specinv/npy.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/io/npy.h"
 
 namespace specinv::client {
 namespace {

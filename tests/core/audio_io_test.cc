@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 
 #include <sndfile.h>
 

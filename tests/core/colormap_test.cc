@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/colormap.h"
+#include "specinv/render/colormap.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -1,12 +1,12 @@
 // Copyright specinv authors.
 
-#include "specinv/demo_signal.h"
+#include "specinv/io/demo_signal.h"
 
 #include <cmath>
 
 #include <gtest/gtest.h>
 
-#include "specinv/features.h"
+#include "specinv/analysis/features.h"
 
 namespace specinv {
 namespace {

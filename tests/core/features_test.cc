@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/features.h"
+#include "specinv/analysis/features.h"
 
 #include <cmath>
 

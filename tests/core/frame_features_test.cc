@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/frame_features.h"
+#include "specinv/creative/frame_features.h"
 
 #include <cmath>
 #include <vector>
@@ -8,9 +8,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/scaling.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/analysis/scaling.h"
 #include "testing/signals.h"
 
 namespace specinv {

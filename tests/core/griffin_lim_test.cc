@@ -3,7 +3,7 @@
 // Griffin-Lim / fast Griffin-Lim: the librosa 0.10.1 griffinlim cases,
 // determinism across threads and seeds, initial phases, stopping.
 
-#include "specinv/griffin_lim.h"
+#include "specinv/inversion/griffin_lim.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,9 +12,9 @@
 
 #include <gtest/gtest.h>
 
-#include "specinv/frame_processor.h"
-#include "specinv/inversion.h"
-#include "specinv/stft.h"
+#include "specinv/inversion/frame_processor.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/analysis/stft.h"
 #include "testing/reference.h"
 #include "testing/signals.h"
 

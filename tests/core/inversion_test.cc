@@ -1,20 +1,20 @@
 // Copyright specinv authors.
 //
-// The inversion front door on real speech (../shared/reference speech22k):
+// The inversion front door on real speech (tests/data/librosa speech22k):
 // quality targets that hold with margin, presets' framings, errors.
 //
 // librosa 0.10.1 on this signal (22050 Hz, n_fft 1024, hop 256, 80 Slaney
 // mels 0-8000 Hz, power 1): mel_to_audio at 32 iterations gives SC_mel
 // -19.9 dB, SC_lin -11.3 dB.
 
-#include "specinv/inversion.h"
+#include "specinv/inversion/inversion.h"
 
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "testing/reference.h"
 #include "testing/signals.h"
 

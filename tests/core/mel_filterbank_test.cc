@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/mel_filterbank.h"
+#include "specinv/analysis/mel_filterbank.h"
 
 #include <cmath>
 

@@ -3,16 +3,16 @@
 // Mel -> linear magnitude: the librosa mel_to_stft (NNLS) cases and the
 // clamped pseudo-inverse.
 
-#include "specinv/mel_inverse.h"
+#include "specinv/inversion/mel_inverse.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/mel_filterbank.h"
-#include "specinv/stft.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/analysis/mel_filterbank.h"
+#include "specinv/analysis/stft.h"
 #include "testing/reference.h"
 #include "testing/signals.h"
 

@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/npy.h"
+#include "specinv/io/npy.h"
 
 #include <bit>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 #include "testing/reference.h"
 
 namespace specinv {

@@ -2,15 +2,15 @@
 //
 // PGHI: phase from magnitude alone, no iterations.
 
-#include "specinv/pghi.h"
+#include "specinv/inversion/pghi.h"
 
 #include <cmath>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "specinv/inversion.h"
-#include "specinv/stft.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/analysis/stft.h"
 #include "testing/reference.h"
 #include "testing/signals.h"
 

@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/phase_tools.h"
+#include "specinv/creative/phase_tools.h"
 
 #include <cmath>
 #include <complex>
@@ -11,7 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/stft.h"
+#include "specinv/analysis/stft.h"
 #include "testing/signals.h"
 
 namespace specinv {

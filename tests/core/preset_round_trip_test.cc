@@ -10,9 +10,9 @@
 
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/inversion.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/inversion.h"
 #include "testing/reference.h"
 
 namespace specinv {

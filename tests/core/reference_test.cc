@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 //
-// Every case of ../shared/reference/manifest.json (librosa 0.10.1), with the
+// Every case of tests/data/librosa/manifest.json (librosa 0.10.1), with the
 // tolerance the manifest gives: |x - ref| <= atol + rtol * max|ref|.
 
 #include <algorithm>
@@ -10,13 +10,13 @@
 
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/inversion.h"
-#include "specinv/mel_filterbank.h"
-#include "specinv/mel_inverse.h"
-#include "specinv/scaling.h"
-#include "specinv/stft.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/analysis/mel_filterbank.h"
+#include "specinv/inversion/mel_inverse.h"
+#include "specinv/analysis/scaling.h"
+#include "specinv/analysis/stft.h"
 #include "testing/reference.h"
 
 namespace specinv {

@@ -2,16 +2,16 @@
 //
 // L-BFGS waveform refinement against mel and magnitude targets.
 
-#include "specinv/refine.h"
+#include "specinv/inversion/refine.h"
 
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/frame_processor.h"
-#include "specinv/inversion.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/frame_processor.h"
+#include "specinv/inversion/inversion.h"
 #include "testing/signals.h"
 
 namespace specinv {

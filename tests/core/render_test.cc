@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/render.h"
+#include "specinv/render/render.h"
 
 #include <cmath>
 #include <numbers>
@@ -12,8 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/features.h"
-#include "specinv/png_image.h"
+#include "specinv/analysis/features.h"
+#include "specinv/render/png_image.h"
 #include "testing/signals.h"
 
 namespace specinv {

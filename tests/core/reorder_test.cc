@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/reorder.h"
+#include "specinv/creative/reorder.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,10 +13,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/frame_features.h"
-#include "specinv/tsne.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/creative/frame_features.h"
+#include "specinv/creative/tsne.h"
 #include "testing/signals.h"
 
 namespace specinv {

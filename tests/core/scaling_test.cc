@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/scaling.h"
+#include "specinv/analysis/scaling.h"
 
 #include <cmath>
 

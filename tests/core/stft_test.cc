@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/stft.h"
+#include "specinv/analysis/stft.h"
 
 #include <cmath>
 #include <limits>

@@ -5,7 +5,7 @@
 // re-implemented here on whole buffers), isolation of interleaved streams,
 // quality against the offline pghi_fgla, bounded state, lengths and errors.
 
-#include "specinv/stream_vocoder.h"
+#include "specinv/streaming/stream_vocoder.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,14 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-#include "specinv/demo_signal.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/fft.h"
-#include "specinv/frame_processor.h"
-#include "specinv/inversion.h"
-#include "specinv/mel_inverse.h"
-#include "specinv/pghi.h"
+#include "specinv/io/demo_signal.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/base/fft.h"
+#include "specinv/inversion/frame_processor.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/inversion/mel_inverse.h"
+#include "specinv/inversion/pghi.h"
 #include "testing/reference.h"
 
 namespace specinv {

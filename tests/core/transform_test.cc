@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/transform.h"
+#include "specinv/creative/transform.h"
 
 #include <cmath>
 #include <cstring>
@@ -10,9 +10,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/frame_features.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/creative/frame_features.h"
 #include "testing/signals.h"
 
 namespace specinv {

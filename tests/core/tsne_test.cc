@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/tsne.h"
+#include "specinv/creative/tsne.h"
 
 #include <algorithm>
 #include <cmath>

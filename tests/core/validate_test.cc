@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/validate.h"
+#include "specinv/base/validate.h"
 
 #include <limits>
 #include <vector>

@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 
-#include "specinv/window.h"
+#include "specinv/analysis/window.h"
 
 #include <cmath>
 #include <numbers>

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <span>
 
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> bytes(data, size);

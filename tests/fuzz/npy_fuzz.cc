@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-#include "specinv/npy.h"
+#include "specinv/io/npy.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto array = specinv::ParseNpy(std::span<const uint8_t>(data, size));

@@ -9,13 +9,13 @@
 #include <gtest/gtest.h>
 
 #include "server/test_server.h"
-#include "specinv/audio_io.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/png_image.h"
-#include "specinv/render.h"
-#include "specinv/reorder.h"
-#include "specinv/transform.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/render/png_image.h"
+#include "specinv/render/render.h"
+#include "specinv/creative/reorder.h"
+#include "specinv/creative/transform.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

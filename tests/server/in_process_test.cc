@@ -16,8 +16,8 @@
 
 #include "server/status_mapping.h"
 #include "server/test_server.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

@@ -18,8 +18,8 @@
 
 #include "absl/time/clock.h"
 #include "server/test_server.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

@@ -15,7 +15,7 @@
 #include "server/auth.h"
 #include "server/logging.h"
 #include "server/test_server.h"
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 
 // Last: with OpenSSL support on, its headers define macros that break Eigen.
 #include <httplib.h>

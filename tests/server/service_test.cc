@@ -14,11 +14,11 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "server/service.h"
 #include "server/test_server.h"
-#include "specinv/audio_io.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/inversion.h"
-#include "specinv/npy.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/io/npy.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

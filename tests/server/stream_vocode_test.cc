@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "server/stream_vocode.h"
 #include "server/test_server.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
-#include "specinv/stream_vocoder.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
+#include "specinv/streaming/stream_vocoder.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

@@ -10,7 +10,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "server/logging.h"
-#include "specinv/audio_io.h"
+#include "specinv/io/audio_io.h"
 
 namespace specinv::testing {
 

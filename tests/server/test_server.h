@@ -14,7 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "server/server.h"
-#include "specinv/types.h"
+#include "specinv/base/types.h"
 #include "specinv/v1/spectrogram_service.grpc.pb.h"
 
 namespace specinv::testing {

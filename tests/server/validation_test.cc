@@ -14,9 +14,9 @@
 #include <gtest/gtest.h>
 
 #include "server/test_server.h"
-#include "specinv/audio_io.h"
-#include "specinv/feature_config.h"
-#include "specinv/features.h"
+#include "specinv/io/audio_io.h"
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "testing/signals.h"
 
 namespace specinv::testing {

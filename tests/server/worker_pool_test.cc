@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "server/status_mapping.h"
-#include "specinv/parallel.h"
+#include "specinv/base/parallel.h"
 
 namespace specinv::server {
 namespace {

@@ -1,6 +1,6 @@
 // Copyright specinv authors.
 //
-// Access to the librosa 0.10.1 golden data in ../shared/reference (override
+// Access to the librosa 0.10.1 golden data in tests/data/librosa (override
 // with the SPECINV_REFERENCE_DIR environment variable). Missing data is a test
 // failure, never a skip: the reference cases are the floor of correctness.
 
@@ -13,11 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "specinv/inversion.h"
-#include "specinv/mel_filterbank.h"
-#include "specinv/npy.h"
-#include "specinv/stft.h"
-#include "specinv/types.h"
+#include "specinv/inversion/inversion.h"
+#include "specinv/analysis/mel_filterbank.h"
+#include "specinv/io/npy.h"
+#include "specinv/analysis/stft.h"
+#include "specinv/base/types.h"
 
 namespace specinv::testing {
 

@@ -1,0 +1,124 @@
+// Copyright specinv authors.
+
+#include "specinv/analysis/features.h"
+
+#include <cmath>
+#include <mutex>
+#include <optional>
+
+#include "absl/strings/str_format.h"
+#include "specinv/base/validate.h"
+
+namespace specinv {
+
+absl::StatusOr<FeatureExtractor> FeatureExtractor::Create(const FeatureConfig& config) {
+  if (auto s = ValidateFeatureConfig(config); !s.ok()) return s;
+  StftOptions stft_options = config.stft;
+  if (config.framing == Framing::kHifiGanReflect) stft_options.center = false;
+  // Features are computed like librosa: in double, rounded to float.
+  stft_options.double_precision = true;
+  auto stft = Stft::Create(stft_options);
+  if (!stft.ok()) return stft.status();
+  auto fb = MelFilterbank::Create(config.mel_options());
+  if (!fb.ok()) return fb.status();
+  return FeatureExtractor(config, *std::move(stft), *std::move(fb));
+}
+
+struct FeatureExtractor::LazyInverter {
+  std::once_flag once;
+  std::optional<MelInverter> inverter;
+};
+
+FeatureExtractor::FeatureExtractor(FeatureConfig config, Stft stft, MelFilterbank filterbank)
+    : config_(std::move(config)), stft_(std::move(stft)), filterbank_(std::move(filterbank)),
+      inverter_(std::make_shared<LazyInverter>()) {}
+
+const MelInverter& FeatureExtractor::mel_inverter() const {
+  std::call_once(inverter_->once, [this] { inverter_->inverter.emplace(filterbank_); });
+  return *inverter_->inverter;
+}
+
+int64_t FeatureExtractor::NumFrames(int64_t num_samples) const {
+  int64_t frames = 0;
+  if (config_.framing == Framing::kHifiGanReflect) {
+    const int64_t padded = num_samples + 2 * ((config_.stft.n_fft - config_.stft.hop_length) / 2);
+    frames = (num_samples <= 0 || padded < config_.stft.n_fft)
+                 ? 0
+                 : 1 + (padded - config_.stft.n_fft) / config_.stft.hop_length;
+  } else {
+    frames = stft_.NumFrames(num_samples);
+  }
+  if (config_.drop_last_frame && frames > 0) --frames;
+  return frames;
+}
+
+absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<const float> audio) const {
+  if (audio.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");
+  if (auto s = CheckFinite("audio", audio); !s.ok()) return s;
+  const int64_t frames = NumFrames(static_cast<int64_t>(audio.size()));
+  if (frames < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "audio has %d samples, too short for one frame with n_fft=%d (preset \"%s\")", audio.size(),
+        config_.stft.n_fft, config_.preset));
+  }
+  ComplexMatrix spec;
+  if (config_.framing == Framing::kHifiGanReflect) {
+    stft_.ForwardExtended(audio, (config_.stft.n_fft - config_.stft.hop_length) / 2, PadMode::kReflect, &spec);
+  } else {
+    if (auto s = stft_.Forward(audio, &spec); !s.ok()) return s;
+  }
+  if (config_.drop_last_frame) {
+    ComplexMatrix trimmed = spec.leftCols(frames);
+    return trimmed;
+  }
+  return spec;
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::Magnitude(std::span<const float> audio) const {
+  auto spec = ComplexSpectrogram(audio);
+  if (!spec.ok()) return spec.status();
+  const float eps = static_cast<float>(config_.magnitude_epsilon);
+  RealMatrix mag(spec->rows(), spec->cols());
+  for (Eigen::Index i = 0; i < mag.size(); ++i) {
+    const std::complex<float> c = spec->data()[i];
+    mag.data()[i] = std::sqrt(c.real() * c.real() + c.imag() * c.imag() + eps);
+  }
+  return mag;
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::Mel(std::span<const float> audio) const {
+  if (config_.power == 2.0 && config_.magnitude_epsilon == 0.0) {
+    auto spec = ComplexSpectrogram(audio);
+    if (!spec.ok()) return spec.status();
+    const RealMatrix power = spec->cwiseAbs2();
+    RealMatrix mel;
+    filterbank_.Apply(power, &mel);
+    return mel;
+  }
+  auto mag = Magnitude(audio);
+  if (!mag.ok()) return mag.status();
+  return MagnitudeToMel(*mag);
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::LogMel(std::span<const float> audio) const {
+  auto mel = Mel(audio);
+  if (!mel.ok()) return mel.status();
+  return Compress(*mel, config_.scale);
+}
+
+RealMatrix FeatureExtractor::MagnitudeToMel(const RealMatrix& magnitude) const {
+  RealMatrix mel;
+  if (config_.power == 1.0) {
+    filterbank_.Apply(magnitude, &mel);
+  } else {
+    const RealMatrix powered = magnitude.array().pow(static_cast<float>(config_.power)).matrix();
+    filterbank_.Apply(powered, &mel);
+  }
+  return mel;
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::Decompress(const RealMatrix& log_mel) const {
+  return specinv::Decompress(log_mel, config_.scale);
+}
+
+}  // namespace specinv

@@ -1,0 +1,81 @@
+// Copyright specinv authors.
+
+#include "specinv/base/validate.h"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "absl/strings/str_format.h"
+
+namespace specinv {
+
+absl::Status CheckRange(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s must be in [%d, %d], got %d", field, lo, hi, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRealRange(std::string_view field, double value, double lo, double hi) {
+  if (!std::isfinite(value) || value < lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s must be in [%g, %g], got %g", field, lo, hi, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRangeOpenLow(std::string_view field, double value, double lo, double hi) {
+  if (!std::isfinite(value) || value <= lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s must be in (%g, %g], got %g", field, lo, hi, value));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Vectorisable screens over the IEEE-754 bits (no float reductions, which the
+// compiler may not reorder): exponent all ones means NaN or Inf; as unsigned,
+// bits >= 0x7f800000 means NaN, Inf or a set sign bit (negative, or -0.0).
+constexpr uint32_t kExponentMask = 0x7f800000u;
+
+bool AnyNonFinite(std::span<const float> values) {
+  uint32_t bad = 0;
+  for (float v : values) bad |= static_cast<uint32_t>((std::bit_cast<uint32_t>(v) & kExponentMask) == kExponentMask);
+  return bad != 0;
+}
+
+bool AnyNegativeOrNonFinite(std::span<const float> values) {
+  uint32_t bad = 0;
+  for (float v : values) bad |= static_cast<uint32_t>(std::bit_cast<uint32_t>(v) >= kExponentMask);
+  return bad != 0;
+}
+
+}  // namespace
+
+absl::Status CheckFinite(std::string_view field, std::span<const float> values) {
+  if (!AnyNonFinite(values)) return absl::OkStatus();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s[%d] is %s; all values must be finite", field, i, std::isnan(values[i]) ? "NaN" : "Inf"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNonNegativeFinite(std::string_view field, std::span<const float> values) {
+  if (!AnyNegativeOrNonFinite(values)) return absl::OkStatus();
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float v = values[i];
+    if (!std::isfinite(v) || v < 0.0f) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s[%d] is %g; all values must be finite and >= 0", field, i, static_cast<double>(v)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace specinv

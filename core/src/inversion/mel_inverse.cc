@@ -1,0 +1,275 @@
+// Copyright specinv authors.
+
+#include "specinv/inversion/mel_inverse.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "absl/strings/str_format.h"
+#include "specinv/base/parallel.h"
+#include "specinv/base/validate.h"
+
+namespace specinv {
+namespace {
+
+// Sparse helpers over the filterbank rows.
+void ApplyRows(const MelFilterbank& fb, const float* x, float* mel) {
+  for (int m = 0; m < fb.n_mels(); ++m) {
+    const float* w = fb.row_values(m);
+    const float* v = x + fb.row_begin(m);
+    float acc = 0.0f;
+    for (int i = 0, n = fb.row_size(m); i < n; ++i) acc += w[i] * v[i];
+    mel[m] = acc;
+  }
+}
+
+void ApplyRowsTranspose(const MelFilterbank& fb, const float* mel, float* x) {
+  std::fill(x, x + fb.num_bins(), 0.0f);
+  for (int m = 0; m < fb.n_mels(); ++m) {
+    const float* w = fb.row_values(m);
+    float* v = x + fb.row_begin(m);
+    const float r = mel[m];
+    for (int i = 0, n = fb.row_size(m); i < n; ++i) v[i] += w[i] * r;
+  }
+}
+
+// pinv(W) b = W^T (W W^T)^-1 b over the non-empty filters when W W^T is well
+// conditioned; otherwise a truncated pseudo-inverse from the SVD of W
+// (singular values below 1e-4 of the largest dropped), since the exact
+// minimum-norm solution of an ill-conditioned W (e.g. Whisper's 80 filters
+// on 201 bins) is huge and oscillating, and clamping it leaves garbage.
+class PseudoInverse {
+ public:
+  explicit PseudoInverse(const MelFilterbank& fb) : fb_(fb) {
+    for (int m = 0; m < fb.n_mels(); ++m) {
+      if (fb.row_size(m) > 0) active_.push_back(m);
+    }
+    const int n = static_cast<int>(active_.size());
+    Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
+    for (int a = 0; a < n; ++a) {
+      const int ma = active_[static_cast<size_t>(a)];
+      for (int b = a; b < n; ++b) {
+        const int mb = active_[static_cast<size_t>(b)];
+        const int lo = std::max(fb.row_begin(ma), fb.row_begin(mb));
+        const int hi = std::min(fb.row_begin(ma) + fb.row_size(ma), fb.row_begin(mb) + fb.row_size(mb));
+        double acc = 0.0;
+        for (int k = lo; k < hi; ++k) {
+          acc += static_cast<double>(fb.row_values(ma)[k - fb.row_begin(ma)]) *
+                 static_cast<double>(fb.row_values(mb)[k - fb.row_begin(mb)]);
+        }
+        g(a, b) = acc;
+        g(b, a) = acc;
+      }
+    }
+    llt_.compute(g);
+    bool ok = llt_.info() == Eigen::Success;
+    if (ok) {
+      // The Cholesky diagonal squared spans the pivots of W W^T: accept a
+      // condition number of W W^T up to about 1e8.
+      const Eigen::VectorXd d = llt_.matrixL().toDenseMatrix().diagonal();
+      ok = d.size() == 0 || d.minCoeff() > 1e-4 * d.maxCoeff();
+    }
+    if (!ok) {
+      const Eigen::MatrixXd w = fb.weights().cast<double>();
+      Eigen::BDCSVD<Eigen::MatrixXd> svd(w, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      const Eigen::VectorXd& sv = svd.singularValues();
+      const double cutoff = sv.size() > 0 ? 1e-4 * sv(0) : 0.0;
+      Eigen::VectorXd inv = Eigen::VectorXd::Zero(sv.size());
+      for (Eigen::Index i = 0; i < sv.size(); ++i) inv(i) = sv(i) > cutoff ? 1.0 / sv(i) : 0.0;
+      dense_ = svd.matrixV() * inv.asDiagonal() * svd.matrixU().transpose();
+      use_dense_ = true;
+    }
+  }
+
+  // x = max(0, pinv(W) b); `scratch` holds n_mels + n_fft/2+1 doubles.
+  void Apply(const float* b, float* x, std::vector<double>* scratch) const {
+    const int bins = fb_.num_bins();
+    if (use_dense_) {
+      Eigen::Map<Eigen::VectorXd> bd(scratch->data(), fb_.n_mels());
+      for (int m = 0; m < fb_.n_mels(); ++m) bd(m) = static_cast<double>(b[m]);
+      Eigen::Map<Eigen::VectorXd> xd(scratch->data() + fb_.n_mels(), bins);
+      xd.noalias() = dense_ * bd;  // vectorised matrix-vector product
+      for (int k = 0; k < bins; ++k) x[k] = static_cast<float>(std::max(xd(k), 0.0));
+      return;
+    }
+    const int n = static_cast<int>(active_.size());
+    Eigen::Map<Eigen::VectorXd> y(scratch->data(), n);
+    for (int a = 0; a < n; ++a) y(a) = static_cast<double>(b[active_[static_cast<size_t>(a)]]);
+    llt_.solveInPlace(y);
+    std::fill(x, x + bins, 0.0f);
+    for (int a = 0; a < n; ++a) {
+      const int m = active_[static_cast<size_t>(a)];
+      const float* w = fb_.row_values(m);
+      float* v = x + fb_.row_begin(m);
+      const float r = static_cast<float>(y(a));
+      for (int i = 0, len = fb_.row_size(m); i < len; ++i) v[i] += w[i] * r;
+    }
+    for (int k = 0; k < bins; ++k) x[k] = std::max(x[k], 0.0f);
+  }
+
+ private:
+  const MelFilterbank& fb_;
+  std::vector<int> active_;
+  Eigen::LLT<Eigen::MatrixXd> llt_;
+  Eigen::MatrixXd dense_;
+  bool use_dense_ = false;
+};
+
+double SquaredNorm(const float* v, int n) {
+  double acc = 0.0;
+  for (int i = 0; i < n; ++i) acc += static_cast<double>(v[i]) * static_cast<double>(v[i]);
+  return acc;
+}
+
+}  // namespace
+
+// Everything MelInverter::Apply needs, built once per filterbank.
+struct MelInverter::State {
+  explicit State(const MelFilterbank& filterbank) : fb(filterbank), pinv(fb), step(static_cast<size_t>(fb.num_bins())) {
+    // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
+    const int bins = fb.num_bins();
+    std::vector<double> r(static_cast<size_t>(bins), 0.0);
+    for (int m = 0; m < fb.n_mels(); ++m) {
+      double row_sum = 0.0;
+      for (int i = 0; i < fb.row_size(m); ++i) row_sum += static_cast<double>(fb.row_values(m)[i]);
+      for (int i = 0; i < fb.row_size(m); ++i) {
+        r[static_cast<size_t>(fb.row_begin(m) + i)] += static_cast<double>(fb.row_values(m)[i]) * row_sum;
+      }
+    }
+    for (int k = 0; k < bins; ++k) {
+      step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
+    }
+  }
+  const MelFilterbank fb;  // declared before pinv, which refers to it
+  const PseudoInverse pinv;
+  std::vector<float> step;
+};
+
+MelInverter::MelInverter(const MelFilterbank& filterbank) : state_(std::make_shared<const State>(filterbank)) {}
+
+const MelFilterbank& MelInverter::filterbank() const { return state_->fb; }
+
+absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name) {
+  if (name == "nnls") return MelInverseMethod::kNnls;
+  if (name == "pinv") return MelInverseMethod::kPseudoInverse;
+  return absl::InvalidArgumentError(
+      absl::StrFormat("mel inverse method must be one of nnls, pinv; got \"%s\"", name));
+}
+
+std::string_view MelInverseMethodName(MelInverseMethod method) {
+  return method == MelInverseMethod::kNnls ? "nnls" : "pinv";
+}
+
+absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& fb, const RealMatrix& mel,
+                                          const MelInverseOptions& options) {
+  return MelInverter(fb).Apply(mel, options);
+}
+
+absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelInverseOptions& options) const {
+  const MelFilterbank& fb = state_->fb;
+  if (mel.rows() != fb.n_mels()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mel must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
+  }
+  if (mel.cols() < 1) return absl::InvalidArgumentError("mel must have at least 1 frame, got 0");
+  if (auto s = CheckRange("nnls iterations", options.iterations, 0, 100000); !s.ok()) return s;
+  if (auto s = CheckRealRange("nnls tolerance", options.tolerance, 0.0, 1.0); !s.ok()) return s;
+  if (auto s = CheckRangeOpenLow("power", options.power, 0.0, 4.0); !s.ok()) return s;
+  if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
+      !s.ok()) {
+    return s;
+  }
+  const int bins = fb.num_bins();
+  const int n_mels = fb.n_mels();
+  const int64_t frames = mel.cols();
+  const PseudoInverse& pinv = state_->pinv;
+  const std::vector<float>& step = state_->step;
+  RealMatrix out(bins, frames);
+  const bool nnls = options.method == MelInverseMethod::kNnls && options.iterations > 0;
+  const double tol2 = options.tolerance * options.tolerance;
+  const float inv_power = static_cast<float>(1.0 / options.power);
+  ParallelFor(frames, options.max_threads, [&](int64_t begin, int64_t end) {
+    std::vector<double> scratch(static_cast<size_t>(n_mels + bins));
+    std::vector<float> y(static_cast<size_t>(bins)), x_old(static_cast<size_t>(bins)), grad(static_cast<size_t>(bins));
+    std::vector<float> ax(static_cast<size_t>(n_mels)), ax_old(static_cast<size_t>(n_mels)), r(static_cast<size_t>(n_mels));
+    for (int64_t f = begin; f < end; ++f) {
+      const float* b = mel.col(f).data();
+      float* x = out.col(f).data();
+      pinv.Apply(b, x, &scratch);
+      if (nnls) {
+        const double target = tol2 * SquaredNorm(b, n_mels);
+        ApplyRows(fb, x, ax.data());
+        double res = 0.0;
+        for (int m = 0; m < n_mels; ++m) {
+          const double e = static_cast<double>(ax[static_cast<size_t>(m)]) - static_cast<double>(b[m]);
+          res += e * e;
+        }
+        std::copy(x, x + bins, y.begin());
+        std::copy(x, x + bins, x_old.begin());
+        std::copy(ax.begin(), ax.end(), ax_old.begin());
+        double t = 1.0;
+        // A*y for the extrapolated point, kept by linearity.
+        std::vector<float>& ay = r;
+        std::copy(ax.begin(), ax.end(), ay.begin());
+        for (int it = 0; it < options.iterations && res > target; ++it) {
+          for (int m = 0; m < n_mels; ++m) ay[static_cast<size_t>(m)] -= b[m];  // residual at y
+          ApplyRowsTranspose(fb, ay.data(), grad.data());
+          for (int k = 0; k < bins; ++k) {
+            x[k] = std::max(0.0f, y[static_cast<size_t>(k)] - step[static_cast<size_t>(k)] * grad[static_cast<size_t>(k)]);
+          }
+          ApplyRows(fb, x, ax.data());
+          double new_res = 0.0;
+          for (int m = 0; m < n_mels; ++m) {
+            const double e = static_cast<double>(ax[static_cast<size_t>(m)]) - static_cast<double>(b[m]);
+            new_res += e * e;
+          }
+          double beta = 0.0;
+          if (new_res > res) {
+            t = 1.0;  // adaptive restart
+          } else {
+            const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+            beta = (t - 1.0) / t_next;
+            t = t_next;
+          }
+          res = new_res;
+          const float fb_beta = static_cast<float>(beta);
+          for (int k = 0; k < bins; ++k) {
+            const float xk = x[k];
+            y[static_cast<size_t>(k)] = xk + fb_beta * (xk - x_old[static_cast<size_t>(k)]);
+            x_old[static_cast<size_t>(k)] = xk;
+          }
+          // W y by linearity.
+          for (int m = 0; m < n_mels; ++m) {
+            const float v = ax[static_cast<size_t>(m)];
+            ay[static_cast<size_t>(m)] = v + fb_beta * (v - ax_old[static_cast<size_t>(m)]);
+            ax_old[static_cast<size_t>(m)] = v;
+          }
+        }
+      }
+      if (inv_power != 1.0f) {
+        for (int k = 0; k < bins; ++k) x[k] = std::pow(x[k], inv_power);
+      }
+    }
+  });
+  return out;
+}
+
+double MelResidualRel(const MelFilterbank& fb, const RealMatrix& magnitude, const RealMatrix& mel, double power) {
+  RealMatrix p = magnitude;
+  if (power != 1.0) p = magnitude.array().pow(static_cast<float>(power)).matrix();
+  RealMatrix est;
+  fb.Apply(p, &est);
+  double err = 0.0, ref = 0.0;
+  for (Eigen::Index i = 0; i < mel.size(); ++i) {
+    const double e = static_cast<double>(est.data()[i]) - static_cast<double>(mel.data()[i]);
+    err += e * e;
+    ref += static_cast<double>(mel.data()[i]) * static_cast<double>(mel.data()[i]);
+  }
+  if (ref <= 0.0) return err > 0.0 ? 1.0 : 0.0;
+  return std::sqrt(err / ref);
+}
+
+}  // namespace specinv

@@ -1,0 +1,574 @@
+// Copyright specinv authors.
+
+#include "specinv/io/audio_io.h"
+
+#include <sndfile.h>
+#include <soxr.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "specinv/base/validate.h"
+
+namespace specinv {
+namespace {
+
+constexpr sf_count_t kChunkFrames = 4096;
+
+// ---------------------------------------------------------------------------
+// libsndfile virtual I/O over a memory buffer.
+
+// Read-only view for decoding.
+struct ReadBuffer {
+  std::span<const uint8_t> data;
+  sf_count_t pos = 0;
+};
+
+// Growable buffer for encoding; writes past the end extend it (zero-filled
+// when a seek left a gap).
+struct WriteBuffer {
+  std::string data;
+  sf_count_t pos = 0;
+};
+
+template <typename Buffer>
+sf_count_t VioGetLength(void* user) {
+  return static_cast<sf_count_t>(static_cast<Buffer*>(user)->data.size());
+}
+
+template <typename Buffer>
+sf_count_t VioSeek(sf_count_t offset, int whence, void* user) {
+  auto* buffer = static_cast<Buffer*>(user);
+  sf_count_t base = 0;
+  switch (whence) {
+    case SEEK_SET:
+      base = 0;
+      break;
+    case SEEK_CUR:
+      base = buffer->pos;
+      break;
+    case SEEK_END:
+      base = static_cast<sf_count_t>(buffer->data.size());
+      break;
+    default:
+      return -1;
+  }
+  const sf_count_t target = base + offset;
+  if (target < 0) return -1;
+  buffer->pos = target;
+  return target;
+}
+
+template <typename Buffer>
+sf_count_t VioTell(void* user) {
+  return static_cast<Buffer*>(user)->pos;
+}
+
+sf_count_t ReadVioRead(void* ptr, sf_count_t count, void* user) {
+  auto* buffer = static_cast<ReadBuffer*>(user);
+  const auto size = static_cast<sf_count_t>(buffer->data.size());
+  if (count <= 0 || buffer->pos >= size) return 0;
+  const sf_count_t n = std::min(count, size - buffer->pos);
+  std::memcpy(ptr, buffer->data.data() + buffer->pos, static_cast<size_t>(n));
+  buffer->pos += n;
+  return n;
+}
+
+sf_count_t ReadVioWrite(const void* /*ptr*/, sf_count_t /*count*/, void* /*user*/) { return 0; }
+
+sf_count_t WriteVioRead(void* ptr, sf_count_t count, void* user) {
+  auto* buffer = static_cast<WriteBuffer*>(user);
+  const auto size = static_cast<sf_count_t>(buffer->data.size());
+  if (count <= 0 || buffer->pos >= size) return 0;
+  const sf_count_t n = std::min(count, size - buffer->pos);
+  std::memcpy(ptr, buffer->data.data() + buffer->pos, static_cast<size_t>(n));
+  buffer->pos += n;
+  return n;
+}
+
+sf_count_t WriteVioWrite(const void* ptr, sf_count_t count, void* user) {
+  auto* buffer = static_cast<WriteBuffer*>(user);
+  if (count <= 0) return 0;
+  const auto end = static_cast<size_t>(buffer->pos + count);
+  if (end > buffer->data.size()) buffer->data.resize(end, '\0');
+  std::memcpy(buffer->data.data() + buffer->pos, ptr, static_cast<size_t>(count));
+  buffer->pos += count;
+  return count;
+}
+
+SF_VIRTUAL_IO MakeReadVio() {
+  SF_VIRTUAL_IO vio{};
+  vio.get_filelen = &VioGetLength<ReadBuffer>;
+  vio.seek = &VioSeek<ReadBuffer>;
+  vio.read = &ReadVioRead;
+  vio.write = &ReadVioWrite;
+  vio.tell = &VioTell<ReadBuffer>;
+  return vio;
+}
+
+SF_VIRTUAL_IO MakeWriteVio() {
+  SF_VIRTUAL_IO vio{};
+  vio.get_filelen = &VioGetLength<WriteBuffer>;
+  vio.seek = &VioSeek<WriteBuffer>;
+  vio.read = &WriteVioRead;
+  vio.write = &WriteVioWrite;
+  vio.tell = &VioTell<WriteBuffer>;
+  return vio;
+}
+
+struct SndfileCloser {
+  void operator()(SNDFILE* file) const { sf_close(file); }
+};
+using SndfilePtr = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+// ---------------------------------------------------------------------------
+// Helpers.
+
+std::string MajorFormatName(int major) {
+  SF_FORMAT_INFO info{};
+  info.format = major;
+  if (sf_command(nullptr, SFC_GET_FORMAT_INFO, &info, sizeof(info)) == 0 && info.name != nullptr) {
+    return info.name;
+  }
+  return absl::StrFormat("0x%06x", major);
+}
+
+bool IsAllowedMajorFormat(int major) {
+  return major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX || major == SF_FORMAT_RF64 ||
+         major == SF_FORMAT_FLAC || major == SF_FORMAT_OGG || major == SF_FORMAT_MPEG;
+}
+
+// ID3v2 tag or an MPEG audio frame sync word.
+bool LooksLikeMp3(std::span<const uint8_t> bytes) {
+  if (bytes.size() >= 3 && bytes[0] == 'I' && bytes[1] == 'D' && bytes[2] == '3') return true;
+  return bytes.size() >= 2 && bytes[0] == 0xFF && (bytes[1] & 0xE0) == 0xE0;
+}
+
+uint32_t ReadLe32(std::span<const uint8_t> bytes, size_t at) {
+  return static_cast<uint32_t>(bytes[at]) | (static_cast<uint32_t>(bytes[at + 1]) << 8) |
+         (static_cast<uint32_t>(bytes[at + 2]) << 16) | (static_cast<uint32_t>(bytes[at + 3]) << 24);
+}
+
+// libsndfile silently shortens a RIFF/WAVE file whose data chunk is cut off;
+// detect it here. Sizes 0 and 0xFFFFFFFF are used by streaming writers (and
+// RF64) for "unknown" and are accepted.
+absl::Status CheckWavNotTruncated(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 12 || std::memcmp(bytes.data(), "RIFF", 4) != 0 ||
+      std::memcmp(bytes.data() + 8, "WAVE", 4) != 0) {
+    return absl::OkStatus();
+  }
+  size_t pos = 12;
+  while (pos + 8 <= bytes.size()) {
+    const uint32_t chunk_size = ReadLe32(bytes, pos + 4);
+    const size_t body = pos + 8;
+    if (std::memcmp(bytes.data() + pos, "data", 4) == 0) {
+      const size_t available = bytes.size() - body;
+      if (chunk_size != 0 && chunk_size != 0xFFFFFFFFu && chunk_size > available) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "truncated WAV file: the data chunk declares %d bytes but only %d are present", chunk_size,
+            available));
+      }
+      return absl::OkStatus();
+    }
+    const size_t padded = static_cast<size_t>(chunk_size) + (chunk_size & 1u);
+    if (padded > bytes.size() - body) break;  // libsndfile reports this itself
+    pos = body + padded;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSampleRate(std::string_view field, double rate) {
+  return CheckRangeOpenLow(field, rate, 0.0, kMaxSampleRateHz);
+}
+
+absl::Status ValidateOptions(const DecodeOptions& options) {
+  if (options.channel_mode != DecodeOptions::ChannelMode::kMixdown &&
+      options.channel_mode != DecodeOptions::ChannelMode::kPick) {
+    return absl::InvalidArgumentError(absl::StrFormat("channel_mode must be kMixdown or kPick, got %d",
+                                                      static_cast<int>(options.channel_mode)));
+  }
+  if (options.target_sample_rate.has_value()) {
+    if (auto status = CheckSampleRate("target_sample_rate_hertz", *options.target_sample_rate); !status.ok()) {
+      return status;
+    }
+  }
+  if (!std::isfinite(options.max_duration_seconds) || options.max_duration_seconds < 0.0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "max_duration_seconds must be finite and >= 0 (0 = unlimited), got %g", options.max_duration_seconds));
+  }
+  return absl::OkStatus();
+}
+
+// Checks that do not depend on the samples themselves.
+absl::Status ValidateStream(double sample_rate, int64_t channels, const DecodeOptions& options) {
+  if (auto status = CheckSampleRate("sample_rate_hertz", sample_rate); !status.ok()) return status;
+  if (auto status = CheckRange("channels", channels, 1, kMaxChannels); !status.ok()) return status;
+  if (options.channel_mode == DecodeOptions::ChannelMode::kPick) {
+    if (auto status = CheckRange("channel", options.channel, 0, channels - 1); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDuration(int64_t frames, double sample_rate, const DecodeOptions& options) {
+  if (options.max_duration_seconds <= 0.0) return absl::OkStatus();
+  const double seconds = static_cast<double>(frames) / sample_rate;
+  if (seconds > options.max_duration_seconds) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("audio duration %.3f s (%d frames at %g Hz) exceeds max_duration_seconds %g", seconds,
+                        frames, sample_rate, options.max_duration_seconds));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NonFiniteSampleError(int64_t index, float value, int channels) {
+  const char* what = std::isnan(value) ? "NaN" : (value > 0.0f ? "+Inf" : "-Inf");
+  if (channels == 1) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("samples[%d] is %s; all samples must be finite", index, what));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("samples[%d] (frame %d, channel %d) is %s; all samples must be finite", index,
+                      index / channels, index % channels, what));
+}
+
+// Reduces interleaved frames to mono and appends them to `out`, checking
+// finiteness. `first_index` is the interleaved index of interleaved[0].
+absl::Status AppendMono(std::span<const float> interleaved, int channels, int64_t first_index,
+                        const DecodeOptions& options, std::vector<float>& out) {
+  for (size_t i = 0; i < interleaved.size(); ++i) {
+    if (!std::isfinite(interleaved[i])) {
+      return NonFiniteSampleError(first_index + static_cast<int64_t>(i), interleaved[i], channels);
+    }
+  }
+  const size_t frames = interleaved.size() / static_cast<size_t>(channels);
+  const auto ch = static_cast<size_t>(channels);
+  if (channels == 1) {
+    out.insert(out.end(), interleaved.begin(), interleaved.end());
+  } else if (options.channel_mode == DecodeOptions::ChannelMode::kPick) {
+    const auto pick = static_cast<size_t>(options.channel);
+    for (size_t f = 0; f < frames; ++f) out.push_back(interleaved[f * ch + pick]);
+  } else {
+    const float scale = 1.0f / static_cast<float>(channels);
+    for (size_t f = 0; f < frames; ++f) {
+      float sum = 0.0f;
+      for (size_t c = 0; c < ch; ++c) sum += interleaved[f * ch + c];
+      out.push_back(sum * scale);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Audio> Finish(std::vector<float> mono, double sample_rate, const DecodeOptions& options) {
+  Audio audio;
+  if (options.target_sample_rate.has_value() && *options.target_sample_rate != sample_rate) {
+    auto resampled = Resample(mono, sample_rate, *options.target_sample_rate);
+    if (!resampled.ok()) return resampled.status();
+    audio.samples = *std::move(resampled);
+    audio.sample_rate = *options.target_sample_rate;
+  } else {
+    audio.samples = std::move(mono);
+    audio.sample_rate = sample_rate;
+  }
+  return audio;
+}
+
+absl::Status EmptyInputError() { return absl::InvalidArgumentError("audio is empty (0 bytes)"); }
+
+}  // namespace
+
+bool Mp3DecodingSupported() {
+  static const bool supported = [] {
+    int count = 0;
+    sf_command(nullptr, SFC_GET_FORMAT_MAJOR_COUNT, &count, sizeof(count));
+    for (int i = 0; i < count; ++i) {
+      SF_FORMAT_INFO info{};
+      info.format = i;
+      if (sf_command(nullptr, SFC_GET_FORMAT_MAJOR, &info, sizeof(info)) == 0 &&
+          (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG) {
+        return true;
+      }
+    }
+    return false;
+  }();
+  return supported;
+}
+
+absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  if (auto status = ValidateOptions(options); !status.ok()) return status;
+  if (bytes.empty()) return EmptyInputError();
+  if (auto status = CheckWavNotTruncated(bytes); !status.ok()) return status;
+
+  ReadBuffer buffer{bytes, 0};
+  SF_VIRTUAL_IO vio = MakeReadVio();
+  SF_INFO info{};
+  SndfilePtr file;
+  int open_error = SF_ERR_NO_ERROR;
+  std::string detail;
+  {
+    // libsndfile reports open failures through process-wide state
+    // (sf_error(nullptr) / sf_strerror(nullptr)), so opens are serialised.
+    static std::mutex open_mutex;
+    std::lock_guard<std::mutex> lock(open_mutex);
+    file.reset(sf_open_virtual(&vio, SFM_READ, &info, &buffer));
+    if (file == nullptr) {
+      open_error = sf_error(nullptr);
+      detail = sf_strerror(nullptr);
+    }
+  }
+  if (file == nullptr) {
+    if (open_error == SF_ERR_UNRECOGNISED_FORMAT) {
+      if (!Mp3DecodingSupported() && LooksLikeMp3(bytes)) {
+        return absl::UnimplementedError(
+            absl::StrCat("the input looks like MP3, but MP3 decoding is not supported by the installed ",
+                         sf_version_string(), " (built without MPEG support)"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unsupported audio format: the input is not a recognised WAV, FLAC, OGG or MP3 file (libsndfile: ",
+          detail, ")"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed or truncated audio file (libsndfile: ", detail, ")"));
+  }
+
+  const int major = info.format & SF_FORMAT_TYPEMASK;
+  if (!IsAllowedMajorFormat(major)) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported audio container '", MajorFormatName(major),
+                                                   "'; supported: WAV, FLAC, OGG (Vorbis, Opus), MP3"));
+  }
+  const double sample_rate = info.samplerate;
+  if (auto status = ValidateStream(sample_rate, info.channels, options); !status.ok()) return status;
+  // Containers that declare their length are checked before decoding.
+  const bool length_known = info.frames > 0 && info.frames != SF_COUNT_MAX;
+  if (length_known) {
+    if (auto status = CheckDuration(info.frames, sample_rate, options); !status.ok()) return status;
+  }
+
+  const int channels = info.channels;
+  std::vector<float> chunk(static_cast<size_t>(kChunkFrames) * static_cast<size_t>(channels));
+  std::vector<float> mono;
+  if (length_known) mono.reserve(static_cast<size_t>(info.frames));
+  int64_t frames_read = 0;
+  while (true) {
+    const sf_count_t n = sf_readf_float(file.get(), chunk.data(), kChunkFrames);
+    if (n <= 0) break;
+    const auto count = static_cast<size_t>(n) * static_cast<size_t>(channels);
+    if (auto status = AppendMono(std::span<const float>(chunk.data(), count), channels,
+                                 frames_read * channels, options, mono);
+        !status.ok()) {
+      return status;
+    }
+    frames_read += n;
+    if (auto status = CheckDuration(frames_read, sample_rate, options); !status.ok()) return status;
+  }
+  if (const int error = sf_error(file.get()); error != SF_ERR_NO_ERROR) {
+    const std::string declared = length_known ? absl::StrCat(" of ", info.frames, " declared") : "";
+    return absl::InvalidArgumentError(absl::StrCat("truncated or corrupt ", MajorFormatName(major),
+                                                   " file: decoding failed after ", frames_read, declared,
+                                                   " frames (libsndfile: ", sf_strerror(file.get()), ")"));
+  }
+  // MP3 lengths are estimates (encoder delay, padding, missing Xing header),
+  // so only exact-length containers are held to their declared length.
+  if (length_known && major != SF_FORMAT_MPEG && frames_read < info.frames) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("truncated or corrupt %s file: the header declares %d frames but only %d could be decoded",
+                        MajorFormatName(major), info.frames, frames_read));
+  }
+  if (frames_read == 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "audio contains no samples (0 frames; %s container, %d bytes)", MajorFormatName(major), bytes.size()));
+  }
+  return Finish(std::move(mono), sample_rate, options);
+}
+
+absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat format, double sample_rate,
+                                   int channels, const DecodeOptions& options) {
+  if (auto status = ValidateOptions(options); !status.ok()) return status;
+  if (format != PcmFormat::kS16Le && format != PcmFormat::kF32Le) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("pcm_format must be s16le or f32le, got %d", static_cast<int>(format)));
+  }
+  if (auto status = ValidateStream(sample_rate, channels, options); !status.ok()) return status;
+  if (bytes.empty()) return EmptyInputError();
+  const size_t sample_bytes = format == PcmFormat::kS16Le ? 2 : 4;
+  const size_t frame_bytes = sample_bytes * static_cast<size_t>(channels);
+  if (bytes.size() % frame_bytes != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "raw PCM byte count %d is not a multiple of the frame size %d (%d channels x %d bytes per sample)",
+        bytes.size(), frame_bytes, channels, sample_bytes));
+  }
+  const auto frames = static_cast<int64_t>(bytes.size() / frame_bytes);
+  if (auto status = CheckDuration(frames, sample_rate, options); !status.ok()) return status;
+
+  const size_t total = bytes.size() / sample_bytes;
+  std::vector<float> interleaved(total);
+  if (format == PcmFormat::kS16Le) {
+    for (size_t i = 0; i < total; ++i) {
+      const auto bits = static_cast<uint16_t>(bytes[2 * i] | (bytes[2 * i + 1] << 8));
+      interleaved[i] = static_cast<float>(static_cast<int16_t>(bits)) * (1.0f / 32768.0f);
+    }
+  } else {
+    for (size_t i = 0; i < total; ++i) {
+      interleaved[i] = std::bit_cast<float>(ReadLe32(bytes, 4 * i));
+    }
+  }
+  std::vector<float> mono;
+  mono.reserve(static_cast<size_t>(frames));
+  if (auto status = AppendMono(interleaved, channels, 0, options, mono); !status.ok()) return status;
+  return Finish(std::move(mono), sample_rate, options);
+}
+
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz) {
+  if (auto status = CheckSampleRate("from_hz", from_hz); !status.ok()) return status;
+  if (auto status = CheckSampleRate("to_hz", to_hz); !status.ok()) return status;
+  if (auto status = CheckFinite("samples", samples); !status.ok()) return status;
+  if (from_hz == to_hz || samples.empty()) return std::vector<float>(samples.begin(), samples.end());
+
+  const auto out_len =
+      static_cast<size_t>(std::llround(static_cast<double>(samples.size()) * to_hz / from_hz));
+  std::vector<float> out(out_len);
+  if (out_len == 0) return out;
+  const soxr_io_spec_t io_spec = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+  const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
+  size_t consumed = 0;
+  size_t produced = 0;
+  const soxr_error_t error = soxr_oneshot(from_hz, to_hz, 1, samples.data(), samples.size(), &consumed,
+                                          out.data(), out.size(), &produced, &io_spec, &quality, nullptr);
+  if (error != nullptr) {
+    return absl::InternalError(absl::StrCat("libsoxr resampling from ", from_hz, " Hz to ", to_hz,
+                                            " Hz failed: ", error));
+  }
+  // soxr delivers round(n * ratio) samples once flushed; guard anyway.
+  out.resize(produced);
+  out.resize(out_len, 0.0f);
+  return out;
+}
+
+absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double sample_rate,
+                                        AudioEncoding encoding) {
+  if (auto status = CheckSampleRate("sample_rate_hertz", sample_rate); !status.ok()) return status;
+  if (sample_rate != std::floor(sample_rate)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("sample_rate_hertz must be a whole number of hertz for encoding, got %g", sample_rate));
+  }
+  if (samples.empty()) return absl::InvalidArgumentError("samples is empty; nothing to encode");
+  if (auto status = CheckFinite("samples", samples); !status.ok()) return status;
+
+  SF_INFO info{};
+  info.samplerate = static_cast<int>(sample_rate);
+  info.channels = 1;
+  switch (encoding) {
+    case AudioEncoding::kWavPcm16:
+      info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+      break;
+    case AudioEncoding::kWavFloat32:
+      info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+      break;
+    case AudioEncoding::kFlac:
+      info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrFormat("encoding must be wav16, wav_float or flac, got %d", static_cast<int>(encoding)));
+  }
+
+  WriteBuffer buffer;
+  SF_VIRTUAL_IO vio = MakeWriteVio();
+  SndfilePtr file(sf_open_virtual(&vio, SFM_WRITE, &info, &buffer));
+  if (file == nullptr) {
+    // Not expected for the fixed formats above; the global error text may be
+    // another thread's, so only the error-free facts are reported.
+    return absl::InternalError(absl::StrCat("libsndfile cannot open a ", std::string(AudioEncodingName(encoding)),
+                                            " encoder at ", info.samplerate, " Hz"));
+  }
+  // No PEAK chunk: libsndfile stamps it with the wall-clock time, which would
+  // make the bytes of identical requests differ. The encoding is a pure
+  // function of (samples, sample_rate, encoding).
+  sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+  const auto frames = static_cast<sf_count_t>(samples.size());
+  sf_count_t written = 0;
+  if (encoding == AudioEncoding::kWavFloat32) {
+    written = sf_writef_float(file.get(), samples.data(), frames);
+  } else {
+    // 16-bit PCM: scale by 2^15 (the inverse of libsndfile's read scaling)
+    // and clip, so that decode(encode(x)) is within 2^-15 of x on [-1, 1].
+    std::vector<int16_t> pcm(samples.size());
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const float scaled = std::nearbyint(samples[i] * 32768.0f);
+      pcm[i] = static_cast<int16_t>(std::clamp(scaled, -32768.0f, 32767.0f));
+    }
+    written = sf_writef_short(file.get(), pcm.data(), frames);
+  }
+  if (written != frames) {
+    return absl::InternalError(absl::StrCat("libsndfile wrote ", written, " of ", frames,
+                                            " frames: ", sf_strerror(file.get())));
+  }
+  if (const int error = sf_close(file.release()); error != 0) {
+    return absl::InternalError(absl::StrCat("libsndfile failed to finish the ", std::string(AudioEncodingName(encoding)),
+                                            " stream: ", sf_error_number(error)));
+  }
+  return std::move(buffer.data);
+}
+
+absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name) {
+  if (name == "wav16") return AudioEncoding::kWavPcm16;
+  if (name == "wav_float") return AudioEncoding::kWavFloat32;
+  if (name == "flac") return AudioEncoding::kFlac;
+  return absl::InvalidArgumentError(
+      absl::StrCat("audio encoding must be one of wav16, wav_float, flac; got '", std::string(name), "'"));
+}
+
+std::string_view AudioEncodingName(AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kWavPcm16:
+      return "wav16";
+    case AudioEncoding::kWavFloat32:
+      return "wav_float";
+    case AudioEncoding::kFlac:
+      return "flac";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<PcmFormat> ParsePcmFormat(std::string_view name) {
+  if (name == "s16le") return PcmFormat::kS16Le;
+  if (name == "f32le") return PcmFormat::kF32Le;
+  return absl::InvalidArgumentError(absl::StrCat("pcm format must be one of s16le, f32le; got '", std::string(name), "'"));
+}
+
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open '", path, "' for reading"));
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(file, &std::fclose);
+  std::string data;
+  char block[1 << 16];
+  while (true) {
+    const size_t n = std::fread(block, 1, sizeof(block), file);
+    data.append(block, n);
+    if (n < sizeof(block)) break;
+  }
+  if (std::ferror(file) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot read '", path, "'"));
+  return data;
+}
+
+absl::Status WriteFileBytes(const std::string& path, std::string_view bytes) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open '", path, "' for writing"));
+  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), file);
+  const int write_errno = errno;
+  const bool close_failed = std::fclose(file) != 0;
+  if (written != bytes.size()) return absl::ErrnoToStatus(write_errno, absl::StrCat("cannot write '", path, "'"));
+  if (close_failed) return absl::ErrnoToStatus(errno, absl::StrCat("cannot finish writing '", path, "'"));
+  return absl::OkStatus();
+}
+
+}  // namespace specinv
