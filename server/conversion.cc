@@ -231,13 +231,12 @@ void FromFeatureConfig(const FeatureConfig& c, v1::SpectrogramConfig* proto) {
 
 // ---- Audio ------------------------------------------------------------------
 
-absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double target_sample_rate,
-                                                  const ServiceLimits& limits, absl::string_view path) {
-  DecodeOptions options;
-  options.target_sample_rate = target_sample_rate;
-  options.max_duration_seconds = limits.max_audio_seconds;
-  absl::StatusOr<specinv::Audio> decoded;
-  std::string field;
+absl::StatusOr<AudioInput> ToAudioInput(const v1::Audio& audio, double target_sample_rate,
+                                        const ServiceLimits& limits, absl::string_view path) {
+  AudioInput input;
+  input.message = &audio;
+  input.path = std::string(path);
+  input.shape.target_rate = target_sample_rate;
   switch (audio.content_case()) {
     case v1::Audio::kEncodedData: {
       if (IsPcm(audio.encoding())) {
@@ -246,8 +245,17 @@ absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double
                                             v1::AudioEncoding_Name(audio.encoding())));
       }
       if (!v1::AudioEncoding_IsValid(audio.encoding())) return UnknownEnum(Join(path, "encoding"), audio.encoding());
-      field = Join(path, "encoded_data");
-      decoded = DecodeAudio(AsBytes(audio.encoded_data()), options);
+      input.field = Join(path, "encoded_data");
+      absl::StatusOr<AudioProbe> probe = ProbeAudio(AsBytes(audio.encoded_data()));
+      if (!probe.ok()) return WithField(probe.status(), input.field);
+      input.shape.source_rate = probe->sample_rate;
+      input.shape.channels = probe->channels;
+      input.shape.frames = probe->frames;
+      if (probe->frames < 0) {
+        // No declared length (e.g. a streamed container): bound it by what
+        // the decoder will accept, --max-audio-seconds at the source rate.
+        input.shape.frames = static_cast<int64_t>(std::ceil(limits.max_audio_seconds * probe->sample_rate));
+      }
       break;
     }
     case v1::Audio::kPcmData: {
@@ -270,15 +278,46 @@ absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double
                             absl::StrFormat("must be in [1, %d] with pcm_data, got %d", kMaxChannels,
                                             audio.channel_count()));
       }
-      field = Join(path, "pcm_data");
-      const PcmFormat format =
-          audio.encoding() == v1::AUDIO_ENCODING_PCM_FLOAT32_LE ? PcmFormat::kF32Le : PcmFormat::kS16Le;
-      decoded = DecodeRawPcm(AsBytes(audio.pcm_data()), format, audio.sample_rate_hertz(),
-                             audio.channel_count(), options);
+      input.field = Join(path, "pcm_data");
+      const int64_t bytes_per_sample = audio.encoding() == v1::AUDIO_ENCODING_PCM_FLOAT32_LE ? 4 : 2;
+      input.shape.source_rate = audio.sample_rate_hertz();
+      input.shape.channels = audio.channel_count();
+      input.shape.frames = static_cast<int64_t>(audio.pcm_data().size()) / (bytes_per_sample * audio.channel_count());
       break;
     }
     case v1::Audio::CONTENT_NOT_SET:
       return InvalidField(path, "is required: set encoded_data or pcm_data");
+  }
+  if (input.shape.frames > 0 && input.shape.source_rate > 0.0 && DecodedSamples(input.shape) < 1) {
+    return InvalidField(input.field,
+                        absl::StrFormat("has %d samples at %g Hz, which resample to no sample at all at the "
+                                        "configured %g Hz (config.sample_rate_hertz)",
+                                        input.shape.frames, input.shape.source_rate, target_sample_rate));
+  }
+  return input;
+}
+
+double AudioInput::source_seconds() const {
+  return shape.source_rate > 0.0 ? static_cast<double>(std::max<int64_t>(shape.frames, 0)) / shape.source_rate : 0.0;
+}
+
+int64_t AudioInput::samples() const { return DecodedSamples(shape); }
+
+absl::StatusOr<specinv::Audio> DecodeAudioInput(const AudioInput& input, const ServiceLimits& limits,
+                                                std::function<absl::Status()> check) {
+  const v1::Audio& audio = *input.message;
+  DecodeOptions options;
+  options.target_sample_rate = input.shape.target_rate;
+  options.max_duration_seconds = limits.max_audio_seconds;
+  options.check = std::move(check);
+  absl::StatusOr<specinv::Audio> decoded;
+  if (audio.content_case() == v1::Audio::kEncodedData) {
+    decoded = DecodeAudio(AsBytes(audio.encoded_data()), options);
+  } else {
+    const PcmFormat format =
+        audio.encoding() == v1::AUDIO_ENCODING_PCM_FLOAT32_LE ? PcmFormat::kF32Le : PcmFormat::kS16Le;
+    decoded = DecodeRawPcm(AsBytes(audio.pcm_data()), format, audio.sample_rate_hertz(), audio.channel_count(),
+                           options);
   }
   if (!decoded.ok()) {
     absl::Status s = decoded.status();
@@ -286,13 +325,13 @@ absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double
       s = absl::InvalidArgumentError(absl::StrCat(
           s.message(), " (server limit --max-audio-seconds=", limits.max_audio_seconds, ")"));
     }
-    return WithField(s, field);
+    if (s.code() == absl::StatusCode::kCancelled || s.code() == absl::StatusCode::kDeadlineExceeded) return s;
+    return WithField(s, input.field);
   }
   return decoded;
 }
 
-absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate,
-                                 const ServiceLimits& limits, absl::string_view path) {
+absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate, absl::string_view path) {
   switch (output.encoding()) {
     case v1::AUDIO_ENCODING_UNSPECIFIED:
     case v1::AUDIO_ENCODING_WAV_PCM16:
@@ -309,15 +348,10 @@ absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sa
                                           v1::AudioEncoding_Name(output.encoding())));
     default: return UnknownEnum(Join(path, "encoding"), output.encoding());
   }
-  if (output.has_length_samples()) {
-    const auto max_samples = static_cast<int64_t>(std::floor(limits.max_audio_seconds * sample_rate));
-    if (output.length_samples() < 1 || output.length_samples() > max_samples) {
-      return InvalidField(Join(path, "length_samples"),
-                          absl::StrFormat("must be in [1, %d] (server limit --max-audio-seconds=%g at %g Hz), "
-                                          "got %d",
-                                          max_samples, limits.max_audio_seconds, sample_rate,
-                                          output.length_samples()));
-    }
+  // The upper bound (--max-audio-seconds) is admission's (admission.h).
+  if (output.has_length_samples() && output.length_samples() < 1) {
+    return InvalidField(Join(path, "length_samples"),
+                        absl::StrFormat("must be >= 1, got %d", output.length_samples()));
   }
   if (std::floor(sample_rate) != sample_rate) {
     return InvalidField("config.sample_rate_hertz",

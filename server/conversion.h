@@ -11,6 +11,7 @@
 #ifndef SPECINV_SERVER_CONVERSION_H_
 #define SPECINV_SERVER_CONVERSION_H_
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "server/limits.h"
 #include "specinv/io/audio_io.h"
+#include "specinv/io/decode_cost.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/inversion/inversion.h"
 #include "specinv/base/types.h"
@@ -42,14 +44,28 @@ absl::StatusOr<FeatureConfig> ToFeatureConfig(const v1::SpectrogramConfig& proto
 // Every field set (the effective configuration).
 void FromFeatureConfig(const FeatureConfig& config, v1::SpectrogramConfig* proto);
 
-// Decodes `audio` to mono float samples resampled to `target_sample_rate`,
-// rejecting audio longer than limits.max_audio_seconds.
-absl::StatusOr<specinv::Audio> DecodeAudioMessage(const v1::Audio& audio, double target_sample_rate,
-                                                  const ServiceLimits& limits, absl::string_view path);
+// An audio message checked and measured, not decoded: the container header
+// (or the PCM byte count) gives the frames, channels and source rate, so the
+// decoded and resampled sizes are known before decoding (decode_cost.h).
+// `message` points into the request, which must outlive it.
+struct AudioInput {
+  const v1::Audio* message = nullptr;
+  std::string path;   // e.g. "audio"
+  std::string field;  // "audio.encoded_data" or "audio.pcm_data"
+  DecodeShape shape;  // frames: declared, or the most the decoder accepts when undeclared
+  double source_seconds() const;
+  int64_t samples() const;  // mono samples after resampling to shape.target_rate
+};
+absl::StatusOr<AudioInput> ToAudioInput(const v1::Audio& audio, double target_sample_rate,
+                                        const ServiceLimits& limits, absl::string_view path);
+// Decodes a measured input to mono float samples at its target rate,
+// polling `check` between blocks (its status is returned as is).
+absl::StatusOr<specinv::Audio> DecodeAudioInput(const AudioInput& input, const ServiceLimits& limits,
+                                                std::function<absl::Status()> check);
 
-// Checks `output` (encoding allowed for output, length within limits).
-absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate,
-                                 const ServiceLimits& limits, absl::string_view path);
+// Checks `output`: an encoding allowed for output, length_samples >= 1 when
+// set, a whole-hertz rate. Its upper bound is admission's (admission.h).
+absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate, absl::string_view path);
 // Encodes mono samples as `encoding` (unspecified: WAV PCM16) into `audio`.
 absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
                                 v1::AudioEncoding encoding, v1::Audio* audio);

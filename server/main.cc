@@ -5,7 +5,10 @@
 // SIGTERM/SIGINT: health turns NOT_SERVING, new calls are refused, in-flight
 // calls get --shutdown-grace-s to finish, then the process exits 0.
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <thread>
 #include <cstdio>
 #include <pthread.h>
 
@@ -52,6 +55,25 @@ int main(int argc, char** argv) {
   app.add_option("--max-batch-size", options.limits.max_batch_size, "Most items in one InvertMelBatch")
       ->envname("SPECINV_MAX_BATCH_SIZE")
       ->capture_default_str();
+  double max_job_memory_mb = 1024.0;
+  app.add_option("--max-job-memory-mb", max_job_memory_mb,
+                 "Largest estimated peak working memory of one job, MiB; requests whose cost (computed from their "
+                 "shapes before any allocation) is larger are refused with INVALID_ARGUMENT. Keep workers x this "
+                 "under the container's memory limit")
+      ->envname("SPECINV_MAX_JOB_MEMORY_MB")
+      ->capture_default_str();
+  app.add_option("--max-streams", options.limits.max_streams,
+                 "Most StreamVocode calls open at once (beyond: RESOURCE_EXHAUSTED with a retry hint)")
+      ->envname("SPECINV_MAX_STREAMS")
+      ->capture_default_str();
+  app.add_option("--stream-idle-timeout-s", options.limits.stream_idle_timeout_seconds,
+                 "A StreamVocode call that sends nothing this long ends with DEADLINE_EXCEEDED")
+      ->envname("SPECINV_STREAM_IDLE_TIMEOUT_S")
+      ->capture_default_str();
+  app.add_flag("--allow-insecure-auth", options.allow_insecure_auth,
+               "Accept --auth-token-file on a plaintext port (the token travels in clear; e.g. behind a "
+               "TLS-terminating proxy)")
+      ->envname("SPECINV_ALLOW_INSECURE_AUTH");
   app.add_option("--metrics-host", options.metrics_host, "Address of the Prometheus endpoint")
       ->envname("SPECINV_METRICS_HOST")
       ->capture_default_str();
@@ -92,6 +114,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.limits.max_message_bytes = static_cast<int64_t>(max_message_mb * 1024.0 * 1024.0);
+  // Out-of-range values (validated by the server) map to -1.
+  options.limits.max_job_memory_bytes = max_job_memory_mb >= 0.0 && max_job_memory_mb <= 1073741824.0
+                                            ? static_cast<int64_t>(max_job_memory_mb * 1024.0 * 1024.0)
+                                            : -1;
 
   // Signals are taken synchronously by this thread; block them before any
   // other thread exists so every thread inherits the mask.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/logging.h"
+#include "server/reflection_auth.h"
 #include "specinv/io/audio_io.h"
 #include "specinv/base/parallel.h"
 #include "specinv/analysis/stft.h"
@@ -54,6 +55,17 @@ absl::Status ValidateOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(absl::StrFormat("--max-n-fft must be in [%d, %d], got %d", kMinFftSize,
                                                       kMaxFftSize, l.max_n_fft));
   }
+  if (l.max_job_memory_bytes < (int64_t{16} << 20) || l.max_job_memory_bytes > (int64_t{1} << 50)) {
+    return absl::InvalidArgumentError(absl::StrFormat("--max-job-memory-mb must be in [16, 2^30], got %g",
+                                                      static_cast<double>(l.max_job_memory_bytes) / (1 << 20)));
+  }
+  if (l.max_streams < 0 || l.max_streams > 100000) {
+    return absl::InvalidArgumentError(absl::StrFormat("--max-streams must be in [0, 100000], got %d", l.max_streams));
+  }
+  if (!(l.stream_idle_timeout_seconds > 0.0) || l.stream_idle_timeout_seconds > 86400.0) {
+    return absl::InvalidArgumentError(absl::StrFormat("--stream-idle-timeout-s must be in (0, 86400], got %g",
+                                                      l.stream_idle_timeout_seconds));
+  }
   if (l.max_batch_size < 1 || l.max_batch_size > 4096) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--max-batch-size must be in [1, 4096], got %d", l.max_batch_size));
@@ -91,6 +103,11 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   for (const std::string& t : tokens) {
     if (t.empty()) return absl::InvalidArgumentError("auth tokens must be non-empty");
   }
+  if (!tokens.empty() && o.tls_cert_file.empty() && !o.allow_insecure_auth) {
+    return absl::InvalidArgumentError(
+        "--auth-token-file on a plaintext port sends the bearer token in clear: enable TLS (--tls-cert, --tls-key) "
+        "or say so explicitly with --allow-insecure-auth (e.g. behind a TLS-terminating proxy)");
+  }
   self->auth_ = TokenAuthenticator(std::move(tokens));
 
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -115,6 +132,15 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
 
   self->pool_ = std::make_unique<WorkerPool>(o.workers, o.queue_depth);
   WorkerPool* pool = self->pool_.get();
+  // Readiness: the service's health name is NOT_SERVING while every worker
+  // is busy and the queue is full, so a balancer routes elsewhere; liveness
+  // ("") stays SERVING.
+  SpecinvServer* server = self.get();
+  pool->SetSaturationListener([server](bool saturated) {
+    grpc::HealthCheckServiceInterface* h = server->health_.load();
+    if (h == nullptr || server->draining_.load()) return;
+    h->SetServingStatus(kServiceName, !saturated);
+  });
   self->metrics_ = std::make_unique<Metrics>([pool] {
     PoolGauges g;
     g.queue_depth = pool->queued();
@@ -141,6 +167,9 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   builder.AddListeningPort(absl::StrCat(o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host, ":", o.port),
                            credentials, &self->port_);
   builder.RegisterService(self->service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewReflectionAuthInterceptorFactory(&self->auth_));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   self->server_ = builder.BuildAndStart();
   if (!self->server_ || self->port_ == 0) {
     self->pool_->Stop();
@@ -150,6 +179,7 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   if (health != nullptr) {
     health->SetServingStatus(true);
     health->SetServingStatus(kServiceName, true);
+    self->health_.store(health);
   }
 
   if (o.metrics_port >= 0) {
@@ -175,6 +205,7 @@ void SpecinvServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   const absl::Time start = absl::Now();
+  draining_ = true;
   if (server_) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);

@@ -13,6 +13,7 @@
 #ifndef SPECINV_SERVER_SERVER_H_
 #define SPECINV_SERVER_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,10 @@ struct ServerOptions {
   std::string tls_client_ca_file; // PEM; requires and verifies client certificates (mutual TLS)
   std::string auth_token_file;    // one bearer token per line; empty = no auth
   std::vector<std::string> auth_tokens;  // in addition to the file (tests)
+  // Bearer tokens on a plaintext port travel in clear: refused unless TLS is
+  // on or this is set (--allow-insecure-auth), e.g. behind a TLS-terminating
+  // proxy on a private network.
+  bool allow_insecure_auth = false;
 };
 
 class SpecinvServer {
@@ -71,6 +76,8 @@ class SpecinvServer {
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   std::unique_ptr<SpectrogramService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
+  std::atomic<bool> draining_{false};
   std::mutex shutdown_mu_;
   bool shut_down_ = false;
 };

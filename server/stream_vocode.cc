@@ -211,11 +211,20 @@ absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector
     if (!linear.ok()) return WithField(linear.status(), kChunkPath);
     mel = *std::move(linear);
   }
-  if (absl::Status s = vocoder_->PushFrames(*mel, samples); !s.ok()) {
-    // Decompressed values beyond float range come back here as inf.
-    return InvalidField(kChunkPath, absl::StrFormat("after decompression and de-normalisation: %s", s.message()));
+  // In blocks of frames, so a cancelled or expired stream stops within one
+  // block however long the chunk and however small the hop.
+  constexpr Eigen::Index kFramesPerCheck = 16;
+  for (Eigen::Index first = 0; first < mel->cols(); first += kFramesPerCheck) {
+    if (check_) {
+      if (absl::Status s = check_(); !s.ok()) return s;
+    }
+    const Eigen::Index n = std::min<Eigen::Index>(kFramesPerCheck, mel->cols() - first);
+    if (absl::Status s = vocoder_->PushFrames(mel->middleCols(first, n), samples); !s.ok()) {
+      // Decompressed values beyond float range come back here as inf.
+      return InvalidField(kChunkPath, absl::StrFormat("after decompression and de-normalisation: %s", s.message()));
+    }
+    frames_ += n;
   }
-  frames_ = total;
   return absl::OkStatus();
 }
 
@@ -399,19 +408,88 @@ void StreamVocodeScheduler::RetryLoop() {
   }
 }
 
+// ---- open streams -----------------------------------------------------------
+
+StreamRegistry::StreamRegistry(int max_streams, absl::Duration idle_timeout)
+    : max_streams_(max_streams), idle_timeout_(idle_timeout), sweeper_([this] { Sweep(); }) {}
+
+StreamRegistry::~StreamRegistry() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  sweeper_.join();
+}
+
+bool StreamRegistry::TryReserve() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reserved_ >= max_streams_) return false;
+  ++reserved_;
+  return true;
+}
+
+void StreamRegistry::Add(Stream* stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  streams_.insert(stream);
+}
+
+void StreamRegistry::Remove(Stream* stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (streams_.erase(stream) > 0) --reserved_;
+}
+
+int StreamRegistry::open() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reserved_;
+}
+
+void StreamRegistry::Sweep() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto period = std::chrono::milliseconds(
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(idle_timeout_) / 4, 10, 1000));
+  while (!stop_) {
+    cv_.wait_for(lock, period, [this] { return stop_; });
+    if (stop_) break;
+    const absl::Time now = absl::Now();
+    // Under mu_: a stream removes itself (OnDone) before it is deleted.
+    for (Stream* stream : streams_) stream->ExpireIfIdle(now, idle_timeout_);
+  }
+}
+
 // ---- the reactor ------------------------------------------------------------
 
 namespace {
 
 class StreamVocodeReactor final
     : public grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>,
-      public StreamVocodeScheduler::Task {
+      public StreamVocodeScheduler::Task,
+      public StreamRegistry::Stream {
  public:
   StreamVocodeReactor(grpc::CallbackServerContext* ctx, StreamVocodeEnvironment env)
       : ctx_(ctx), env_(std::move(env)), deadline_(DeadlineOf(*ctx)), session_(env_.limits, env_.extractors) {
     if (env_.metrics != nullptr) env_.metrics->StreamVocodeOpened();
+    session_.SetCheck([this]() -> absl::Status {
+      if (absl::Now() >= deadline_) return absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
+      if (ctx_->IsCancelled()) return absl::CancelledError("the call was cancelled; the stream was stopped");
+      return absl::OkStatus();
+    });
     std::lock_guard<std::mutex> lock(mu_);
+    last_activity_ = absl::Now();
+    if (env_.registry != nullptr) env_.registry->Add(this);
     StartReadLocked();
+  }
+
+  void ExpireIfIdle(absl::Time now, absl::Duration idle_timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (finish_requested_ || job_active_ || !inputs_.empty() || now - last_activity_ < idle_timeout) return;
+    Input idle;
+    idle.received = now;
+    idle.idle_timeout = idle_timeout;
+    inputs_.push_back(std::move(idle));
+    const bool schedule = ScheduleLocked();
+    lock.unlock();
+    if (schedule) env_.scheduler->Schedule(this);
   }
 
   // Reads and writes are started with mu_ held (their reactions never run
@@ -424,12 +502,15 @@ class StreamVocodeReactor final
       // A read also fails when the call is cancelled: that is no half-close
       // (OnCancel handles it).
       if (!finish_requested_ && !ctx_->IsCancelled()) {
-        inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true});
+        inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true, 0, std::nullopt});
       }
     } else if (!finish_requested_) {
-      inputs_.push_back(Input{std::move(incoming_), absl::Now(), false});
+      last_activity_ = absl::Now();
+      const auto bytes = static_cast<int64_t>(incoming_.ByteSizeLong());
+      queued_bytes_ += bytes;
+      inputs_.push_back(Input{std::move(incoming_), last_activity_, false, bytes, std::nullopt});
       incoming_.Clear();
-      if (static_cast<int>(inputs_.size()) < kMaxQueuedMessages) {
+      if (static_cast<int>(inputs_.size()) < kMaxQueuedMessages && queued_bytes_ < kMaxQueuedBytes) {
         StartReadLocked();
       } else {
         read_paused_ = true;
@@ -458,6 +539,7 @@ class StreamVocodeReactor final
   }
 
   void OnDone() override {
+    if (env_.registry != nullptr) env_.registry->Remove(this);  // before mu_: the sweeper holds the registry
     std::unique_lock<std::mutex> lock(mu_);
     done_ = true;
     const bool last = !job_active_;
@@ -470,6 +552,9 @@ class StreamVocodeReactor final
     v1::StreamVocodeRequest message;
     absl::Time received;
     bool half_close = false;
+    int64_t bytes = 0;
+    // Set on the marker the idle sweeper queues: the stream ends.
+    std::optional<absl::Duration> idle_timeout;
   };
 
   // Marks the stream as queued for a worker; true when the caller must hand
@@ -490,7 +575,9 @@ class StreamVocodeReactor final
     if (!finish_requested_ && !inputs_.empty()) {
       Input input = std::move(inputs_.front());
       inputs_.pop_front();
-      if (read_paused_ && !half_closed_ && static_cast<int>(inputs_.size()) < kMaxQueuedMessages) {
+      queued_bytes_ -= input.bytes;
+      if (read_paused_ && !half_closed_ && static_cast<int>(inputs_.size()) < kMaxQueuedMessages &&
+          queued_bytes_ < kMaxQueuedBytes) {
         read_paused_ = false;
         StartReadLocked();
       }
@@ -499,6 +586,10 @@ class StreamVocodeReactor final
       absl::Status s;
       if (absl::Now() >= deadline_) {
         s = absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
+      } else if (input.idle_timeout.has_value()) {
+        s = absl::DeadlineExceededError(absl::StrFormat(
+            "the stream sent no message for %g s (server limit --stream-idle-timeout-s); it was closed",
+            absl::ToDoubleSeconds(*input.idle_timeout)));
       } else if (input.half_close) {
         s = session_.HalfClose(&out);
       } else {
@@ -538,6 +629,7 @@ class StreamVocodeReactor final
   // `status`, overriding a pending OK (the client did not receive it).
   void AbortLocked(const absl::Status& status) {
     inputs_.clear();
+    queued_bytes_ = 0;
     outputs_.clear();
     if (finished_) return;
     finish_requested_ = true;
@@ -582,6 +674,8 @@ class StreamVocodeReactor final
   std::mutex mu_;
   v1::StreamVocodeRequest incoming_;
   std::deque<Input> inputs_;
+  int64_t queued_bytes_ = 0;
+  absl::Time last_activity_;
   std::deque<v1::StreamVocodeResponse> outputs_;
   v1::StreamVocodeResponse in_flight_;
   bool read_pending_ = false;

@@ -25,7 +25,7 @@
 // Threading: gRPC threads only queue messages and start reads/writes; the
 // DSP runs on the worker pool through a StreamVocodeScheduler, one message
 // of a stream at a time (so a stream's chunks are processed in order). At
-// most kMaxQueuedMessages messages wait per stream; beyond that the reactor
+// most kMaxQueuedMessages messages (kMaxQueuedBytes) wait per stream; beyond that the reactor
 // stops reading (back-pressure through gRPC flow control).
 
 #ifndef SPECINV_SERVER_STREAM_VOCODE_H_
@@ -38,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -85,6 +86,9 @@ class StreamVocodeSession {
   void Release();
   // Frees the DSP state only (after the utterance is closed).
   void ReleaseVocoder();
+  // Polled between blocks of frames of a chunk; a non-OK status stops the
+  // chunk and is returned (cancellation, deadline).
+  void SetCheck(std::function<absl::Status()> check) { check_ = std::move(check); }
 
  private:
   absl::Status Configure(const v1::StreamVocodeConfig& config);
@@ -110,6 +114,7 @@ class StreamVocodeSession {
   bool released_ = false;
   bool counted_ = false;  // in LiveStreamVocodeStates()
   std::vector<float> pending_;  // samples of the message being handled
+  std::function<absl::Status()> check_;
 };
 
 // Streams whose DSP state (vocoder) is allocated right now, process-wide: a
@@ -163,6 +168,48 @@ class StreamVocodeScheduler {
   std::thread retry_thread_;
 };
 
+// The open StreamVocode calls: admission (at most `max_streams` at once,
+// --max-streams) and the idle timeout (--stream-idle-timeout-s): a sweeper
+// thread asks every open stream a few times per timeout whether it has been
+// idle (no message received, nothing queued or running) for longer; such a
+// stream ends with DEADLINE_EXCEEDED and frees its state.
+// Thread-safe. Streams must Remove themselves before they are destroyed.
+class StreamRegistry {
+ public:
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // Called by the sweeper with the registry locked: must not block on it.
+    virtual void ExpireIfIdle(absl::Time now, absl::Duration idle_timeout) = 0;
+  };
+
+  StreamRegistry(int max_streams, absl::Duration idle_timeout);
+  ~StreamRegistry();
+  StreamRegistry(const StreamRegistry&) = delete;
+  StreamRegistry& operator=(const StreamRegistry&) = delete;
+
+  // Takes one of the max_streams places; false when all are taken.
+  bool TryReserve();
+  // A stream that holds a reservation registers itself; Remove frees the
+  // reservation.
+  void Add(Stream* stream);
+  void Remove(Stream* stream);
+  // Reserved places (open streams).
+  int open() const;
+
+ private:
+  void Sweep();
+
+  const int max_streams_;
+  const absl::Duration idle_timeout_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<Stream*> streams_;
+  int reserved_ = 0;
+  bool stop_ = false;
+  std::thread sweeper_;
+};
+
 // What a StreamVocode call needs from the service; the pointers must outlive
 // the call.
 struct StreamVocodeEnvironment {
@@ -170,13 +217,16 @@ struct StreamVocodeEnvironment {
   Metrics* metrics = nullptr;  // worker waits; the open-streams gauge (open at start, closed at the status)
   const ServiceLimits* limits = nullptr;
   ExtractorCache* extractors = nullptr;
+  StreamRegistry* registry = nullptr;  // the call holds a reservation in it
   // Called once when the call ends: its status, the audio seconds produced
   // and the longest wait of one of its messages for a worker.
   std::function<void(const absl::Status& status, double audio_seconds, double max_queue_ms)> on_end;
 };
 
-// Messages that may wait for a worker per stream before reading pauses.
+// Messages, and bytes of messages, that may wait for a worker per stream
+// before reading pauses (back-pressure through gRPC flow control).
 inline constexpr int kMaxQueuedMessages = 16;
+inline constexpr int64_t kMaxQueuedBytes = int64_t{4} << 20;
 
 // The reactor of one StreamVocode call (deletes itself when the call is done).
 grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* NewStreamVocodeReactor(

@@ -3,8 +3,12 @@
 #include "server/worker_pool.h"
 
 #include <algorithm>
+#include <functional>
+#include <exception>
+#include <string>
 
 #include "absl/strings/str_format.h"
+#include "server/logging.h"
 #include "server/status_mapping.h"
 #include "specinv/base/parallel.h"
 
@@ -24,9 +28,7 @@ absl::Status WorkerPool::TrySubmit(Job job) {
     if (stopping_) return absl::UnavailableError("server is shutting down; not accepting new jobs");
     // Room if a worker is idle or a queue slot is free: jobs in the system
     // (waiting + running) below workers + capacity.
-    const int64_t in_system = static_cast<int64_t>(queue_.size()) + busy_.load(std::memory_order_relaxed);
-    const int64_t room = static_cast<int64_t>(threads_.size()) + queue_capacity_;
-    if (in_system >= room) {
+    if (SaturatedLocked()) {
       rejected_.fetch_add(1, std::memory_order_relaxed);
       return WithRetryDelay(
           absl::ResourceExhaustedError(absl::StrFormat(
@@ -38,7 +40,27 @@ absl::Status WorkerPool::TrySubmit(Job job) {
     queue_.push_back(Entry{std::move(job), absl::Now()});
   }
   cv_.notify_one();
+  NotifySaturation();
   return absl::OkStatus();
+}
+
+bool WorkerPool::SaturatedLocked() const {
+  const int64_t in_system = static_cast<int64_t>(queue_.size()) + busy_.load(std::memory_order_relaxed);
+  return in_system >= static_cast<int64_t>(threads_.size()) + queue_capacity_;
+}
+
+void WorkerPool::NotifySaturation() {
+  if (!on_saturation_) return;
+  // One notifier at a time, so reports arrive in the order of the states.
+  std::lock_guard<std::mutex> report(saturation_mu_);
+  bool saturated = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    saturated = SaturatedLocked();
+  }
+  if (saturated == saturated_reported_) return;
+  saturated_reported_ = saturated;
+  on_saturation_(saturated);
 }
 
 void WorkerPool::Stop() {
@@ -76,6 +98,7 @@ void WorkerPool::ReleaseCurrentJob() {
   if (tls_unreleased_job_pool != this) return;
   tls_unreleased_job_pool = nullptr;
   busy_.fetch_sub(1, std::memory_order_relaxed);
+  NotifySaturation();
 }
 
 absl::Duration WorkerPool::RetryHint() const {
@@ -97,7 +120,15 @@ void WorkerPool::Loop() {
     }
     const absl::Time start = absl::Now();
     tls_unreleased_job_pool = this;
-    entry.job(start - entry.enqueued);
+    // Jobs contain their own exceptions (CallLifecycle::Submit); this is the
+    // last line of defence so a worker thread never dies.
+    try {
+      entry.job(start - entry.enqueued);
+    } catch (const std::exception& e) {
+      LogEvent(spdlog::level::err, "worker", {{"error", "a job threw"}, {"what", std::string(e.what()).substr(0, 256)}});
+    } catch (...) {
+      LogEvent(spdlog::level::err, "worker", {{"error", "a job threw a non-standard exception"}});
+    }
     const int64_t took_us = absl::ToInt64Microseconds(absl::Now() - start);
     // EWMA with weight 1/8; races between workers only blur the estimate.
     const int64_t old = mean_job_us_.load(std::memory_order_relaxed);

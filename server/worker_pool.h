@@ -6,8 +6,10 @@
 // `queue_capacity` jobs are already waiting for a worker. gRPC threads only
 // submit; DSP work runs here.
 //
-// Jobs must not throw. A job that is still queued when the pool is
-// destroyed is run before the threads exit (Stop drains).
+// Jobs should contain their own exceptions (CallLifecycle::Submit does); one
+// that escapes anyway is caught and logged, and the worker goes on. A job
+// that is still queued when the pool is destroyed is run before the threads
+// exit (Stop drains; a job whose call is gone stops at its first check).
 //
 // Thread-safe.
 
@@ -66,6 +68,12 @@ class WorkerPool {
   // Jobs rejected because the queue was full, since start.
   int64_t rejected() const { return rejected_.load(std::memory_order_relaxed); }
 
+  // Called with true when the pool becomes saturated (every worker busy and
+  // the queue full: the next job would be rejected) and with false when it
+  // has room again; outside the pool's lock, from the thread that changed
+  // it. Set before the first job. Used for readiness.
+  void SetSaturationListener(std::function<void(bool saturated)> listener) { on_saturation_ = std::move(listener); }
+
   // Suggested wait before retrying a rejected job: the expected time for the
   // queue to move by one job (mean recent job time / workers), at least 10 ms.
   absl::Duration RetryHint() const;
@@ -76,6 +84,9 @@ class WorkerPool {
     absl::Time enqueued;
   };
   void Loop();
+  // Calls the listener when saturation changed since the last call.
+  void NotifySaturation();
+  bool SaturatedLocked() const;
 
   const int queue_capacity_;
   mutable std::mutex mu_;
@@ -86,6 +97,9 @@ class WorkerPool {
   std::atomic<int64_t> rejected_{0};
   std::atomic<int64_t> mean_job_us_{0};  // exponential moving average
   std::vector<std::thread> threads_;
+  std::function<void(bool)> on_saturation_;
+  std::mutex saturation_mu_;
+  bool saturated_reported_ = false;
 };
 
 }  // namespace specinv::server

@@ -109,7 +109,12 @@ absl::StatusOr<FeatureConfig> GetPreset(std::string_view name) {
   }
   if (name == "whisper") return Whisper("whisper", 80);
   if (name == "whisper-128") return Whisper("whisper-128", 128);
-  return absl::NotFoundError(absl::StrFormat("preset \"%s\" is unknown; known presets: %s", name,
+  // The name is the caller's: echo a bounded part of it.
+  constexpr size_t kMaxEcho = 64;
+  const std::string shown = name.size() <= kMaxEcho
+                                ? std::string(name)
+                                : absl::StrFormat("%s... (%d characters)", name.substr(0, kMaxEcho), name.size());
+  return absl::NotFoundError(absl::StrFormat("preset \"%s\" is unknown; known presets: %s", shown,
                                              absl::StrJoin(PresetNames(), ", ")));
 }
 

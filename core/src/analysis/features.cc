@@ -2,6 +2,8 @@
 
 #include "specinv/analysis/features.h"
 
+#include "specinv/analysis/analysis_cost.h"
+
 #include <cmath>
 #include <mutex>
 #include <optional>
@@ -38,19 +40,7 @@ const MelInverter& FeatureExtractor::mel_inverter() const {
   return *inverter_->inverter;
 }
 
-int64_t FeatureExtractor::NumFrames(int64_t num_samples) const {
-  int64_t frames = 0;
-  if (config_.framing == Framing::kHifiGanReflect) {
-    const int64_t padded = num_samples + 2 * ((config_.stft.n_fft - config_.stft.hop_length) / 2);
-    frames = (num_samples <= 0 || padded < config_.stft.n_fft)
-                 ? 0
-                 : 1 + (padded - config_.stft.n_fft) / config_.stft.hop_length;
-  } else {
-    frames = stft_.NumFrames(num_samples);
-  }
-  if (config_.drop_last_frame && frames > 0) --frames;
-  return frames;
-}
+int64_t FeatureExtractor::NumFrames(int64_t num_samples) const { return FeatureFrames(config_, num_samples); }
 
 absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<const float> audio) const {
   if (audio.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");

@@ -303,14 +303,12 @@ bool Mp3DecodingSupported() {
   return supported;
 }
 
-absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options) {
-  if (auto status = ValidateOptions(options); !status.ok()) return status;
-  if (bytes.empty()) return EmptyInputError();
-  if (auto status = CheckWavNotTruncated(bytes); !status.ok()) return status;
+namespace {
 
-  ReadBuffer buffer{bytes, 0};
+// Opens `bytes` (read through `buffer`, which must outlive the handle) and
+// fills `info`; the errors DecodeAudio documents for unreadable input.
+absl::StatusOr<SndfilePtr> OpenForReading(std::span<const uint8_t> bytes, ReadBuffer* buffer, SF_INFO* info) {
   SF_VIRTUAL_IO vio = MakeReadVio();
-  SF_INFO info{};
   SndfilePtr file;
   int open_error = SF_ERR_NO_ERROR;
   std::string detail;
@@ -319,7 +317,7 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
     // (sf_error(nullptr) / sf_strerror(nullptr)), so opens are serialised.
     static std::mutex open_mutex;
     std::lock_guard<std::mutex> lock(open_mutex);
-    file.reset(sf_open_virtual(&vio, SFM_READ, &info, &buffer));
+    file.reset(sf_open_virtual(&vio, SFM_READ, info, buffer));
     if (file == nullptr) {
       open_error = sf_error(nullptr);
       detail = sf_strerror(nullptr);
@@ -340,11 +338,27 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
         absl::StrCat("malformed or truncated audio file (libsndfile: ", detail, ")"));
   }
 
-  const int major = info.format & SF_FORMAT_TYPEMASK;
+  const int major = info->format & SF_FORMAT_TYPEMASK;
   if (!IsAllowedMajorFormat(major)) {
     return absl::InvalidArgumentError(absl::StrCat("unsupported audio container '", MajorFormatName(major),
                                                    "'; supported: WAV, FLAC, OGG (Vorbis, Opus), MP3"));
   }
+  return file;
+}
+
+}  // namespace
+
+absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  if (auto status = ValidateOptions(options); !status.ok()) return status;
+  if (bytes.empty()) return EmptyInputError();
+  if (auto status = CheckWavNotTruncated(bytes); !status.ok()) return status;
+
+  ReadBuffer buffer{bytes, 0};
+  SF_INFO info{};
+  absl::StatusOr<SndfilePtr> opened = OpenForReading(bytes, &buffer, &info);
+  if (!opened.ok()) return opened.status();
+  SndfilePtr file = *std::move(opened);
+  const int major = info.format & SF_FORMAT_TYPEMASK;
   const double sample_rate = info.samplerate;
   if (auto status = ValidateStream(sample_rate, info.channels, options); !status.ok()) return status;
   // Containers that declare their length are checked before decoding.
@@ -369,6 +383,9 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
     }
     frames_read += n;
     if (auto status = CheckDuration(frames_read, sample_rate, options); !status.ok()) return status;
+    if (options.check) {
+      if (auto status = options.check(); !status.ok()) return status;
+    }
   }
   if (const int error = sf_error(file.get()); error != SF_ERR_NO_ERROR) {
     const std::string declared = length_known ? absl::StrCat(" of ", info.frames, " declared") : "";
@@ -569,6 +586,20 @@ absl::Status WriteFileBytes(const std::string& path, std::string_view bytes) {
   if (written != bytes.size()) return absl::ErrnoToStatus(write_errno, absl::StrCat("cannot write '", path, "'"));
   if (close_failed) return absl::ErrnoToStatus(errno, absl::StrCat("cannot finish writing '", path, "'"));
   return absl::OkStatus();
+}
+
+absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return EmptyInputError();
+  ReadBuffer buffer{bytes, 0};
+  SF_INFO info{};
+  absl::StatusOr<SndfilePtr> opened = OpenForReading(bytes, &buffer, &info);
+  if (!opened.ok()) return opened.status();
+  AudioProbe probe;
+  probe.sample_rate = info.samplerate;
+  probe.channels = info.channels;
+  probe.frames = info.frames > 0 && info.frames != SF_COUNT_MAX ? static_cast<int64_t>(info.frames) : -1;
+  probe.container = std::string(MajorFormatName(info.format & SF_FORMAT_TYPEMASK));
+  return probe;
 }
 
 }  // namespace specinv

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,9 @@ struct DecodeOptions {
   // unlimited. Must be finite and >= 0. Checked before the bulk of the
   // decoding when the container declares its length.
   double max_duration_seconds = 0;
+  // Polled between decoded blocks; a non-OK status stops decoding and is
+  // returned as is (cancellation, deadline). Empty: never stops.
+  std::function<absl::Status()> check;
 };
 
 // Decodes a complete WAV / FLAC / OGG / MP3 file held in memory.
@@ -91,6 +95,22 @@ struct DecodeOptions {
 //    interleaved samples of the source);
 //  - invalid options, or a duration above max_duration_seconds.
 absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
+
+// What a container header declares, read without decoding any audio, so a
+// caller can compute the decoded size (frames x channels) and the resampled
+// size before it decodes.
+struct AudioProbe {
+  int64_t frames = -1;       // per channel; -1 when the header does not declare it
+  int channels = 0;
+  double sample_rate = 0.0;  // hertz, as declared
+  std::string container;     // "WAV", "FLAC", "OGG", "MP3", ...
+};
+
+// Reads the header of a complete file held in memory. Same errors as
+// DecodeAudio for empty, unrecognised and malformed input; the declared
+// rate and channel count are not range-checked here (DecodeAudio does).
+// Cost: the container's header parse only. Thread-safe.
+absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes);
 
 // Decodes raw interleaved little-endian PCM of `channels` channels at
 // `sample_rate` hertz. bytes.size() must be a non-zero multiple of the frame
