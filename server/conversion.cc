@@ -288,6 +288,12 @@ absl::StatusOr<AudioInput> ToAudioInput(const v1::Audio& audio, double target_sa
     case v1::Audio::CONTENT_NOT_SET:
       return InvalidField(path, "is required: set encoded_data or pcm_data");
   }
+  if (input.shape.source_rate > 0.0 && target_sample_rate > 0.0) {
+    const bool pcm = audio.content_case() == v1::Audio::kPcmData;
+    if (absl::Status s = ValidateResampleRatio(input.shape.source_rate, target_sample_rate); !s.ok()) {
+      return WithField(s, pcm ? Join(path, "sample_rate_hertz") : input.field);
+    }
+  }
   if (input.shape.frames > 0 && input.shape.source_rate > 0.0 && DecodedSamples(input.shape) < 1) {
     return InvalidField(input.field,
                         absl::StrFormat("has %d samples at %g Hz, which resample to no sample at all at the "

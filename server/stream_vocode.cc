@@ -452,8 +452,15 @@ void StreamRegistry::Sweep() {
     cv_.wait_for(lock, period, [this] { return stop_; });
     if (stop_) break;
     const absl::Time now = absl::Now();
-    // Under mu_: a stream removes itself (OnDone) before it is deleted.
-    for (Stream* stream : streams_) stream->ExpireIfIdle(now, idle_timeout_);
+    // Under mu_: a stream removes itself (OnDone) before it is deleted; a
+    // held stream is not deleted until ExpireHeld.
+    std::vector<Stream*> idle;
+    for (Stream* stream : streams_) {
+      if (stream->HoldIfIdle(now, idle_timeout_)) idle.push_back(stream);
+    }
+    lock.unlock();
+    for (Stream* stream : idle) stream->ExpireHeld(idle_timeout_);
+    lock.lock();
   }
 }
 
@@ -480,16 +487,27 @@ class StreamVocodeReactor final
     StartReadLocked();
   }
 
-  void ExpireIfIdle(absl::Time now, absl::Duration idle_timeout) override {
+  bool HoldIfIdle(absl::Time now, absl::Duration idle_timeout) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finish_requested_ || job_active_ || done_ || !inputs_.empty() || now - last_activity_ < idle_timeout) {
+      return false;
+    }
+    job_active_ = true;  // the hold: no job runs and OnDone will not delete us
+    return true;
+  }
+
+  void ExpireHeld(absl::Duration idle_timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
-    if (finish_requested_ || job_active_ || !inputs_.empty() || now - last_activity_ < idle_timeout) return;
-    Input idle;
-    idle.received = now;
-    idle.idle_timeout = idle_timeout;
-    inputs_.push_back(std::move(idle));
-    const bool schedule = ScheduleLocked();
+    RequestFinishLocked(absl::DeadlineExceededError(
+        absl::StrFormat("the stream sent no message for %g s (server limit --stream-idle-timeout-s); it was closed",
+                        absl::ToDoubleSeconds(idle_timeout))));
+    session_.Release();  // frees the DSP state at once
+    Pump(lock);          // may unlock
+    if (!lock.owns_lock()) lock.lock();
+    job_active_ = false;
+    const bool last = done_;
     lock.unlock();
-    if (schedule) env_.scheduler->Schedule(this);
+    if (last) delete this;
   }
 
   // Reads and writes are started with mu_ held (their reactions never run
@@ -502,13 +520,13 @@ class StreamVocodeReactor final
       // A read also fails when the call is cancelled: that is no half-close
       // (OnCancel handles it).
       if (!finish_requested_ && !ctx_->IsCancelled()) {
-        inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true, 0, std::nullopt});
+        inputs_.push_back(Input{{}, absl::Now(), /*half_close=*/true, 0});
       }
     } else if (!finish_requested_) {
       last_activity_ = absl::Now();
       const auto bytes = static_cast<int64_t>(incoming_.ByteSizeLong());
       queued_bytes_ += bytes;
-      inputs_.push_back(Input{std::move(incoming_), last_activity_, false, bytes, std::nullopt});
+      inputs_.push_back(Input{std::move(incoming_), last_activity_, false, bytes});
       incoming_.Clear();
       if (static_cast<int>(inputs_.size()) < kMaxQueuedMessages && queued_bytes_ < kMaxQueuedBytes) {
         StartReadLocked();
@@ -553,8 +571,6 @@ class StreamVocodeReactor final
     absl::Time received;
     bool half_close = false;
     int64_t bytes = 0;
-    // Set on the marker the idle sweeper queues: the stream ends.
-    std::optional<absl::Duration> idle_timeout;
   };
 
   // Marks the stream as queued for a worker; true when the caller must hand
@@ -586,10 +602,6 @@ class StreamVocodeReactor final
       absl::Status s;
       if (absl::Now() >= deadline_) {
         s = absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
-      } else if (input.idle_timeout.has_value()) {
-        s = absl::DeadlineExceededError(absl::StrFormat(
-            "the stream sent no message for %g s (server limit --stream-idle-timeout-s); it was closed",
-            absl::ToDoubleSeconds(*input.idle_timeout)));
       } else if (input.half_close) {
         s = session_.HalfClose(&out);
       } else {

@@ -179,8 +179,14 @@ class StreamRegistry {
   class Stream {
    public:
     virtual ~Stream() = default;
-    // Called by the sweeper with the registry locked: must not block on it.
-    virtual void ExpireIfIdle(absl::Time now, absl::Duration idle_timeout) = 0;
+    // Called by the sweeper with the registry locked (must not call into
+    // the registry): true when the stream has been idle for idle_timeout; it
+    // then stays alive until ExpireHeld.
+    virtual bool HoldIfIdle(absl::Time now, absl::Duration idle_timeout) = 0;
+    // Called by the sweeper without the registry lock after HoldIfIdle
+    // returned true: ends the stream (DEADLINE_EXCEEDED) and releases the
+    // hold (the stream may delete itself).
+    virtual void ExpireHeld(absl::Duration idle_timeout) = 0;
   };
 
   StreamRegistry(int max_streams, absl::Duration idle_timeout);

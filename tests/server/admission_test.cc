@@ -156,9 +156,10 @@ TEST(WorkerPoolReadinessTest, ReportsSaturationAndRecovery) {
 
 class FakeStream final : public StreamRegistry::Stream {
  public:
-  void ExpireIfIdle(absl::Time now, absl::Duration idle_timeout) override {
-    if (now - opened_ >= idle_timeout) expired_ = true;
+  bool HoldIfIdle(absl::Time now, absl::Duration idle_timeout) override {
+    return !expired_.load() && now - opened_ >= idle_timeout;
   }
+  void ExpireHeld(absl::Duration) override { expired_ = true; }
   std::atomic<bool> expired_{false};
 
  private:

@@ -169,8 +169,10 @@ def main():
                 fail(f"{name}: details should not say {excludes!r}: {details[:300]}")
             if len(details) > 2048:
                 fail(f"{name}: status message of {len(details)} characters")
-            if latency > max_s:
-                fail(f"{name}: answered after {latency:.2f} s, bound {max_s} s")
+            # Sanitizer builds run several times slower than release.
+            bound_s = max_s * (3.0 if args.sanitized else 1.0)
+            if latency > bound_s:
+                fail(f"{name}: answered after {latency:.2f} s, bound {bound_s} s")
             if peak > rss_bound_mb:
                 fail(f"{name}: peak RSS {peak:.0f} MB above {rss_bound_mb:.0f} MB")
             if cancel and (free_s is None or free_s > 1.0):
@@ -217,12 +219,12 @@ def main():
                      mel=tensor_pb2.Tensor(shape=[1, 1_000_000], float32_data=one_bin.tobytes()),
                      config=cfg.SpectrogramConfig(preset="librosa", sample_rate_hertz=384000, n_fft=16384,
                                                   hop_length=1, n_mels=1),
-                     input_domain=cfg.MEL_DOMAIN_LINEAR), timeout=30),
+                     input_domain=inversion_pb2.MEL_DOMAIN_LINEAR), timeout=30),
                  INVALID, field="mel")
         small_mel = np.zeros((80, 1), dtype="<f4")
         tiny_item = svc.InvertMelRequest(mel=tensor_pb2.Tensor(shape=[80, 1], float32_data=small_mel.tobytes()),
                                          config=cfg.SpectrogramConfig(preset="hifigan"),
-                                         input_domain=cfg.MEL_DOMAIN_LINEAR,
+                                         input_domain=inversion_pb2.MEL_DOMAIN_LINEAR,
                                          output=audio_pb2.AudioOutputOptions(length_samples=230_000_000))
         run_case("InvertMel, length_samples 230 M",
                  lambda: stub.InvertMel(tiny_item, timeout=30), INVALID, field="output.length_samples")
@@ -232,14 +234,17 @@ def main():
         long_item = svc.InvertMelRequest(
             mel=tensor_pb2.Tensor(shape=[1, 15000], float32_data=np.zeros((1, 15000), dtype="<f4").tobytes()),
             config=cfg.SpectrogramConfig(preset="librosa", n_fft=16384, hop_length=1, n_mels=1),
-            input_domain=cfg.MEL_DOMAIN_LINEAR)
+            input_domain=inversion_pb2.MEL_DOMAIN_LINEAR)
         run_case("InvertMelBatch, 64 items of [1, 15000] at hop 1",
                  lambda: stub.InvertMelBatch(svc.InvertMelBatchRequest(requests=[long_item] * 64), timeout=30),
                  INVALID, field="requests[")
-        run_case("Reorder, custom_order of 4 M zeros",
-                 lambda: stub.Reorder(reorder_pb2.ReorderRequest(
-                     audio=pcm16(ten_s), config=cfg.SpectrogramConfig(preset="librosa"),
-                     strategy=reorder_pb2.REORDER_STRATEGY_CUSTOM, custom_order=[0] * 4_000_000), timeout=30),
+        # Large requests are built (and serialised) before the clock starts.
+        zeros = reorder_pb2.ReorderRequest(audio=pcm16(ten_s), config=cfg.SpectrogramConfig(preset="librosa"),
+                                           strategy=reorder_pb2.REORDER_STRATEGY_CUSTOM,
+                                           custom_order=[0] * 4_000_000).SerializeToString()
+        raw_reorder = channel.unary_unary("/specinv.v1.Spectrogram/Reorder", request_serializer=lambda b: b,
+                                          response_deserializer=lambda b: b)
+        run_case("Reorder, custom_order of 4 M zeros", lambda: raw_reorder(zeros, timeout=30),
                  INVALID, field="custom_order")
         run_case("Reorder, custom order of 60000 frames (1393 s out)",
                  lambda: stub.Reorder(reorder_pb2.ReorderRequest(
@@ -261,7 +266,7 @@ def main():
                  lambda: stub.Analyze(svc.AnalyzeRequest(
                      audio=pcm16(ten_s[:600], rate=1), config=cfg.SpectrogramConfig(preset="hifigan"),
                      kind=cfg.SPECTROGRAM_KIND_LOG_MEL), timeout=60),
-                 [grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT], max_s=30.0)
+                 INVALID, field="audio.sample_rate_hertz")
 
         # ---- precise answers ------------------------------------------------------------------------
         run_case("Analyze, config.sample_rate_hertz 0.5",
@@ -276,11 +281,11 @@ def main():
                  INVALID, field="config.preset")
 
         # ---- long jobs whose caller gives up: the worker is freed -----------------------------------
-        long_mel = np.full((80, 20000), 1e-3, dtype="<f4")
-        run_case("InvertMel, nnls_iterations 100000 on [80, 20000], 1 s deadline",
+        long_mel = np.full((80, 15000), 1e-3, dtype="<f4")
+        run_case("InvertMel, nnls_iterations 100000 on [80, 15000], 1 s deadline",
                  lambda: stub.InvertMel(svc.InvertMelRequest(
-                     mel=tensor_pb2.Tensor(shape=[80, 20000], float32_data=long_mel.tobytes()),
-                     config=cfg.SpectrogramConfig(preset="hifigan"), input_domain=cfg.MEL_DOMAIN_LINEAR,
+                     mel=tensor_pb2.Tensor(shape=[80, 15000], float32_data=long_mel.tobytes()),
+                     config=cfg.SpectrogramConfig(preset="hifigan"), input_domain=inversion_pb2.MEL_DOMAIN_LINEAR,
                      options=inversion_pb2.InversionOptions(nnls_iterations=100000)), timeout=1.0),
                  DEADLINE, max_s=2.0, cancel=True)
         rng = np.random.default_rng(0)
@@ -296,17 +301,19 @@ def main():
                      audio=pcm16(noise, rate=16000), config=dense, strategy=reorder_pb2.REORDER_STRATEGY_TSNE),
                      timeout=1.0),
                  DEADLINE + INVALID, max_s=2.0, cancel=True)
-        mutes = [reorder_pb2.BandMute(low_hertz=100.0 + (i % 5000), high_hertz=200.0 + (i % 5000)) for i in range(1_000_000)]
-        run_case("Transform, 1 M band mutes, 1 s deadline",
-                 lambda: stub.Transform(reorder_pb2.TransformRequest(audio=pcm16(ten_s),
-                                                             config=cfg.SpectrogramConfig(preset="hifigan"),
-                                                             band_mutes=mutes), timeout=1.0),
+        mutes = reorder_pb2.TransformRequest(
+            audio=pcm16(ten_s), config=cfg.SpectrogramConfig(preset="hifigan"),
+            band_mutes=[reorder_pb2.BandMute(low_hertz=100.0 + (i % 5000), high_hertz=200.0 + (i % 5000))
+                        for i in range(1_000_000)]).SerializeToString()
+        raw_transform = channel.unary_unary("/specinv.v1.Spectrogram/Transform", request_serializer=lambda b: b,
+                                            response_deserializer=lambda b: b)
+        run_case("Transform, 1 M band mutes, 1 s deadline", lambda: raw_transform(mutes, timeout=1.0),
                  DEADLINE + [grpc.StatusCode.OK], max_s=2.0, cancel=True)
 
         def vocode_hop1():
             config = vocode_pb2.StreamVocodeConfig(
                 config=cfg.SpectrogramConfig(preset="librosa", n_fft=1024, hop_length=1, n_mels=80),
-                input_domain=cfg.MEL_DOMAIN_LINEAR)
+                input_domain=inversion_pb2.MEL_DOMAIN_LINEAR)
             chunk = np.full((80, 20000), 1e-2, dtype="<f4")
             messages = [vocode_pb2.StreamVocodeRequest(config=config),
                         vocode_pb2.StreamVocodeRequest(mel_chunk=tensor_pb2.Tensor(
@@ -387,8 +394,8 @@ def main():
 
         # ---- SIGTERM with a job that would run for minutes: out within grace (1 s) + 1 s ------------
         hold = threading.Thread(target=lambda: _swallow(lambda: stub.InvertMel(svc.InvertMelRequest(
-            mel=tensor_pb2.Tensor(shape=[80, 20000], float32_data=long_mel.tobytes()),
-            config=cfg.SpectrogramConfig(preset="hifigan"), input_domain=cfg.MEL_DOMAIN_LINEAR,
+            mel=tensor_pb2.Tensor(shape=[80, 15000], float32_data=long_mel.tobytes()),
+            config=cfg.SpectrogramConfig(preset="hifigan"), input_domain=inversion_pb2.MEL_DOMAIN_LINEAR,
             options=inversion_pb2.InversionOptions(nnls_iterations=100000)), timeout=120)), daemon=True)
         hold.start()
         time.sleep(0.5)

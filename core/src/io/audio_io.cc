@@ -444,9 +444,21 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
   return Finish(std::move(mono), sample_rate, options);
 }
 
+absl::Status ValidateResampleRatio(double from_hz, double to_hz) {
+  const double ratio = std::max(from_hz / to_hz, to_hz / from_hz);
+  if (!(ratio <= kMaxResampleRatio)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "resampling from %g Hz to %g Hz is a ratio of %g; at most %g is supported (the resampler's cost grows "
+        "with the ratio)",
+        from_hz, to_hz, ratio, kMaxResampleRatio));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz) {
   if (auto status = CheckSampleRate("from_hz", from_hz); !status.ok()) return status;
   if (auto status = CheckSampleRate("to_hz", to_hz); !status.ok()) return status;
+  if (auto status = ValidateResampleRatio(from_hz, to_hz); !status.ok()) return status;
   if (auto status = CheckFinite("samples", samples); !status.ok()) return status;
   if (from_hz == to_hz || samples.empty()) return std::vector<float>(samples.begin(), samples.end());
 

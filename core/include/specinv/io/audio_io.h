@@ -124,6 +124,14 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
 // samples must be finite.
 absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz);
 
+// The largest ratio between two rates that Resample accepts (either
+// direction): libsoxr's filter, and so its time and memory, grows with it
+// (1 Hz -> 22050 Hz would take minutes). 8 kHz <-> 384 kHz is 48.
+inline constexpr double kMaxResampleRatio = 256.0;
+// InvalidArgument naming both rates when max(from/to, to/from) exceeds
+// kMaxResampleRatio. Rates must be > 0.
+absl::Status ValidateResampleRatio(double from_hz, double to_hz);
+
 // Encodes mono samples as a complete file in memory. sample_rate must be a
 // whole number of hertz in (0, 384000]; samples must be non-empty and finite.
 // PCM encodings (kWavPcm16, kFlac) store clamp(round(x * 32768), -32768, 32767),
