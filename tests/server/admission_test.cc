@@ -50,10 +50,10 @@ TEST(AdmissionTest, RefusesMemoryNamingFieldLimitAndFlag) {
   a.cost.peak_bytes = int64_t{3} << 30;
   const absl::Status s = Admit(a, limits);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), StartsWith("config.hop_length "));
-  EXPECT_THAT(s.message(), HasSubstr("3072 MiB"));
-  EXPECT_THAT(s.message(), HasSubstr("--max-job-memory-mb"));
-  EXPECT_THAT(s.message(), HasSubstr("1000 samples -> 10 frames"));
+  EXPECT_THAT(std::string(s.message()), StartsWith("config.hop_length "));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("3072 MiB"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--max-job-memory-mb"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("1000 samples -> 10 frames"));
   EXPECT_EQ(FieldOf(s), "config.hop_length");
   EXPECT_FALSE(RetryDelayOf(s).has_value());  // deterministic: never retried
 }
@@ -64,7 +64,7 @@ TEST(AdmissionTest, RefusesOutputAudioAboveTheLimit) {
   const absl::Status s = Admit(a, ServiceLimits{});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldOf(s), "output.length_samples");
-  EXPECT_THAT(s.message(), HasSubstr("--max-audio-seconds=600"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--max-audio-seconds=600"));
 }
 
 TEST(AdmissionTest, RefusesDecodedInputAboveTheLimit) {
@@ -79,23 +79,23 @@ TEST(AdmissionTest, RefusesAResponseLargerThanAMessageBeforeComputingIt) {
   a.response_bytes = int64_t{1} << 30;
   const absl::Status s = Admit(a, ServiceLimits{});
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(s.message(), HasSubstr("--max-message-mb"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--max-message-mb"));
   EXPECT_FALSE(RetryDelayOf(s).has_value());
 }
 
 TEST(RunContainedTest, BadAllocBecomesResourceExhausted) {
   const absl::Status s = RunContained("InvertMel", "abc123", []() -> absl::Status { throw std::bad_alloc(); });
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(s.message(), HasSubstr("out of memory while running InvertMel"));
-  EXPECT_THAT(s.message(), HasSubstr("abc123"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("out of memory while running InvertMel"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("abc123"));
 }
 
 TEST(RunContainedTest, OtherExceptionsBecomeInternalWithTheRequestId) {
   const absl::Status s =
       RunContained("Reorder", "req-7", []() -> absl::Status { throw std::runtime_error("vector::_M_range_check"); });
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(s.message(), HasSubstr("req-7"));
-  EXPECT_THAT(s.message(), HasSubstr("vector::_M_range_check"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("req-7"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("vector::_M_range_check"));
   const absl::Status odd = RunContained("Render", "r", []() -> absl::Status { throw 42; });
   EXPECT_EQ(odd.code(), absl::StatusCode::kInternal);
 }
