@@ -28,6 +28,7 @@
 #define SPECINV_AUDIO_IO_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -77,7 +78,47 @@ struct DecodeOptions {
   // unlimited. Must be finite and >= 0. Checked before the bulk of the
   // decoding when the container declares its length.
   double max_duration_seconds = 0;
+  // Reject input whose output (mono, after resampling) would exceed this
+  // many samples; 0 means unlimited, must be >= 0. Checked from the header
+  // when the container declares its length, and again after every decoded
+  // chunk, so decoding stops within 4096 frames of the bound whatever the
+  // header says (InvalidArgument, field "audio").
+  int64_t max_output_samples = 0;
+  // Polled every 64 chunks of 4096 decoded frames and before every 2^18
+  // input samples of resampling (a few milliseconds); a non-OK status
+  // (Cancelled, DeadlineExceeded) stops the work and is returned. Empty:
+  // never polled (and resampling runs in one libsoxr call).
+  std::function<absl::Status()> check;
 };
+
+// What a container header says, read without decoding any audio.
+struct AudioProbe {
+  // Frames (samples per channel) the header declares; -1 when it does not
+  // declare a length (streamed WAV with an unset data size, some OGG/MP3
+  // streams): bound the decode by the byte count or max_output_samples.
+  int64_t frames = -1;
+  // True when `frames` is exact (declared and not an MP3 estimate).
+  bool exact_length = false;
+  int channels = 0;
+  double sample_rate = 0;  // hertz
+  // libsndfile's name of the major format, e.g. "WAV (Microsoft)".
+  std::string container;
+  std::string encoding;    // its name of the sample encoding, e.g. "Signed 16 bit PCM"
+};
+
+// Opens the container (libsndfile virtual IO, sf_open + SF_INFO) and returns
+// its header fields; no audio is decoded, so the cost is independent of the
+// length (a few header reads). Same format, truncation, sample-rate and
+// channel-count errors as DecodeAudio.
+absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes);
+inline absl::StatusOr<AudioProbe> ProbeAudio(std::string_view bytes) {
+  return ProbeAudio(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+// Mono samples DecodeAudio(bytes, options) will return for a probed header:
+// frames, or round(frames * target / source) when options resample; -1 when
+// the header has no length. (MP3 lengths are estimates: allow some slack.)
+int64_t DecodedSamples(const AudioProbe& probe, const DecodeOptions& options);
 
 // Decodes a complete WAV / FLAC / OGG / MP3 file held in memory.
 // Errors (all InvalidArgument unless stated):
@@ -103,6 +144,12 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
 // Returns a copy when the rates are equal. Both rates must be in (0, 384000];
 // samples must be finite.
 absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz);
+// As above, fed to libsoxr in blocks of 2^18 input samples with `check`
+// polled before each; its first non-OK status is returned. The result is
+// the same as the one-call form (libsoxr's output does not depend on how the
+// input is split) up to float rounding.
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz,
+                                            const std::function<absl::Status()>& check);
 
 // Encodes mono samples as a complete file in memory. sample_rate must be a
 // whole number of hertz in (0, 384000]; samples must be non-empty and finite.
