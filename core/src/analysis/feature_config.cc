@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -26,12 +27,10 @@ absl::Status ValidateFeatureConfig(const FeatureConfig& config) {
   }
   if (auto s = ValidateStftOptions(config.stft); !s.ok()) return s;
   if (config.power != 1.0 && config.power != 2.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("power must be 1 (magnitude) or 2 (power), got %g", config.power));
+    return InvalidField("power", absl::StrFormat("must be 1 (magnitude) or 2 (power), got %g", config.power));
   }
   if (!std::isfinite(config.magnitude_epsilon) || config.magnitude_epsilon < 0.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("magnitude_epsilon must be >= 0, got %g", config.magnitude_epsilon));
+    return InvalidField("magnitude_epsilon", absl::StrFormat("must be >= 0, got %g", config.magnitude_epsilon));
   }
   if (auto s = ValidateMelOptions(config.mel_options()); !s.ok()) return s;
   return ValidateScaleOptions(config.scale);

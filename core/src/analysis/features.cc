@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -43,19 +44,28 @@ const MelInverter& FeatureExtractor::mel_inverter() const {
 int64_t FeatureExtractor::NumFrames(int64_t num_samples) const { return FeatureFrames(config_, num_samples); }
 
 absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<const float> audio) const {
-  if (audio.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");
+  return ComplexSpectrogram(audio, std::function<absl::Status()>());
+}
+
+absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<const float> audio,
+                                                                   const std::function<absl::Status()>& check) const {
+  if (audio.empty()) return InvalidField("audio", "is empty; need at least 1 sample");
   if (auto s = CheckFinite("audio", audio); !s.ok()) return s;
   const int64_t frames = NumFrames(static_cast<int64_t>(audio.size()));
   if (frames < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "audio has %d samples, too short for one frame with n_fft=%d (preset \"%s\")", audio.size(),
-        config_.stft.n_fft, config_.preset));
+    return InvalidField(
+        "audio", absl::StrFormat("has %d samples, too short for one frame with n_fft=%d (preset \"%s\")", audio.size(),
+                                 config_.stft.n_fft, config_.preset));
   }
   ComplexMatrix spec;
   if (config_.framing == Framing::kHifiGanReflect) {
-    stft_.ForwardExtended(audio, (config_.stft.n_fft - config_.stft.hop_length) / 2, PadMode::kReflect, &spec);
+    if (auto s = stft_.ForwardExtended(audio, (config_.stft.n_fft - config_.stft.hop_length) / 2, PadMode::kReflect,
+                                       &spec, 1, check);
+        !s.ok()) {
+      return s;
+    }
   } else {
-    if (auto s = stft_.Forward(audio, &spec); !s.ok()) return s;
+    if (auto s = stft_.Forward(audio, &spec, 1, check); !s.ok()) return s;
   }
   if (config_.drop_last_frame) {
     ComplexMatrix trimmed = spec.leftCols(frames);
@@ -65,7 +75,12 @@ absl::StatusOr<ComplexMatrix> FeatureExtractor::ComplexSpectrogram(std::span<con
 }
 
 absl::StatusOr<RealMatrix> FeatureExtractor::Magnitude(std::span<const float> audio) const {
-  auto spec = ComplexSpectrogram(audio);
+  return Magnitude(audio, std::function<absl::Status()>());
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::Magnitude(std::span<const float> audio,
+                                                       const std::function<absl::Status()>& check) const {
+  auto spec = ComplexSpectrogram(audio, check);
   if (!spec.ok()) return spec.status();
   const float eps = static_cast<float>(config_.magnitude_epsilon);
   RealMatrix mag(spec->rows(), spec->cols());
@@ -77,21 +92,31 @@ absl::StatusOr<RealMatrix> FeatureExtractor::Magnitude(std::span<const float> au
 }
 
 absl::StatusOr<RealMatrix> FeatureExtractor::Mel(std::span<const float> audio) const {
+  return Mel(audio, std::function<absl::Status()>());
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::Mel(std::span<const float> audio,
+                                                 const std::function<absl::Status()>& check) const {
   if (config_.power == 2.0 && config_.magnitude_epsilon == 0.0) {
-    auto spec = ComplexSpectrogram(audio);
+    auto spec = ComplexSpectrogram(audio, check);
     if (!spec.ok()) return spec.status();
     const RealMatrix power = spec->cwiseAbs2();
     RealMatrix mel;
     filterbank_.Apply(power, &mel);
     return mel;
   }
-  auto mag = Magnitude(audio);
+  auto mag = Magnitude(audio, check);
   if (!mag.ok()) return mag.status();
   return MagnitudeToMel(*mag);
 }
 
 absl::StatusOr<RealMatrix> FeatureExtractor::LogMel(std::span<const float> audio) const {
-  auto mel = Mel(audio);
+  return LogMel(audio, std::function<absl::Status()>());
+}
+
+absl::StatusOr<RealMatrix> FeatureExtractor::LogMel(std::span<const float> audio,
+                                                    const std::function<absl::Status()>& check) const {
+  auto mel = Mel(audio, check);
   if (!mel.ok()) return mel.status();
   return Compress(*mel, config_.scale);
 }

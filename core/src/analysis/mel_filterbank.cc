@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/analysis/stft.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -25,15 +26,13 @@ const double kLogStep = std::log(6.4) / 27.0;
 absl::StatusOr<MelScale> ParseMelScale(std::string_view name) {
   if (name == "slaney") return MelScale::kSlaney;
   if (name == "htk") return MelScale::kHtk;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("mel_scale must be one of slaney, htk; got \"%s\"", name));
+  return InvalidField("mel_scale", absl::StrFormat("must be one of slaney, htk; got \"%s\"", name));
 }
 
 absl::StatusOr<MelNorm> ParseMelNorm(std::string_view name) {
   if (name == "slaney") return MelNorm::kSlaney;
   if (name == "none" || name.empty()) return MelNorm::kNone;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("mel_norm must be one of slaney, none; got \"%s\"", name));
+  return InvalidField("mel_norm", absl::StrFormat("must be one of slaney, none; got \"%s\"", name));
 }
 
 std::string_view MelScaleName(MelScale scale) { return scale == MelScale::kHtk ? "htk" : "slaney"; }
@@ -58,15 +57,14 @@ absl::Status ValidateMelOptions(const MelOptions& options) {
   if (auto s = CheckRange("n_fft", options.n_fft, kMinFftSize, kMaxFftSize); !s.ok()) return s;
   const int bins = options.n_fft / 2 + 1;
   if (options.n_mels < 1 || options.n_mels > bins) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "n_mels must be in [1, n_fft/2+1=%d], got %d", bins, options.n_mels));
+    return InvalidField("n_mels", absl::StrFormat("must be in [1, n_fft/2+1=%d], got %d", bins, options.n_mels));
   }
   const double nyquist = options.sample_rate / 2.0;
   if (auto s = CheckRealRange("fmin_hertz", options.fmin, 0.0, nyquist); !s.ok()) return s;
   const double fmax = options.effective_fmax();
   if (!std::isfinite(fmax) || fmax <= options.fmin || fmax > nyquist) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "fmax_hertz must be in (fmin_hertz=%g, sample_rate/2=%g], got %g", options.fmin, nyquist, fmax));
+    return InvalidField("fmax_hertz", absl::StrFormat("must be in (fmin_hertz=%g, sample_rate/2=%g], got %g",
+                                                      options.fmin, nyquist, fmax));
   }
   return absl::OkStatus();
 }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -17,8 +19,8 @@ absl::StatusOr<ScaleKind> ParseScaleKind(std::string_view name) {
   if (name == "ln") return ScaleKind::kLn;
   if (name == "log10") return ScaleKind::kLog10;
   if (name == "whisper") return ScaleKind::kWhisper;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "scale must be one of none, power_db, amplitude_db, ln, log10, whisper; got \"%s\"", name));
+  return InvalidField(
+      "scale", absl::StrFormat("must be one of none, power_db, amplitude_db, ln, log10, whisper; got \"%s\"", name));
 }
 
 std::string_view ScaleKindName(ScaleKind kind) {
@@ -35,16 +37,16 @@ std::string_view ScaleKindName(ScaleKind kind) {
 
 absl::Status ValidateScaleOptions(const ScaleOptions& options) {
   if (!std::isfinite(options.amin) || options.amin <= 0.0) {
-    return absl::InvalidArgumentError(absl::StrFormat("amin must be > 0, got %g", options.amin));
+    return InvalidField("amin", absl::StrFormat("must be > 0, got %g", options.amin));
   }
   if (options.top_db.has_value() && (!std::isfinite(*options.top_db) || *options.top_db < 0.0)) {
-    return absl::InvalidArgumentError(absl::StrFormat("top_db must be >= 0, got %g", *options.top_db));
+    return InvalidField("top_db", absl::StrFormat("must be >= 0, got %g", *options.top_db));
   }
   if (options.ref.has_value() && (!std::isfinite(*options.ref) || *options.ref <= 0.0)) {
-    return absl::InvalidArgumentError(absl::StrFormat("ref must be > 0, got %g", *options.ref));
+    return InvalidField("ref", absl::StrFormat("must be > 0, got %g", *options.ref));
   }
   if (!std::isfinite(options.clamp) || options.clamp <= 0.0) {
-    return absl::InvalidArgumentError(absl::StrFormat("clamp must be > 0, got %g", options.clamp));
+    return InvalidField("clamp", absl::StrFormat("must be > 0, got %g", options.clamp));
   }
   return absl::OkStatus();
 }
@@ -109,15 +111,37 @@ absl::StatusOr<RealMatrix> Compress(const RealMatrix& values, const ScaleOptions
   return absl::InternalError("unknown scale kind");
 }
 
+namespace {
+// The decompression itself, without checks (options already validated).
+RealMatrix DecompressValues(const RealMatrix& compressed, const ScaleOptions& options);
+}  // namespace
+
 absl::StatusOr<RealMatrix> Decompress(const RealMatrix& compressed, const ScaleOptions& options) {
   if (auto s = ValidateScaleOptions(options); !s.ok()) return s;
   for (Eigen::Index i = 0; i < compressed.size(); ++i) {
     if (!std::isfinite(compressed.data()[i])) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "mel[%d] (bin %d, frame %d) is not finite; all values must be finite", i,
-          i % compressed.rows(), i / compressed.rows()));
+      return WithField(absl::InvalidArgumentError(
+                           absl::StrFormat("mel[%d] (bin %d, frame %d) is not finite; all values must be finite", i,
+                                           i % compressed.rows(), i / compressed.rows())),
+                       absl::StrCat("mel[", i, "]"));
     }
   }
+  RealMatrix linear = DecompressValues(compressed, options);
+  // Finite input can overflow here (e.g. ln-scale values above 88.7).
+  for (Eigen::Index i = 0; i < linear.size(); ++i) {
+    if (!std::isfinite(linear.data()[i])) {
+      return InvalidField(absl::StrCat("mel[", i, "]"),
+                          absl::StrFormat("is %g: decompressing it (scale %s) produced a non-finite value "
+                                          "(finite input overflowed: check the log-mel's scale/domain and "
+                                          "config.scale)",
+                                          static_cast<double>(compressed.data()[i]), ScaleKindName(options.kind)));
+    }
+  }
+  return linear;
+}
+
+namespace {
+RealMatrix DecompressValues(const RealMatrix& compressed, const ScaleOptions& options) {
   const double ref = options.ref.value_or(1.0);
   switch (options.kind) {
     case ScaleKind::kNone: return compressed;
@@ -130,7 +154,8 @@ absl::StatusOr<RealMatrix> Decompress(const RealMatrix& compressed, const ScaleO
       return RealMatrix(
           ((compressed.array() * 4.0f - 4.0f) * static_cast<float>(std::log(10.0))).exp().matrix());
   }
-  return absl::InternalError("unknown scale kind");
+  return compressed;  // not reached: options were validated
 }
+}  // namespace
 
 }  // namespace specinv

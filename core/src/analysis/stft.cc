@@ -2,13 +2,14 @@
 
 #include "specinv/analysis/stft.h"
 
+#include <fftw3.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include <fftw3.h>
-
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/parallel.h"
 #include "specinv/base/validate.h"
 
@@ -17,8 +18,7 @@ namespace specinv {
 absl::StatusOr<PadMode> ParsePadMode(std::string_view name) {
   if (name == "constant") return PadMode::kConstant;
   if (name == "reflect") return PadMode::kReflect;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("pad_mode must be one of constant, reflect; got \"%s\"", name));
+  return InvalidField("pad_mode", absl::StrFormat("must be one of constant, reflect; got \"%s\"", name));
 }
 
 std::string_view PadModeName(PadMode mode) {
@@ -29,15 +29,14 @@ absl::Status ValidateStftOptions(const StftOptions& options) {
   if (auto s = CheckRange("n_fft", options.n_fft, kMinFftSize, kMaxFftSize); !s.ok()) return s;
   if (options.win_length != 0) {
     if (auto s = CheckRange("win_length", options.win_length, 1, options.n_fft); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("win_length must be in [1, n_fft=%d] (0 means n_fft), got %d", options.n_fft,
-                          options.win_length));
+      return InvalidField("win_length", absl::StrFormat("must be in [1, n_fft=%d] (0 means n_fft), got %d",
+                                                        options.n_fft, options.win_length));
     }
   }
   const int win = options.effective_win_length();
   if (options.hop_length < 1 || options.hop_length > win) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "hop_length must be in [1, win_length=%d], got %d", win, options.hop_length));
+    return InvalidField("hop_length",
+                        absl::StrFormat("must be in [1, win_length=%d], got %d", win, options.hop_length));
   }
   return absl::OkStatus();
 }
@@ -125,13 +124,43 @@ void Stft::ForwardPadded(std::span<const float> padded, ComplexMatrix* out, int 
 
 void Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
                            int max_threads) const {
+  const int64_t frames = NumFramesExtended(static_cast<int64_t>(signal.size()), pad);
+  if (out->rows() != num_bins() || out->cols() != frames) out->resize(num_bins(), frames);
+  ForwardFrames(signal, pad, mode, 0, frames, out, max_threads);
+}
+
+int64_t Stft::FramesPerCheck() const {
+  // About 2^20 transformed samples between checks: 512 frames at n_fft 2048,
+  // 16 at 65536 (a few milliseconds either way).
+  return std::max<int64_t>(1, (int64_t{1} << 20) / options_.n_fft);
+}
+
+absl::Status Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
+                                   int max_threads, const std::function<absl::Status()>& check) const {
+  const int64_t frames = NumFramesExtended(static_cast<int64_t>(signal.size()), pad);
+  if (out->rows() != num_bins() || out->cols() != frames) out->resize(num_bins(), frames);
+  if (!check) {
+    ForwardFrames(signal, pad, mode, 0, frames, out, max_threads);
+    return absl::OkStatus();
+  }
+  const int64_t block = FramesPerCheck() * std::max(1, max_threads);
+  for (int64_t first = 0; first < frames; first += block) {
+    if (absl::Status s = check(); !s.ok()) return s;
+    ForwardFrames(signal, pad, mode, first, std::min(frames, first + block), out, max_threads);
+  }
+  return absl::OkStatus();
+}
+
+void Stft::ForwardFrames(std::span<const float> signal, int64_t pad, PadMode mode, int64_t first, int64_t last,
+                         ComplexMatrix* out, int max_threads) const {
   const int n_fft = options_.n_fft;
   const int hop = options_.hop_length;
   const int bins = num_bins();
-  const int64_t frames = NumFramesExtended(static_cast<int64_t>(signal.size()), pad);
-  if (out->rows() != bins || out->cols() != frames) out->resize(bins, frames);
+  const int64_t frames = last - first;
   if (fft_double_ != nullptr) {
-    ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+    ParallelFor(frames, max_threads, [&](int64_t begin_rel, int64_t end_rel) {
+      const int64_t begin = first + begin_rel;
+      const int64_t end = first + end_rel;
       std::vector<float> edge(static_cast<size_t>(n_fft));
       AlignedVector<double> in(static_cast<size_t>(n_fft));
       AlignedVector<std::complex<double>> spec(static_cast<size_t>(bins));
@@ -146,7 +175,9 @@ void Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode m
     });
     return;
   }
-  ParallelFor(frames, max_threads, [&](int64_t begin, int64_t end) {
+  ParallelFor(frames, max_threads, [&](int64_t begin_rel, int64_t end_rel) {
+    const int64_t begin = first + begin_rel;
+    const int64_t end = first + end_rel;
     std::vector<float> edge(static_cast<size_t>(n_fft));
     AlignedVector<float> in(static_cast<size_t>(n_fft));
     AlignedVector<std::complex<float>> spec(static_cast<size_t>(bins));
@@ -171,15 +202,19 @@ void Stft::ForwardExtended(std::span<const float> signal, int64_t pad, PadMode m
 }
 
 absl::Status Stft::Forward(std::span<const float> signal, ComplexMatrix* out, int max_threads) const {
-  if (signal.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");
+  return Forward(signal, out, max_threads, std::function<absl::Status()>());
+}
+
+absl::Status Stft::Forward(std::span<const float> signal, ComplexMatrix* out, int max_threads,
+                           const std::function<absl::Status()>& check) const {
+  if (signal.empty()) return InvalidField("audio", "is empty; need at least 1 sample");
   if (auto s = CheckFinite("audio", signal); !s.ok()) return s;
   if (!options_.center && static_cast<int64_t>(signal.size()) < options_.n_fft) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "audio has %d samples; with center=false it needs at least n_fft=%d", signal.size(),
-        options_.n_fft));
+    return InvalidField("audio", absl::StrFormat("has %d samples; with center=false it needs at least n_fft=%d",
+                                                 signal.size(), options_.n_fft));
   }
-  ForwardExtended(signal, options_.center ? options_.n_fft / 2 : 0, options_.pad_mode, out, max_threads);
-  return absl::OkStatus();
+  return ForwardExtended(signal, options_.center ? options_.n_fft / 2 : 0, options_.pad_mode, out, max_threads,
+                         check);
 }
 
 absl::StatusOr<ComplexMatrix> Stft::Forward(std::span<const float> signal) const {
@@ -212,7 +247,7 @@ absl::Status Stft::Inverse(const ComplexMatrix& spec, std::optional<int64_t> len
   }
   if (spec.cols() < 1) return absl::InvalidArgumentError("spectrogram has 0 frames; need at least 1");
   if (length.has_value() && *length < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat("length must be >= 0, got %d", *length));
+    return InvalidField("length", absl::StrFormat("must be >= 0, got %d", *length));
   }
   const int64_t pad = options_.center ? n_fft / 2 : 0;
   int64_t frames = spec.cols();

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -16,8 +17,8 @@ absl::StatusOr<WindowType> ParseWindowType(std::string_view name) {
   if (name == "blackman") return WindowType::kBlackman;
   if (name == "rectangular" || name == "boxcar" || name == "ones") return WindowType::kRectangular;
   if (name == "sqrt_hann") return WindowType::kSqrtHann;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "window must be one of hann, hamming, blackman, rectangular, sqrt_hann; got \"%s\"", name));
+  return InvalidField(
+      "window", absl::StrFormat("must be one of hann, hamming, blackman, rectangular, sqrt_hann; got \"%s\"", name));
 }
 
 std::string_view WindowTypeName(WindowType type) {

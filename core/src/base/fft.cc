@@ -4,8 +4,9 @@
 
 #include <fftw3.h>
 
-#include <map>
 #include <mutex>
+
+#include "specinv/base/fft_plan_cache.h"
 
 namespace specinv {
 namespace {
@@ -22,15 +23,27 @@ std::mutex& PlannerMutex() {
 void* FftwMalloc(std::size_t bytes) { return fftwf_malloc(bytes); }
 void FftwFree(void* p) noexcept { fftwf_free(p); }
 
+// Fixed cost of one FFTW plan (structures, solver bookkeeping).
+constexpr int64_t kPlanOverheadBytes = 4096;
+
+int64_t EstimatedRealFftBytes(int n, int64_t bytes_per_real) {
+  const int64_t bins = n / 2 + 1;
+  const int64_t twiddles = 2 * bins * 2 * bytes_per_real;           // forward + inverse plans
+  const int64_t buffers = n * bytes_per_real + bins * 2 * bytes_per_real;  // signal + spectrum
+  return 2 * kPlanOverheadBytes + twiddles + buffers;
+}
+
+int64_t EstimatedComplexFft2dBytes(int rows, int cols) {
+  const int64_t complex_bytes = 2 * static_cast<int64_t>(sizeof(float));
+  const int64_t twiddles = (static_cast<int64_t>(rows) + cols) * complex_bytes;
+  const int64_t buffers = static_cast<int64_t>(rows) * cols * complex_bytes;  // one output image
+  return kPlanOverheadBytes + twiddles + buffers;
+}
+
 std::shared_ptr<const RealFft> RealFft::Get(int n) {
-  static std::mutex cache_mu;
-  static std::map<int, std::shared_ptr<const RealFft>> cache;
-  std::lock_guard<std::mutex> lock(cache_mu);
-  auto it = cache.find(n);
-  if (it != cache.end()) return it->second;
-  std::shared_ptr<const RealFft> fft(new RealFft(n));
-  cache.emplace(n, fft);
-  return fft;
+  return std::static_pointer_cast<const RealFft>(internal::FftPlanCacheGet(
+      internal::FftKind::kRealFloat, n, 0, EstimatedRealFftBytes(n, sizeof(float)),
+      [n] { return std::shared_ptr<const void>(std::shared_ptr<const RealFft>(new RealFft(n))); }));
 }
 
 RealFft::RealFft(int n) : n_(n) {
@@ -64,14 +77,9 @@ void RealFft::Inverse(std::complex<float>* in, float* out) const {
 }
 
 std::shared_ptr<const RealFftDouble> RealFftDouble::Get(int n) {
-  static std::mutex cache_mu;
-  static std::map<int, std::shared_ptr<const RealFftDouble>> cache;
-  std::lock_guard<std::mutex> lock(cache_mu);
-  auto it = cache.find(n);
-  if (it != cache.end()) return it->second;
-  std::shared_ptr<const RealFftDouble> fft(new RealFftDouble(n));
-  cache.emplace(n, fft);
-  return fft;
+  return std::static_pointer_cast<const RealFftDouble>(internal::FftPlanCacheGet(
+      internal::FftKind::kRealDouble, n, 0, EstimatedRealFftBytes(n, sizeof(double)),
+      [n] { return std::shared_ptr<const void>(std::shared_ptr<const RealFftDouble>(new RealFftDouble(n))); }));
 }
 
 RealFftDouble::RealFftDouble(int n) : n_(n) {
@@ -98,6 +106,37 @@ void RealFftDouble::Inverse(std::complex<double>* in, double* out) const {
   in[0].imag(0.0);
   if (n_ % 2 == 0) in[n_ / 2].imag(0.0);
   fftw_execute_dft_c2r(static_cast<fftw_plan>(inverse_plan_), reinterpret_cast<fftw_complex*>(in), out);
+}
+
+std::shared_ptr<const ComplexFft2d> ComplexFft2d::Get(int rows, int cols) {
+  return std::static_pointer_cast<const ComplexFft2d>(internal::FftPlanCacheGet(
+      internal::FftKind::kComplex2d, rows, cols, EstimatedComplexFft2dBytes(rows, cols), [rows, cols] {
+        return std::shared_ptr<const void>(std::shared_ptr<const ComplexFft2d>(new ComplexFft2d(rows, cols)));
+      }));
+}
+
+ComplexFft2d::ComplexFft2d(int rows, int cols) : rows_(rows), cols_(cols) {
+  // FFTW_ESTIMATE neither reads nor writes the arrays while planning; two
+  // buffers of the full size must still exist (they are freed right after).
+  const size_t count = static_cast<size_t>(rows) * static_cast<size_t>(cols);
+  AlignedVector<std::complex<float>> in(count), out(count);
+  std::lock_guard<std::mutex> lock(PlannerMutex());
+  // Column-major (rows, cols) is row-major [cols][rows]; the 2-D DFT is the same.
+  plan_ = fftwf_plan_dft_2d(cols, rows, reinterpret_cast<fftwf_complex*>(in.data()),
+                            reinterpret_cast<fftwf_complex*>(out.data()), FFTW_FORWARD,
+                            FFTW_ESTIMATE | FFTW_UNALIGNED | FFTW_PRESERVE_INPUT);
+}
+
+ComplexFft2d::~ComplexFft2d() {
+  std::lock_guard<std::mutex> lock(PlannerMutex());
+  fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
+}
+
+void ComplexFft2d::Forward(const std::complex<float>* in, std::complex<float>* out) const {
+  // Out of place with FFTW_PRESERVE_INPUT: `in` is only read.
+  fftwf_execute_dft(static_cast<fftwf_plan>(plan_),
+                    reinterpret_cast<fftwf_complex*>(const_cast<std::complex<float>*>(in)),
+                    reinterpret_cast<fftwf_complex*>(out));
 }
 
 }  // namespace specinv

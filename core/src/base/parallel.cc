@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,6 +16,8 @@ namespace {
 thread_local bool t_inside_parallel = false;
 
 // A process-wide pool of HardwareThreads()-1 helper threads running chunks.
+// Tasks must not throw (ParallelFor wraps every chunk); a task that does
+// anyway is swallowed so the helper thread survives.
 class HelperPool {
  public:
   static HelperPool& Instance() {
@@ -47,7 +50,10 @@ class HelperPool {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       }
-      task();
+      try {
+        task();
+      } catch (...) {  // never let an exception end the helper thread (std::terminate)
+      }
     }
   }
   std::mutex mu_;
@@ -76,24 +82,66 @@ void ParallelFor(int64_t n, int max_threads, const std::function<void(int64_t, i
     fn(0, n);
     return;
   }
+  // Shared by the chunks; lives on this frame until every chunk has finished.
   std::mutex mu;
   std::condition_variable done_cv;
   int pending = threads - 1;
+  std::exception_ptr first_error;
+  bool failed = false;  // guarded by mu; chunks not yet started skip their work
   const int64_t chunk = (n + threads - 1) / threads;
+  auto record = [&](std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!first_error) first_error = std::move(error);
+    failed = true;
+  };
   for (int t = 1; t < threads; ++t) {
     const int64_t begin = t * chunk;
     const int64_t end = std::min(n, begin + chunk);
-    pool->Submit([&, begin, end] {
-      if (begin < end) fn(begin, end);
-      std::lock_guard<std::mutex> lock(mu);
-      if (--pending == 0) done_cv.notify_one();
-    });
+    try {
+      pool->Submit([&, begin, end] {
+        bool skip;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          skip = failed;
+        }
+        if (!skip && begin < end) {
+          try {
+            fn(begin, end);
+          } catch (...) {
+            record(std::current_exception());
+          }
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (--pending == 0) done_cv.notify_one();
+      });
+    } catch (...) {  // Submit failed (allocation): run the chunk here instead
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        --pending;
+      }
+      if (begin < end) {
+        t_inside_parallel = true;
+        try {
+          fn(begin, end);
+        } catch (...) {
+          record(std::current_exception());
+        }
+        t_inside_parallel = false;
+      }
+    }
   }
   t_inside_parallel = true;
-  fn(0, std::min(n, chunk));
+  try {
+    fn(0, std::min(n, chunk));
+  } catch (...) {
+    record(std::current_exception());
+  }
   t_inside_parallel = false;
-  std::unique_lock<std::mutex> lock(mu);
-  done_cv.wait(lock, [&] { return pending == 0; });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    done_cv.wait(lock, [&] { return pending == 0; });
+  }
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace specinv

@@ -6,30 +6,29 @@
 #include <cmath>
 #include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 
 namespace specinv {
 
 absl::Status CheckRange(std::string_view field, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s must be in [%d, %d], got %d", field, lo, hi, value));
+    return InvalidField(field, absl::StrFormat("must be in [%d, %d], got %d", lo, hi, value));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckRealRange(std::string_view field, double value, double lo, double hi) {
   if (!std::isfinite(value) || value < lo || value > hi) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s must be in [%g, %g], got %g", field, lo, hi, value));
+    return InvalidField(field, absl::StrFormat("must be in [%g, %g], got %g", lo, hi, value));
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckRangeOpenLow(std::string_view field, double value, double lo, double hi) {
   if (!std::isfinite(value) || value <= lo || value > hi) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s must be in (%g, %g], got %g", field, lo, hi, value));
+    return InvalidField(field, absl::StrFormat("must be in (%g, %g], got %g", lo, hi, value));
   }
   return absl::OkStatus();
 }
@@ -59,8 +58,8 @@ absl::Status CheckFinite(std::string_view field, std::span<const float> values) 
   if (!AnyNonFinite(values)) return absl::OkStatus();
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s[%d] is %s; all values must be finite", field, i, std::isnan(values[i]) ? "NaN" : "Inf"));
+      return InvalidField(absl::StrFormat("%s[%d]", field, i),
+                          absl::StrFormat("is %s; all values must be finite", std::isnan(values[i]) ? "NaN" : "Inf"));
     }
   }
   return absl::OkStatus();
@@ -71,8 +70,8 @@ absl::Status CheckNonNegativeFinite(std::string_view field, std::span<const floa
   for (size_t i = 0; i < values.size(); ++i) {
     const float v = values[i];
     if (!std::isfinite(v) || v < 0.0f) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s[%d] is %g; all values must be finite and >= 0", field, i, static_cast<double>(v)));
+      return InvalidField(absl::StrFormat("%s[%d]", field, i),
+                          absl::StrFormat("is %g; all values must be finite and >= 0", static_cast<double>(v)));
     }
   }
   return absl::OkStatus();

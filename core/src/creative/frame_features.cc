@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -27,12 +28,11 @@ absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double powe
                                               const FrameFeatureOptions& options) {
   if (auto s = ValidateFrameFeatureOptions(options); !s.ok()) return s;
   if (!std::isfinite(power) || power <= 0.0 || power > 8.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("power must be in (0, 8], got %g", power));
+    return InvalidField("power", absl::StrFormat("must be in (0, 8], got %g", power));
   }
   if (mel.size() == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mel is empty (%d x %d); need at least 1 band and 1 frame", mel.rows(), mel.cols()));
+    return InvalidField(
+        "mel", absl::StrFormat("is empty (%d x %d); need at least 1 band and 1 frame", mel.rows(), mel.cols()));
   }
   if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
       !s.ok()) {
@@ -84,15 +84,15 @@ absl::StatusOr<RealMatrix> ComputeFrameFeatures(const FeatureExtractor& extracto
 
 absl::StatusOr<std::vector<float>> FrameRms(const FeatureExtractor& extractor,
                                             std::span<const float> audio) {
-  if (audio.empty()) return absl::InvalidArgumentError("audio is empty; need at least 1 sample");
+  if (audio.empty()) return InvalidField("audio", "is empty; need at least 1 sample");
   if (auto s = CheckFinite("audio", audio); !s.ok()) return s;
   const int64_t frames = extractor.NumFrames(static_cast<int64_t>(audio.size()));
   const FeatureConfig& config = extractor.config();
   const int n_fft = config.stft.n_fft;
   const int hop = config.stft.hop_length;
   if (frames < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "audio has %d samples, too short for one frame with n_fft=%d", audio.size(), n_fft));
+    return InvalidField("audio",
+                        absl::StrFormat("has %d samples, too short for one frame with n_fft=%d", audio.size(), n_fft));
   }
   std::vector<float> padded;
   if (config.framing == Framing::kHifiGanReflect) {

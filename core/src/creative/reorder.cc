@@ -2,15 +2,16 @@
 
 #include "specinv/creative/reorder.h"
 
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <utility>
 
-#include <Eigen/Eigenvalues>
-
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -104,9 +105,10 @@ void FlipForSignRule(Eigen::VectorXd* values, const Eigen::VectorXd& direction) 
 }
 
 absl::Status TooFewFrames(int64_t frames, const FeatureExtractor& extractor, size_t samples) {
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "audio gives %d STFT frame(s) (%d samples, n_fft=%d, hop_length=%d); reordering needs at least 2 frames",
-      frames, samples, extractor.config().stft.n_fft, extractor.config().stft.hop_length));
+  return InvalidField(
+      "audio", absl::StrFormat(
+                   "gives %d STFT frame(s) (%d samples, n_fft=%d, hop_length=%d); reordering needs at least 2 frames",
+                   frames, samples, extractor.config().stft.n_fft, extractor.config().stft.hop_length));
 }
 
 }  // namespace
@@ -120,10 +122,11 @@ absl::StatusOr<ReorderStrategy> ParseReorderStrategy(std::string_view name) {
   if (name == "sort_by") return ReorderStrategy::kSortBy;
   if (name == "nearest_neighbor_walk") return ReorderStrategy::kNearestNeighborWalk;
   if (name == "custom") return ReorderStrategy::kCustom;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "strategy must be one of \"pca\", \"tsne\", \"reverse_time\", \"reverse_frequency\", \"shuffle\", "
-      "\"sort_by\", \"nearest_neighbor_walk\", \"custom\", got \"%s\"",
-      name));
+  return InvalidField(
+      "strategy",
+      absl::StrFormat("must be one of \"pca\", \"tsne\", \"reverse_time\", \"reverse_frequency\", \"shuffle\", "
+                      "\"sort_by\", \"nearest_neighbor_walk\", \"custom\", got \"%s\"",
+                      name));
 }
 
 std::string_view ReorderStrategyName(ReorderStrategy strategy) {
@@ -144,8 +147,9 @@ absl::StatusOr<SortKey> ParseSortKey(std::string_view name) {
   if (name == "rms") return SortKey::kRms;
   if (name == "spectral_centroid") return SortKey::kSpectralCentroid;
   if (name == "spectral_flatness") return SortKey::kSpectralFlatness;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "sort_key must be one of \"rms\", \"spectral_centroid\", \"spectral_flatness\", got \"%s\"", name));
+  return InvalidField(
+      "sort_key",
+      absl::StrFormat("must be one of \"rms\", \"spectral_centroid\", \"spectral_flatness\", got \"%s\"", name));
 }
 
 std::string_view SortKeyName(SortKey key) {
@@ -160,10 +164,10 @@ std::string_view SortKeyName(SortKey key) {
 absl::Status ValidateReorderOptions(const ReorderOptions& o) {
   const int strategy = static_cast<int>(o.strategy);
   if (strategy < static_cast<int>(ReorderStrategy::kPca) || strategy > static_cast<int>(ReorderStrategy::kCustom)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "strategy must be one of pca, tsne, reverse_time, reverse_frequency, shuffle, sort_by, "
-        "nearest_neighbor_walk, custom; got enum value %d",
-        strategy));
+    return InvalidField("strategy",
+                        absl::StrFormat("must be one of pca, tsne, reverse_time, reverse_frequency, shuffle, sort_by, "
+                                        "nearest_neighbor_walk, custom; got enum value %d",
+                                        strategy));
   }
   if (auto s = ValidateFrameFeatureOptions(o.features); !s.ok()) return s;
   if (o.strategy == ReorderStrategy::kTsne) {
@@ -171,22 +175,21 @@ absl::Status ValidateReorderOptions(const ReorderOptions& o) {
   }
   if (o.strategy == ReorderStrategy::kSortBy) {
     if (!o.sort_key.has_value()) {
-      return absl::InvalidArgumentError(
-          "sort_key is required when strategy is sort_by (rms, spectral_centroid or spectral_flatness)");
+      return InvalidField("sort_key",
+                          "is required when strategy is sort_by (rms, spectral_centroid or spectral_flatness)");
     }
     const int key = static_cast<int>(*o.sort_key);
     if (key < static_cast<int>(SortKey::kRms) || key > static_cast<int>(SortKey::kSpectralFlatness)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "sort_key must be one of rms, spectral_centroid, spectral_flatness; got enum value %d", key));
+      return InvalidField(
+          "sort_key",
+          absl::StrFormat("must be one of rms, spectral_centroid, spectral_flatness; got enum value %d", key));
     }
   }
   if (o.strategy == ReorderStrategy::kNearestNeighborWalk && o.start_frame < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("start_frame must be in [0, frames), got %d", o.start_frame));
+    return InvalidField("start_frame", absl::StrFormat("must be in [0, frames), got %d", o.start_frame));
   }
   if (o.strategy == ReorderStrategy::kCustom && o.custom_order.empty()) {
-    return absl::InvalidArgumentError(
-        "custom_order is empty; strategy custom needs at least 1 frame index, each in [0, frames)");
+    return InvalidField("custom_order", "is empty; strategy custom needs at least 1 frame index, each in [0, frames)");
   }
   if (o.length.has_value()) {
     if (auto s = CheckRange("length", *o.length, 1, kMaxLength); !s.ok()) return s;
@@ -199,10 +202,9 @@ absl::StatusOr<std::vector<float>> PcaProjection(const RealMatrix& features) {
   const Eigen::Index dims = features.rows();
   const Eigen::Index n = features.cols();
   if (n < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("features has %d frame(s); PCA needs at least 2", n));
+    return InvalidField("features", absl::StrFormat("has %d frame(s); PCA needs at least 2", n));
   }
-  if (dims < 1) return absl::InvalidArgumentError("features has 0 rows; need at least 1 dimension");
+  if (dims < 1) return InvalidField("features", "has 0 rows; need at least 1 dimension");
   if (auto s = CheckFinite("features", std::span<const float>(features.data(), static_cast<size_t>(features.size())));
       !s.ok()) {
     return s;
@@ -269,20 +271,23 @@ std::vector<int> ShuffleOrder(int n, uint64_t seed) {
 }
 
 absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads) {
+  return NearestNeighborWalk(features, start, max_threads, std::function<absl::Status()>());
+}
+
+absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads,
+                                                     const std::function<absl::Status()>& check) {
   const Eigen::Index n64 = features.cols();
   if (n64 < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("features has %d frame(s); the walk needs at least 2", n64));
+    return InvalidField("features", absl::StrFormat("has %d frame(s); the walk needs at least 2", n64));
   }
   if (n64 > std::numeric_limits<int>::max() / 64) {
-    return absl::InvalidArgumentError(absl::StrFormat("features has %d frames; too many", n64));
+    return InvalidField("features", absl::StrFormat("has %d frames; too many", n64));
   }
   const auto n = static_cast<int>(n64);
   if (start < 0 || start >= n) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("start_frame must be in [0, %d), got %d", n, start));
+    return InvalidField("start_frame", absl::StrFormat("must be in [0, %d), got %d", n, start));
   }
-  auto nn = ExactNearestNeighbors(features, std::min(n - 1, kWalkNeighbors), max_threads);
+  auto nn = ExactNearestNeighbors(features, std::min(n - 1, kWalkNeighbors), max_threads, check);
   if (!nn.ok()) return nn.status();
   const int k = nn->k;
   std::vector<char> visited(static_cast<size_t>(n), 0);
@@ -291,7 +296,15 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
   int current = start;
   visited[static_cast<size_t>(current)] = 1;
   order.push_back(current);
+  // Work is counted in distance evaluations (a step through the neighbour
+  // list counts 1, a fallback scan counts n): a poll every 2^16 of them.
+  constexpr int64_t kCheckWork = int64_t{1} << 16;
+  int64_t work = 0;
   for (int step = 1; step < n; ++step) {
+    if (check && ++work >= kCheckWork) {
+      work = 0;
+      if (absl::Status s = check(); !s.ok()) return s;
+    }
     int next = -1;
     const int* list = nn->indices.data() + static_cast<size_t>(current) * static_cast<size_t>(k);
     for (int e = 0; e < k; ++e) {
@@ -301,6 +314,7 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
       }
     }
     if (next < 0) {  // every listed neighbour is visited: scan the rest
+      work += n;
       double best = std::numeric_limits<double>::infinity();
       for (int j = 0; j < n; ++j) {
         if (visited[static_cast<size_t>(j)]) continue;
@@ -355,12 +369,12 @@ absl::StatusOr<std::vector<float>> SynthesizeFrames(const FeatureExtractor& extr
 absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::span<const float> audio,
                                       const ReorderOptions& options) {
   if (auto s = ValidateReorderOptions(options); !s.ok()) return s;
-  auto spec = extractor.ComplexSpectrogram(audio);
+  auto spec = extractor.ComplexSpectrogram(audio, options.check);
   if (!spec.ok()) return spec.status();
   const Eigen::Index frames64 = spec->cols();
   if (frames64 < 2) return TooFewFrames(frames64, extractor, audio.size());
   if (frames64 > std::numeric_limits<int>::max() / 64) {
-    return absl::InvalidArgumentError(absl::StrFormat("audio gives %d STFT frames; too many", frames64));
+    return InvalidField("audio", absl::StrFormat("gives %d STFT frames; too many", frames64));
   }
   const auto frames = static_cast<int>(frames64);
 
@@ -387,9 +401,8 @@ absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::sp
       tsne_options.max_threads = options.max_threads;
       if (!tsne_options.check) tsne_options.check = options.check;
       if (tsne_options.perplexity.has_value() && *tsne_options.perplexity >= frames - 1) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "tsne.perplexity must be in (0, %d) (frames - 1) for %d frames, got %g", frames - 1, frames,
-            *tsne_options.perplexity));
+        return InvalidField("tsne.perplexity", absl::StrFormat("must be in (0, %d) (frames - 1) for %d frames, got %g",
+                                                               frames - 1, frames, *tsne_options.perplexity));
       }
       auto run = Tsne1d(*f, tsne_options);
       if (!run.ok()) return run.status();
@@ -438,12 +451,12 @@ absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::sp
     }
     case ReorderStrategy::kNearestNeighborWalk: {
       if (options.start_frame >= frames) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "start_frame must be in [0, %d) (frames), got %d", frames, options.start_frame));
+        return InvalidField("start_frame",
+                            absl::StrFormat("must be in [0, %d) (frames), got %d", frames, options.start_frame));
       }
       auto f = features();
       if (!f.ok()) return f.status();
-      auto walk = NearestNeighborWalk(*f, options.start_frame, options.max_threads);
+      auto walk = NearestNeighborWalk(*f, options.start_frame, options.max_threads, options.check);
       if (!walk.ok()) return walk.status();
       result.order = *std::move(walk);
       break;
@@ -452,8 +465,8 @@ absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::sp
       for (size_t i = 0; i < options.custom_order.size(); ++i) {
         const int v = options.custom_order[i];
         if (v < 0 || v >= frames) {
-          return absl::InvalidArgumentError(absl::StrFormat(
-              "custom_order[%d] must be in [0, %d) (frames), got %d", i, frames, v));
+          return InvalidField(absl::StrCat("custom_order[", i, "]"),
+                              absl::StrFormat("must be in [0, %d) (frames), got %d", frames, v));
         }
       }
       result.order = options.custom_order;

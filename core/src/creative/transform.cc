@@ -8,9 +8,11 @@
 #include <numbers>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "specinv/creative/reorder.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
+#include "specinv/creative/reorder.h"
 
 namespace specinv {
 namespace {
@@ -59,8 +61,9 @@ absl::StatusOr<PhaseOperation> ParsePhaseOperation(std::string_view name) {
   if (name == "conjugate") return PhaseOperation::kConjugate;
   if (name == "random") return PhaseOperation::kRandom;
   if (name == "resynthesize") return PhaseOperation::kResynthesize;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "phase must be one of \"keep\", \"zero\", \"conjugate\", \"random\", \"resynthesize\", got \"%s\"", name));
+  return InvalidField(
+      "phase", absl::StrFormat(
+                   "must be one of \"keep\", \"zero\", \"conjugate\", \"random\", \"resynthesize\", got \"%s\"", name));
 }
 
 std::string_view PhaseOperationName(PhaseOperation op) {
@@ -77,18 +80,20 @@ std::string_view PhaseOperationName(PhaseOperation op) {
 absl::Status ValidateTransformOptions(const TransformOptions& o, double sample_rate) {
   const int phase = static_cast<int>(o.phase);
   if (phase < static_cast<int>(PhaseOperation::kKeep) || phase > static_cast<int>(PhaseOperation::kResynthesize)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "phase must be one of keep, zero, conjugate, random, resynthesize; got enum value %d", phase));
+    return InvalidField(
+        "phase",
+        absl::StrFormat("must be one of keep, zero, conjugate, random, resynthesize; got enum value %d", phase));
   }
   const double nyquist = sample_rate / 2.0;
   for (size_t i = 0; i < o.band_mutes.size(); ++i) {
     const BandMute& b = o.band_mutes[i];
-    if (auto s = CheckRealRange(absl::StrFormat("band_mutes[%d].low_hertz", i), b.low_hertz, 0.0, nyquist); !s.ok()) {
-      return s;
+    // The field name is formatted only on error: millions of bands stay cheap.
+    if (!std::isfinite(b.low_hertz) || b.low_hertz < 0.0 || b.low_hertz > nyquist) {
+      return CheckRealRange(absl::StrFormat("band_mutes[%d].low_hertz", i), b.low_hertz, 0.0, nyquist);
     }
     if (!std::isfinite(b.high_hertz) || b.high_hertz <= b.low_hertz) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "band_mutes[%d].high_hertz must be finite and > low_hertz (%g), got %g", i, b.low_hertz, b.high_hertz));
+      return InvalidField(absl::StrCat("band_mutes[", i, "].high_hertz"),
+                          absl::StrFormat("must be finite and > low_hertz (%g), got %g", b.low_hertz, b.high_hertz));
     }
   }
   if (o.time_gate.has_value()) {
@@ -155,6 +160,35 @@ void ApplyBandMute(const BandMute& band, double sample_rate, int n_fft, ComplexM
   }
 }
 
+void ApplyBandMutes(std::span<const BandMute> bands, double sample_rate, int n_fft, ComplexMatrix* spec) {
+  if (bands.empty()) return;
+  const Eigen::Index bins = spec->rows();
+  const double bin_hz = sample_rate / static_cast<double>(n_fft);
+  // +1 at a band's first bin, -1 after its last: a prefix sum > 0 marks a
+  // muted bin. The same test as ApplyBandMute (k * bin_hz in [low, high]).
+  std::vector<int64_t> edges(static_cast<size_t>(bins) + 1, 0);
+  const auto freq = [bin_hz](Eigen::Index k) { return static_cast<double>(k) * bin_hz; };
+  for (const BandMute& band : bands) {
+    if (!(band.high_hertz >= band.low_hertz)) continue;  // also skips NaN edges
+    const double lo_bin = std::ceil(band.low_hertz / bin_hz);
+    auto first = static_cast<Eigen::Index>(std::clamp(lo_bin, 0.0, static_cast<double>(bins)));
+    while (first > 0 && freq(first - 1) >= band.low_hertz) --first;
+    while (first < bins && freq(first) < band.low_hertz) ++first;
+    const double hi_bin = std::floor(band.high_hertz / bin_hz);
+    auto last = static_cast<Eigen::Index>(std::clamp(hi_bin, -1.0, static_cast<double>(bins - 1)));
+    while (last + 1 < bins && freq(last + 1) <= band.high_hertz) ++last;
+    while (last >= 0 && freq(last) > band.high_hertz) --last;
+    if (first > last) continue;
+    ++edges[static_cast<size_t>(first)];
+    --edges[static_cast<size_t>(last) + 1];
+  }
+  int64_t depth = 0;
+  for (Eigen::Index k = 0; k < bins; ++k) {
+    depth += edges[static_cast<size_t>(k)];
+    if (depth > 0) spec->row(k).setZero();
+  }
+}
+
 void ApplyTimeGate(const TimeGate& gate, double sample_rate, int64_t first_centre, int hop, ComplexMatrix* spec) {
   // In samples, so frames on an exact boundary are not at the mercy of 1/sr rounding.
   const double period = gate.period_seconds * sample_rate;
@@ -189,27 +223,30 @@ absl::StatusOr<TransformResult> Transform(const FeatureExtractor& extractor, std
   if (options.mel_warp.has_value()) {
     const int n_mels = config.n_mels;
     if (options.mel_warp->shift_bins <= -n_mels || options.mel_warp->shift_bins >= n_mels) {
-      return absl::InvalidArgumentError(absl::StrFormat("mel_warp.shift_bins must be in [%d, %d] (n_mels = %d), got %d",
-                                                        -(n_mels - 1), n_mels - 1, n_mels,
-                                                        options.mel_warp->shift_bins));
+      return InvalidField("mel_warp.shift_bins",
+                          absl::StrFormat("must be in [%d, %d] (n_mels = %d), got %d", -(n_mels - 1), n_mels - 1,
+                                          n_mels, options.mel_warp->shift_bins));
     }
   }
-  auto spec = extractor.ComplexSpectrogram(audio);
+  auto spec = extractor.ComplexSpectrogram(audio, options.check);
   if (!spec.ok()) return spec.status();
   const Eigen::Index frames = spec->cols();
   if (frames > std::numeric_limits<int>::max()) {
-    return absl::InvalidArgumentError(absl::StrFormat("audio gives %d STFT frames; too many", frames));
+    return InvalidField("audio", absl::StrFormat("gives %d STFT frames; too many", frames));
   }
   const int64_t length = options.length.value_or(static_cast<int64_t>(audio.size()));
 
   TransformResult result;
   result.num_frames = static_cast<int>(frames);
+  const auto poll = [&options]() { return options.check ? options.check() : absl::OkStatus(); };
   ApplyPhaseOperation(options.phase, options.seed, &*spec);
   if (options.checkerboard) ApplyCheckerboard(&*spec);
-  for (const BandMute& band : options.band_mutes) ApplyBandMute(band, config.sample_rate, config.stft.n_fft, &*spec);
+  if (auto s = poll(); !s.ok()) return s;
+  ApplyBandMutes(options.band_mutes, config.sample_rate, config.stft.n_fft, &*spec);
   if (options.time_gate.has_value()) {
     ApplyTimeGate(*options.time_gate, config.sample_rate, FirstFrameCentre(config), config.stft.hop_length, &*spec);
   }
+  if (auto s = poll(); !s.ok()) return s;
 
   const bool invert = options.mel_warp.has_value() || options.phase == PhaseOperation::kResynthesize;
   if (!invert) {
@@ -221,6 +258,7 @@ absl::StatusOr<TransformResult> Transform(const FeatureExtractor& extractor, std
 
   InversionOptions inversion = options.inversion;
   inversion.max_threads = options.max_threads;
+  if (!inversion.check) inversion.check = options.check;
   const RealMatrix magnitude = MagnitudeOf(*spec, config.magnitude_epsilon);
   absl::StatusOr<InversionResult> run;
   if (options.mel_warp.has_value()) {

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/check_poller.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/parallel.h"
 #include "specinv/base/validate.h"
 
@@ -269,13 +271,13 @@ class LineTree {
 
 absl::Status CheckPoints(const RealMatrix& points, int min_points) {
   if (points.cols() < min_points) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "points has %d column(s); need at least %d points", points.cols(), min_points));
+    return InvalidField("points",
+                        absl::StrFormat("has %d column(s); need at least %d points", points.cols(), min_points));
   }
-  if (points.rows() < 1) return absl::InvalidArgumentError("points has 0 rows; need at least 1 dimension");
+  if (points.rows() < 1) return InvalidField("points", "has 0 rows; need at least 1 dimension");
   if (points.cols() > std::numeric_limits<int>::max() / 64) {
-    return absl::InvalidArgumentError(absl::StrFormat("points has %d columns; at most %d supported",
-                                                      points.cols(), std::numeric_limits<int>::max() / 64));
+    return InvalidField("points", absl::StrFormat("has %d columns; at most %d supported", points.cols(),
+                                                  std::numeric_limits<int>::max() / 64));
   }
   return CheckFinite("points", std::span<const float>(points.data(), static_cast<size_t>(points.size())));
 }
@@ -286,8 +288,8 @@ absl::StatusOr<TsneAlgorithm> ParseTsneAlgorithm(std::string_view name) {
   if (name == "auto") return TsneAlgorithm::kAuto;
   if (name == "exact") return TsneAlgorithm::kExact;
   if (name == "barnes_hut") return TsneAlgorithm::kBarnesHut;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "tsne.algorithm must be one of \"auto\", \"exact\", \"barnes_hut\", got \"%s\"", name));
+  return InvalidField("tsne.algorithm",
+                      absl::StrFormat("must be one of \"auto\", \"exact\", \"barnes_hut\", got \"%s\"", name));
 }
 
 std::string_view TsneAlgorithmName(TsneAlgorithm algorithm) {
@@ -302,8 +304,7 @@ std::string_view TsneAlgorithmName(TsneAlgorithm algorithm) {
 absl::Status ValidateTsneOptions(const TsneOptions& o) {
   if (o.perplexity.has_value()) {
     if (!std::isfinite(*o.perplexity) || *o.perplexity <= 0.0) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("tsne.perplexity must be in (0, frames - 1), got %g", *o.perplexity));
+      return InvalidField("tsne.perplexity", absl::StrFormat("must be in (0, frames - 1), got %g", *o.perplexity));
     }
   }
   if (o.learning_rate.has_value()) {
@@ -312,8 +313,8 @@ absl::Status ValidateTsneOptions(const TsneOptions& o) {
   if (auto s = CheckRange("tsne.iterations", o.iterations, 250, 10000); !s.ok()) return s;
   if (o.algorithm != TsneAlgorithm::kAuto && o.algorithm != TsneAlgorithm::kExact &&
       o.algorithm != TsneAlgorithm::kBarnesHut) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "tsne.algorithm must be auto, exact or barnes_hut, got enum value %d", static_cast<int>(o.algorithm)));
+    return InvalidField("tsne.algorithm", absl::StrFormat("must be auto, exact or barnes_hut, got enum value %d",
+                                                          static_cast<int>(o.algorithm)));
   }
   if (auto s = CheckRealRange("tsne.theta", o.theta, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRealRange("tsne.early_exaggeration", o.early_exaggeration, 1.0, 100.0); !s.ok()) return s;
@@ -321,12 +322,10 @@ absl::Status ValidateTsneOptions(const TsneOptions& o) {
     return s;
   }
   if (!std::isfinite(o.initial_momentum) || o.initial_momentum < 0.0 || o.initial_momentum >= 1.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("tsne.initial_momentum must be in [0, 1), got %g", o.initial_momentum));
+    return InvalidField("tsne.initial_momentum", absl::StrFormat("must be in [0, 1), got %g", o.initial_momentum));
   }
   if (!std::isfinite(o.final_momentum) || o.final_momentum < 0.0 || o.final_momentum >= 1.0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("tsne.final_momentum must be in [0, 1), got %g", o.final_momentum));
+    return InvalidField("tsne.final_momentum", absl::StrFormat("must be in [0, 1), got %g", o.final_momentum));
   }
   if (auto s = CheckRangeOpenLow("tsne.initial_scale", o.initial_scale, 0.0, 1e4); !s.ok()) return s;
   if (auto s = CheckRange("tsne.max_threads", o.max_threads, 1, 1024); !s.ok()) return s;
@@ -334,6 +333,11 @@ absl::Status ValidateTsneOptions(const TsneOptions& o) {
 }
 
 absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k, int max_threads) {
+  return ExactNearestNeighbors(points, k, max_threads, std::function<absl::Status()>());
+}
+
+absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k, int max_threads,
+                                                    const std::function<absl::Status()>& check) {
   if (auto s = CheckPoints(points, 2); !s.ok()) return s;
   const auto n = static_cast<int>(points.cols());
   if (auto s = CheckRange("k", k, 1, n - 1); !s.ok()) return s;
@@ -354,11 +358,14 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
   out.k = k;
   out.indices.resize(static_cast<size_t>(n) * static_cast<size_t>(k));
   out.squared_distances.resize(out.indices.size());
+  // One poll per block: a block is at most 2^22 Gram entries (a few ms).
+  CheckPoller poller(check);
   ParallelFor(blocks, max_threads, [&](int64_t b0, int64_t b1) {
     RealMatrix gram(block, n);
     std::vector<std::pair<float, int>> approx(static_cast<size_t>(n));
     std::vector<std::pair<double, int>> exact(static_cast<size_t>(candidates));
     for (int64_t b = b0; b < b1; ++b) {
+      if (!poller.Poll()) return;
       const int start = static_cast<int>(b) * block;
       const int rows = std::min(block, n - start);
       gram.topRows(rows).noalias() = centred.middleCols(start, rows).transpose() * centred;
@@ -383,6 +390,7 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
       }
     }
   });
+  if (poller.stopped()) return poller.status();
   return out;
 }
 
@@ -393,8 +401,8 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
   const auto nd = static_cast<double>(n);
   const double perplexity = options.perplexity.value_or(std::min(kTsneDefaultPerplexity, (nd - 1.0) / 3.0));
   if (!(perplexity > 0.0 && perplexity < nd - 1.0)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "tsne.perplexity must be in (0, %d) (frames - 1) for %d frames, got %g", n - 1, n, perplexity));
+    return InvalidField("tsne.perplexity",
+                        absl::StrFormat("must be in (0, %d) (frames - 1) for %d frames, got %g", n - 1, n, perplexity));
   }
   const double learning_rate = options.learning_rate.value_or(std::max(nd / options.early_exaggeration, 50.0));
   TsneAlgorithm algorithm = options.algorithm;
@@ -402,17 +410,19 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
     algorithm = n <= kTsneAutoExactMaxPoints ? TsneAlgorithm::kExact : TsneAlgorithm::kBarnesHut;
   }
   if (algorithm == TsneAlgorithm::kExact && n > kTsneExactMaxPoints) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "tsne.algorithm exact supports at most %d frames (O(n^2) memory and time), got %d; use barnes_hut",
-        kTsneExactMaxPoints, n));
+    return InvalidField(
+        "tsne.algorithm",
+        absl::StrFormat("exact supports at most %d frames (O(n^2) memory and time), got %d; use barnes_hut",
+                        kTsneExactMaxPoints, n));
   }
   if (algorithm == TsneAlgorithm::kBarnesHut) {
     const int64_t k = std::min<int64_t>(n - 1, static_cast<int64_t>(std::floor(3.0 * perplexity + 1.0)));
     if (k * n > kTsneMaxNeighborEntries) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "tsne.perplexity %g needs %d neighbours per frame; at most %d neighbour entries in total, so "
-          "perplexity must be below %g for %d frames",
-          perplexity, k, kTsneMaxNeighborEntries, (static_cast<double>(kTsneMaxNeighborEntries / n) - 1.0) / 3.0, n));
+      return InvalidField("tsne.perplexity",
+                          absl::StrFormat("%g needs %d neighbours per frame; at most %d neighbour entries in total, so "
+                                          "perplexity must be below %g for %d frames",
+                                          perplexity, k, kTsneMaxNeighborEntries,
+                                          (static_cast<double>(kTsneMaxNeighborEntries / n) - 1.0) / 3.0, n));
     }
   }
   const int threads = options.max_threads;
@@ -424,10 +434,13 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
   SparseP sparse;
   if (algorithm == TsneAlgorithm::kExact) {
     dense.assign(un * un, 0.0);
+    CheckPoller poller(options.check);  // every 64 rows of O(n) work each
     ParallelFor(n, threads, [&](int64_t i0, int64_t i1) {
       std::vector<double> d(un - 1);
       std::vector<double> p(un - 1);
+      int since = 0;
       for (int64_t i = i0; i < i1; ++i) {
+        if (!poller.Tick(&since, 64)) return;
         size_t m = 0;
         for (int64_t j = 0; j < n; ++j) {
           if (j != i) d[m++] = SquaredDistance(points, i, j);
@@ -439,6 +452,7 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
         }
       }
     });
+    if (poller.stopped()) return poller.status();
     double total = 0.0;
     for (size_t i = 0; i < un; ++i) {
       for (size_t j = i + 1; j < un; ++j) {
@@ -452,7 +466,7 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
     for (double& v : dense) v *= inv;
   } else {
     const int k = std::min(n - 1, static_cast<int>(std::floor(3.0 * perplexity + 1.0)));
-    auto nn = ExactNearestNeighbors(points, k, threads);
+    auto nn = ExactNearestNeighbors(points, k, threads, options.check);
     if (!nn.ok()) return nn.status();
     std::vector<double> conditional(un * static_cast<size_t>(k));
     ParallelFor(n, threads, [&](int64_t i0, int64_t i1) {
@@ -550,7 +564,7 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
   result.perplexity = perplexity;
   result.learning_rate = learning_rate;
   for (int it = 0; it < options.iterations; ++it) {
-    if (options.check && it % 10 == 0) {
+    if (options.check) {
       if (auto s = options.check(); !s.ok()) return s;
     }
     const bool exploring = it < options.exaggeration_iterations;
@@ -607,13 +621,12 @@ absl::StatusOr<double> Trustworthiness(const RealMatrix& points, std::span<const
   if (auto s = CheckPoints(points, 3); !s.ok()) return s;
   const auto n = static_cast<int>(points.cols());
   if (static_cast<int64_t>(embedding.size()) != n) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "embedding has %d values; must have one per point (%d)", embedding.size(), n));
+    return InvalidField("embedding",
+                        absl::StrFormat("has %d values; must have one per point (%d)", embedding.size(), n));
   }
   if (auto s = CheckFinite("embedding", embedding); !s.ok()) return s;
   if (k < 1 || 2 * k >= n) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("k must be in [1, n / 2) = [1, %g) for %d points, got %d", n / 2.0, n, k));
+    return InvalidField("k", absl::StrFormat("must be in [1, n / 2) = [1, %g) for %d points, got %d", n / 2.0, n, k));
   }
   const auto un = static_cast<size_t>(n);
   // Embedding neighbours: expand left and right from each point's place on the

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "inversion/inversion_kernels.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/parallel.h"
 
 namespace specinv {
@@ -36,9 +37,9 @@ absl::StatusOr<SignalLayout> MakeLayout(int n_fft, int hop, int64_t pad, PadMode
     layout.length = min_length;
   } else {
     if (*length < min_length || *length > max_length) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "length must be in [%d, %d] samples for %d frames (n_fft=%d, hop_length=%d), got %d",
-          min_length, max_length, frames, n_fft, hop, *length));
+      return InvalidField("length",
+                          absl::StrFormat("must be in [%d, %d] samples for %d frames (n_fft=%d, hop_length=%d), got %d",
+                                          min_length, max_length, frames, n_fft, hop, *length));
     }
     layout.length = *length;
   }
@@ -85,9 +86,8 @@ absl::StatusOr<FrameProcessor> FrameProcessor::Create(const Stft& stft, const Si
         "layout needs frames >= 1 and length >= 1, got frames=%d length=%d", layout.frames, layout.length));
   }
   if (layout.ola_length() > layout.padded_length()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "length %d is too short for %d frames (needs at least %d)", layout.length, layout.frames,
-        layout.ola_length() - 2 * layout.pad));
+    return InvalidField("length", absl::StrFormat("%d is too short for %d frames (needs at least %d)", layout.length,
+                                                  layout.frames, layout.ola_length() - 2 * layout.pad));
   }
   FrameProcessor p;
   p.layout_ = layout;

@@ -7,13 +7,14 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
+#include "specinv/base/validate.h"
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/griffin_lim.h"
 #include "specinv/inversion/griffin_lim_librosa.h"
 #include "specinv/inversion/mel_inverse.h"
 #include "specinv/inversion/pghi.h"
 #include "specinv/inversion/refine.h"
-#include "specinv/base/validate.h"
 
 namespace specinv {
 namespace {
@@ -78,7 +79,7 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
 
   if (options.librosa_precision) {
     if (mel.mel != nullptr) {
-      return absl::InvalidArgumentError("librosa_precision applies to magnitude input (InvertMagnitude), not mel");
+      return InvalidField("librosa_precision", "applies to magnitude input (InvertMagnitude), not mel");
     }
     LibrosaGriffinLimOptions lo;
     lo.iterations = options.iterations;
@@ -196,8 +197,8 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
 absl::Status CheckMatrixShape(std::string_view field, Eigen::Index rows, Eigen::Index cols, int64_t bins,
                               int64_t frames) {
   if (rows != bins || cols != frames) {
-    return absl::InvalidArgumentError(absl::StrFormat("%s must be (%d, %d) (bins, frames), got (%d, %d)", field,
-                                                      bins, frames, rows, cols));
+    return InvalidField(field,
+                        absl::StrFormat("must be (%d, %d) (bins, frames), got (%d, %d)", bins, frames, rows, cols));
   }
   return absl::OkStatus();
 }
@@ -210,8 +211,7 @@ absl::StatusOr<InversionMethod> ParseInversionMethod(std::string_view name) {
   if (name == "pghi") return InversionMethod::kPghi;
   if (name == "pghi_fgla") return InversionMethod::kPghiFgla;
   if (name == "refine") return InversionMethod::kRefine;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("method must be one of gl, fgla, pghi, pghi_fgla, refine; got \"%s\"", name));
+  return InvalidField("method", absl::StrFormat("must be one of gl, fgla, pghi, pghi_fgla, refine; got \"%s\"", name));
 }
 
 std::string_view InversionMethodName(InversionMethod method) {
@@ -229,8 +229,7 @@ absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name) {
   if (name == "zero") return PhaseInit::kZero;
   if (name == "random") return PhaseInit::kRandom;
   if (name == "given") return PhaseInit::kGiven;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("init must be one of zero, random, given; got \"%s\"", name));
+  return InvalidField("init", absl::StrFormat("must be one of zero, random, given; got \"%s\"", name));
 }
 
 double SpectralConvergenceDb(const RealMatrix& target, const RealMatrix& estimate) {
@@ -254,7 +253,7 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
   if (auto s = CheckRange("iterations", o.iterations, 0, o.max_iterations); !s.ok()) return s;
   if (auto s = CheckRange("refine_iterations", o.refine_iterations, 0, o.max_iterations); !s.ok()) return s;
   if (o.momentum < 0.0 || o.momentum >= 2.0 || !std::isfinite(o.momentum)) {
-    return absl::InvalidArgumentError(absl::StrFormat("momentum must be in [0, 2), got %g", o.momentum));
+    return InvalidField("momentum", absl::StrFormat("must be in [0, 2), got %g", o.momentum));
   }
   if (auto s = CheckRealRange("tolerance", o.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRealRange("time_budget_seconds", o.time_budget_seconds, 0.0, 1e9); !s.ok()) return s;
@@ -263,12 +262,12 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
   if (auto s = CheckRealRange("pghi_tolerance_db", o.pghi_tolerance_db, -200.0, 0.0); !s.ok()) return s;
   if (auto s = CheckRange("refine_history", o.refine_history, 1, 50); !s.ok()) return s;
   if (o.length.has_value() && *o.length < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat("length must be >= 1 samples, got %d", *o.length));
+    return InvalidField("length", absl::StrFormat("must be >= 1 samples, got %d", *o.length));
   }
   if (o.librosa_precision && o.method != InversionMethod::kGriffinLim &&
       o.method != InversionMethod::kFastGriffinLim) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "librosa_precision applies to the methods gl and fgla, got %s", InversionMethodName(o.method)));
+    return InvalidField("librosa_precision",
+                        absl::StrFormat("applies to the methods gl and fgla, got %s", InversionMethodName(o.method)));
   }
   if (o.init == PhaseInit::kGiven && !UsesPghi(o.method)) {
     if (o.initial_complex.has_value()) {
@@ -293,7 +292,7 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
         return s;
       }
     } else {
-      return absl::InvalidArgumentError("init is \"given\" but neither initial_phase nor initial_complex is set");
+      return InvalidField("init", "is \"given\" but neither initial_phase nor initial_complex is set");
     }
   }
   return absl::OkStatus();
@@ -301,14 +300,28 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
 
 namespace {
 
+// Finite input can still overflow (e.g. magnitudes near FLT_MAX): name the
+// stage and the input instead of reporting a NaN sample.
+absl::StatusOr<InversionResult> CheckOutputFinite(absl::StatusOr<InversionResult> result, std::string_view input,
+                                                  const InversionOptions& options) {
+  if (!result.ok()) return result;
+  for (float v : result->audio) {
+    if (!std::isfinite(v)) {
+      return InvalidField(input, absl::StrFormat("inversion produced non-finite audio at the %s stage (finite input "
+                                                 "overflowed: check the %s's scale/domain)",
+                                                 InversionMethodName(options.method), input));
+    }
+  }
+  return result;
+}
+
 absl::Status ValidateMagnitudeInput(const Stft& stft, const RealMatrix& magnitude, const InversionOptions& options) {
   const int bins = stft.num_bins();
   if (magnitude.rows() != bins) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "magnitude must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d", bins, stft.n_fft(),
-        magnitude.rows()));
+    return InvalidField("magnitude", absl::StrFormat("must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d", bins,
+                                                     stft.n_fft(), magnitude.rows()));
   }
-  if (magnitude.cols() < 1) return absl::InvalidArgumentError("magnitude must have at least 1 frame, got 0");
+  if (magnitude.cols() < 1) return InvalidField("magnitude", "must have at least 1 frame, got 0");
   if (auto s = ValidateInversionOptions(options, bins, magnitude.cols()); !s.ok()) return s;
   return CheckNonNegativeFinite("magnitude",
                                 std::span<const float>(magnitude.data(), static_cast<size_t>(magnitude.size())));
@@ -322,7 +335,7 @@ absl::StatusOr<InversionResult> InvertMagnitude(const Stft& stft, const RealMatr
   if (auto s = ValidateMagnitudeInput(stft, magnitude, options); !s.ok()) return s;
   auto layout = StftLayout(stft, magnitude.cols(), options.length);
   if (!layout.ok()) return layout.status();
-  return Run(stft, *layout, magnitude, MelTarget{}, options, start);
+  return CheckOutputFinite(Run(stft, *layout, magnitude, MelTarget{}, options, start), "magnitude", options);
 }
 
 absl::StatusOr<InversionResult> InvertMagnitude(const FeatureExtractor& extractor, const RealMatrix& magnitude,
@@ -332,7 +345,7 @@ absl::StatusOr<InversionResult> InvertMagnitude(const FeatureExtractor& extracto
   if (auto s = ValidateMagnitudeInput(stft, magnitude, options); !s.ok()) return s;
   auto layout = FeatureLayout(extractor, magnitude.cols(), options.length);
   if (!layout.ok()) return layout.status();
-  return Run(stft, *layout, magnitude, MelTarget{}, options, start);
+  return CheckOutputFinite(Run(stft, *layout, magnitude, MelTarget{}, options, start), "magnitude", options);
 }
 
 absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, const RealMatrix& mel,
@@ -340,10 +353,9 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   const auto start = Clock::now();
   const MelFilterbank& fb = extractor.filterbank();
   if (mel.rows() != fb.n_mels()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("mel must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
+    return InvalidField("mel", absl::StrFormat("must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
   }
-  if (mel.cols() < 1) return absl::InvalidArgumentError("mel must have at least 1 frame, got 0");
+  if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
   const Stft& stft = extractor.stft();
   if (auto s = ValidateInversionOptions(options, stft.num_bins(), mel.cols()); !s.ok()) return s;
   if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
@@ -357,6 +369,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   mo.iterations = options.nnls_iterations;
   mo.power = extractor.config().power;
   mo.max_threads = options.max_threads;
+  mo.check = options.check;
   auto magnitude = extractor.mel_inverter().Apply(mel, mo);
   if (!magnitude.ok()) return magnitude.status();
   MelTarget target;
@@ -364,7 +377,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   target.mel = &mel;
   target.power = extractor.config().power;
   target.magnitude_epsilon = extractor.config().magnitude_epsilon;
-  return Run(stft, *layout, *magnitude, target, options, start, &*magnitude);
+  return CheckOutputFinite(Run(stft, *layout, *magnitude, target, options, start, &*magnitude), "mel", options);
 }
 
 }  // namespace specinv

@@ -3,12 +3,15 @@
 #include "specinv/inversion/mel_inverse.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include <Eigen/Dense>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/check_poller.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/parallel.h"
 #include "specinv/base/validate.h"
 
@@ -43,13 +46,20 @@ void ApplyRowsTranspose(const MelFilterbank& fb, const float* mel, float* x) {
 // on 201 bins) is huge and oscillating, and clamping it leaves garbage.
 class PseudoInverse {
  public:
-  explicit PseudoInverse(const MelFilterbank& fb) : fb_(fb) {
+  // `check` (may be empty) is polled between rows of the Gram matrix and
+  // around the SVD; a non-OK status stops the build and is kept in *status
+  // (the object is then unusable).
+  PseudoInverse(const MelFilterbank& fb, const std::function<absl::Status()>& check, absl::Status* status)
+      : fb_(fb) {
     for (int m = 0; m < fb.n_mels(); ++m) {
       if (fb.row_size(m) > 0) active_.push_back(m);
     }
     const int n = static_cast<int>(active_.size());
     Eigen::MatrixXd g = Eigen::MatrixXd::Zero(n, n);
     for (int a = 0; a < n; ++a) {
+      if (check && a % 16 == 0) {
+        if (*status = check(); !status->ok()) return;
+      }
       const int ma = active_[static_cast<size_t>(a)];
       for (int b = a; b < n; ++b) {
         const int mb = active_[static_cast<size_t>(b)];
@@ -73,6 +83,10 @@ class PseudoInverse {
       ok = d.size() == 0 || d.minCoeff() > 1e-4 * d.maxCoeff();
     }
     if (!ok) {
+      // The SVD itself is one uninterruptible step of O(n_mels^2 bins).
+      if (check) {
+        if (*status = check(); !status->ok()) return;
+      }
       const Eigen::MatrixXd w = fb.weights().cast<double>();
       Eigen::BDCSVD<Eigen::MatrixXd> svd(w, Eigen::ComputeThinU | Eigen::ComputeThinV);
       const Eigen::VectorXd& sv = svd.singularValues();
@@ -81,6 +95,7 @@ class PseudoInverse {
       for (Eigen::Index i = 0; i < sv.size(); ++i) inv(i) = sv(i) > cutoff ? 1.0 / sv(i) : 0.0;
       dense_ = svd.matrixV() * inv.asDiagonal() * svd.matrixU().transpose();
       use_dense_ = true;
+      if (check) *status = check();
     }
   }
 
@@ -118,6 +133,17 @@ class PseudoInverse {
   bool use_dense_ = false;
 };
 
+// Stages of Apply that can turn finite input into non-finite values.
+constexpr int kStageNone = 0;
+constexpr int kStagePseudoInverse = 1;
+constexpr int kStageNnls = 2;
+
+bool AllFinite(const float* v, int n) {
+  bool ok = true;
+  for (int i = 0; i < n; ++i) ok &= std::isfinite(v[i]);
+  return ok;
+}
+
 double SquaredNorm(const float* v, int n) {
   double acc = 0.0;
   for (int i = 0; i < n; ++i) acc += static_cast<double>(v[i]) * static_cast<double>(v[i]);
@@ -128,7 +154,8 @@ double SquaredNorm(const float* v, int n) {
 
 // Everything MelInverter::Apply needs, built once per filterbank.
 struct MelInverter::State {
-  explicit State(const MelFilterbank& filterbank) : fb(filterbank), pinv(fb), step(static_cast<size_t>(fb.num_bins())) {
+  State(const MelFilterbank& filterbank, const std::function<absl::Status()>& check)
+      : fb(filterbank), pinv(fb, check, &build_status), step(static_cast<size_t>(fb.num_bins())) {
     // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
     const int bins = fb.num_bins();
     std::vector<double> r(static_cast<size_t>(bins), 0.0);
@@ -143,12 +170,23 @@ struct MelInverter::State {
       step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
     }
   }
-  const MelFilterbank fb;  // declared before pinv, which refers to it
+  const MelFilterbank fb;     // declared before pinv, which refers to it
+  absl::Status build_status;  // set by pinv's construction (declared before it)
   const PseudoInverse pinv;
   std::vector<float> step;
 };
 
-MelInverter::MelInverter(const MelFilterbank& filterbank) : state_(std::make_shared<const State>(filterbank)) {}
+MelInverter::MelInverter(const MelFilterbank& filterbank)
+    : state_(std::make_shared<const State>(filterbank, std::function<absl::Status()>())) {}
+
+MelInverter::MelInverter(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+absl::StatusOr<MelInverter> MelInverter::Create(const MelFilterbank& filterbank,
+                                                const std::function<absl::Status()>& check) {
+  auto state = std::make_shared<const State>(filterbank, check);
+  if (!state->build_status.ok()) return state->build_status;
+  return MelInverter(std::move(state));
+}
 
 const MelFilterbank& MelInverter::filterbank() const { return state_->fb; }
 
@@ -171,10 +209,9 @@ absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& fb, const RealMat
 absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelInverseOptions& options) const {
   const MelFilterbank& fb = state_->fb;
   if (mel.rows() != fb.n_mels()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mel must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
+    return InvalidField("mel", absl::StrFormat("must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
   }
-  if (mel.cols() < 1) return absl::InvalidArgumentError("mel must have at least 1 frame, got 0");
+  if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
   if (auto s = CheckRange("nnls iterations", options.iterations, 0, 100000); !s.ok()) return s;
   if (auto s = CheckRealRange("nnls tolerance", options.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("power", options.power, 0.0, 4.0); !s.ok()) return s;
@@ -191,14 +228,28 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   const bool nnls = options.method == MelInverseMethod::kNnls && options.iterations > 0;
   const double tol2 = options.tolerance * options.tolerance;
   const float inv_power = static_cast<float>(1.0 / options.power);
+  // Cancellation: each chunk polls options.check after kCheckWork units of
+  // work (a frame's pseudo-inverse or one FISTA iteration, each O(bins));
+  // once a check fails every chunk stops.
+  constexpr int kCheckWork = 1024;
+  CheckPoller poller(options.check);
+  // Frames whose result went non-finite, by stage (finite input overflowed).
+  std::atomic<int> bad_stage{kStageNone};
   ParallelFor(frames, options.max_threads, [&](int64_t begin, int64_t end) {
+    int since = 0;
     std::vector<double> scratch(static_cast<size_t>(n_mels + bins));
     std::vector<float> y(static_cast<size_t>(bins)), x_old(static_cast<size_t>(bins)), grad(static_cast<size_t>(bins));
     std::vector<float> ax(static_cast<size_t>(n_mels)), ax_old(static_cast<size_t>(n_mels)), r(static_cast<size_t>(n_mels));
     for (int64_t f = begin; f < end; ++f) {
+      if (!poller.Tick(&since, kCheckWork)) return;
       const float* b = mel.col(f).data();
       float* x = out.col(f).data();
       pinv.Apply(b, x, &scratch);
+      if (!AllFinite(x, bins)) {
+        int none = kStageNone;
+        bad_stage.compare_exchange_strong(none, kStagePseudoInverse);
+        return;
+      }
       if (nnls) {
         const double target = tol2 * SquaredNorm(b, n_mels);
         ApplyRows(fb, x, ax.data());
@@ -215,6 +266,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
         std::vector<float>& ay = r;
         std::copy(ax.begin(), ax.end(), ay.begin());
         for (int it = 0; it < options.iterations && res > target; ++it) {
+          if (!poller.Tick(&since, kCheckWork)) return;
           for (int m = 0; m < n_mels; ++m) ay[static_cast<size_t>(m)] -= b[m];  // residual at y
           ApplyRowsTranspose(fb, ay.data(), grad.data());
           for (int k = 0; k < bins; ++k) {
@@ -249,11 +301,27 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
           }
         }
       }
+      if (nnls && !AllFinite(x, bins)) {
+        int none = kStageNone;
+        bad_stage.compare_exchange_strong(none, kStageNnls);
+        return;
+      }
       if (inv_power != 1.0f) {
         for (int k = 0; k < bins; ++k) x[k] = std::pow(x[k], inv_power);
       }
     }
   });
+  if (poller.stopped()) return poller.status();
+  switch (bad_stage.load()) {
+    case kStagePseudoInverse:
+      return InvalidField("mel", "inversion produced non-finite values at the pseudo-inverse stage (finite input "
+                                 "overflowed: check the mel's scale/domain, e.g. log-mel sent as linear mel)");
+    case kStageNnls:
+      return InvalidField("mel", "inversion produced non-finite values at the NNLS stage (finite input overflowed: "
+                                 "check the mel's scale/domain, e.g. log-mel sent as linear mel)");
+    default:
+      break;
+  }
   return out;
 }
 

@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "specinv/inversion/griffin_lim.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
+#include "specinv/inversion/griffin_lim.h"
 
 namespace specinv {
 namespace {
@@ -59,12 +60,11 @@ absl::StatusOr<RealMatrix> PghiPhase(const Stft& stft, const RealMatrix& magnitu
   const int n_fft = stft.n_fft();
   const int bins = stft.num_bins();
   if (magnitude.rows() != bins) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "magnitude must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d", bins, n_fft,
-        magnitude.rows()));
+    return InvalidField("magnitude", absl::StrFormat("must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d", bins,
+                                                     n_fft, magnitude.rows()));
   }
   if (magnitude.cols() < 1) {
-    return absl::InvalidArgumentError("magnitude must have at least 1 frame, got 0");
+    return InvalidField("magnitude", "must have at least 1 frame, got 0");
   }
   if (auto s = CheckRealRange("pghi tolerance_db", options.tolerance_db, -200.0, 0.0); !s.ok()) return s;
   if (options.gamma.has_value()) {
@@ -78,8 +78,8 @@ absl::StatusOr<RealMatrix> PghiPhase(const Stft& stft, const RealMatrix& magnitu
   const int64_t frames = magnitude.cols();
   const int64_t total = static_cast<int64_t>(bins) * frames;
   if (total > std::numeric_limits<int32_t>::max()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "magnitude has %d coefficients; PGHI supports at most %d", total, std::numeric_limits<int32_t>::max()));
+    return InvalidField("magnitude", absl::StrFormat("has %d coefficients; PGHI supports at most %d", total,
+                                                     std::numeric_limits<int32_t>::max()));
   }
   const StftOptions& so = stft.options();
   const int win = so.effective_win_length();

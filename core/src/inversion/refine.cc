@@ -2,15 +2,15 @@
 
 #include "specinv/inversion/refine.h"
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
-#include <Eigen/Core>
-
 #include "absl/strings/str_format.h"
 #include "inversion/inversion_kernels.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -167,8 +167,8 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
   const int bins = stft.num_bins();
   const int rows = target.filterbank != nullptr ? target.filterbank->n_mels() : bins;
   if (target.filterbank != nullptr && target.filterbank->num_bins() != bins) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "filterbank has %d bins but n_fft=%d needs %d", target.filterbank->num_bins(), stft.n_fft(), bins));
+    return InvalidField("filterbank", absl::StrFormat("has %d bins but n_fft=%d needs %d",
+                                                      target.filterbank->num_bins(), stft.n_fft(), bins));
   }
   if (target.values->rows() != rows || target.values->cols() != layout.frames) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -176,8 +176,7 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
         target.values->cols()));
   }
   if (static_cast<int64_t>(signal->size()) != layout.length) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "signal must have %d samples, got %d", layout.length, signal->size()));
+    return InvalidField("signal", absl::StrFormat("must have %d samples, got %d", layout.length, signal->size()));
   }
   if (auto s = CheckRange("refine iterations", options.iterations, 0, 1000000); !s.ok()) return s;
   if (auto s = CheckRange("refine history", options.history, 1, 50); !s.ok()) return s;

@@ -13,17 +13,24 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
 namespace {
 
 constexpr sf_count_t kChunkFrames = 4096;
+// Decoded chunks between cancellation checks: 64 x 4096 frames, a few
+// milliseconds even for compressed formats.
+constexpr int64_t kChunksPerCheck = 64;
+// Input samples per libsoxr call when resampling with a cancellation check.
+constexpr size_t kResampleBlock = size_t{1} << 18;
 
 // ---------------------------------------------------------------------------
 // libsndfile virtual I/O over a memory buffer.
@@ -194,8 +201,8 @@ absl::Status CheckSampleRate(std::string_view field, double rate) {
 absl::Status ValidateOptions(const DecodeOptions& options) {
   if (options.channel_mode != DecodeOptions::ChannelMode::kMixdown &&
       options.channel_mode != DecodeOptions::ChannelMode::kPick) {
-    return absl::InvalidArgumentError(absl::StrFormat("channel_mode must be kMixdown or kPick, got %d",
-                                                      static_cast<int>(options.channel_mode)));
+    return InvalidField("channel_mode",
+                        absl::StrFormat("must be kMixdown or kPick, got %d", static_cast<int>(options.channel_mode)));
   }
   if (options.target_sample_rate.has_value()) {
     if (auto status = CheckSampleRate("target_sample_rate_hertz", *options.target_sample_rate); !status.ok()) {
@@ -203,11 +210,36 @@ absl::Status ValidateOptions(const DecodeOptions& options) {
     }
   }
   if (!std::isfinite(options.max_duration_seconds) || options.max_duration_seconds < 0.0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "max_duration_seconds must be finite and >= 0 (0 = unlimited), got %g", options.max_duration_seconds));
+    return InvalidField("max_duration_seconds", absl::StrFormat("must be finite and >= 0 (0 = unlimited), got %g",
+                                                                options.max_duration_seconds));
+  }
+  if (options.max_output_samples < 0) {
+    return InvalidField("max_output_samples",
+                        absl::StrFormat("must be >= 0 (0 = unlimited), got %d", options.max_output_samples));
   }
   return absl::OkStatus();
 }
+
+// Output samples `mono_frames` source frames become after the optional
+// resampling (round(n * to / from), as Resample).
+int64_t OutputSamples(int64_t mono_frames, double sample_rate, const DecodeOptions& options) {
+  if (!options.target_sample_rate.has_value() || *options.target_sample_rate == sample_rate) return mono_frames;
+  return std::llround(static_cast<double>(mono_frames) * *options.target_sample_rate / sample_rate);
+}
+
+// InvalidArgument (field "audio") once the output would exceed max_output_samples.
+absl::Status CheckOutputSamples(int64_t mono_frames, double sample_rate, const DecodeOptions& options) {
+  if (options.max_output_samples <= 0) return absl::OkStatus();
+  const int64_t samples = OutputSamples(mono_frames, sample_rate, options);
+  if (samples > options.max_output_samples) {
+    return InvalidField("audio", absl::StrFormat("decodes to more than max_output_samples %d samples (%d source "
+                                                 "frames at %g Hz give %d)",
+                                                 options.max_output_samples, mono_frames, sample_rate, samples));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poll(const std::function<absl::Status()>& check) { return check ? check() : absl::OkStatus(); }
 
 // Checks that do not depend on the samples themselves.
 absl::Status ValidateStream(double sample_rate, int64_t channels, const DecodeOptions& options) {
@@ -223,9 +255,8 @@ absl::Status CheckDuration(int64_t frames, double sample_rate, const DecodeOptio
   if (options.max_duration_seconds <= 0.0) return absl::OkStatus();
   const double seconds = static_cast<double>(frames) / sample_rate;
   if (seconds > options.max_duration_seconds) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("audio duration %.3f s (%d frames at %g Hz) exceeds max_duration_seconds %g", seconds,
-                        frames, sample_rate, options.max_duration_seconds));
+    return InvalidField("audio", absl::StrFormat("duration %.3f s (%d frames at %g Hz) exceeds max_duration_seconds %g",
+                                                 seconds, frames, sample_rate, options.max_duration_seconds));
   }
   return absl::OkStatus();
 }
@@ -233,12 +264,14 @@ absl::Status CheckDuration(int64_t frames, double sample_rate, const DecodeOptio
 absl::Status NonFiniteSampleError(int64_t index, float value, int channels) {
   const char* what = std::isnan(value) ? "NaN" : (value > 0.0f ? "+Inf" : "-Inf");
   if (channels == 1) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("samples[%d] is %s; all samples must be finite", index, what));
+    return WithField(absl::InvalidArgumentError(
+                         absl::StrFormat("samples[%d] is %s; all samples must be finite", index, what)),
+                     absl::StrCat("samples[", index, "]"));
   }
-  return absl::InvalidArgumentError(
-      absl::StrFormat("samples[%d] (frame %d, channel %d) is %s; all samples must be finite", index,
-                      index / channels, index % channels, what));
+  return WithField(absl::InvalidArgumentError(
+                       absl::StrFormat("samples[%d] (frame %d, channel %d) is %s; all samples must be finite", index,
+                                       index / channels, index % channels, what)),
+                   absl::StrCat("samples[", index, "]"));
 }
 
 // Reduces interleaved frames to mono and appends them to `out`, checking
@@ -271,7 +304,7 @@ absl::Status AppendMono(std::span<const float> interleaved, int channels, int64_
 absl::StatusOr<Audio> Finish(std::vector<float> mono, double sample_rate, const DecodeOptions& options) {
   Audio audio;
   if (options.target_sample_rate.has_value() && *options.target_sample_rate != sample_rate) {
-    auto resampled = Resample(mono, sample_rate, *options.target_sample_rate);
+    auto resampled = Resample(mono, sample_rate, *options.target_sample_rate, options.check);
     if (!resampled.ok()) return resampled.status();
     audio.samples = *std::move(resampled);
     audio.sample_rate = *options.target_sample_rate;
@@ -282,7 +315,47 @@ absl::StatusOr<Audio> Finish(std::vector<float> mono, double sample_rate, const 
   return audio;
 }
 
-absl::Status EmptyInputError() { return absl::InvalidArgumentError("audio is empty (0 bytes)"); }
+// Opens `bytes` (read through `buffer` and `vio`, which must outlive `file`)
+// and checks the container is one we accept.
+absl::Status OpenForReading(std::span<const uint8_t> bytes, ReadBuffer* buffer, SF_VIRTUAL_IO* vio, SF_INFO* info,
+                            SndfilePtr* file) {
+  int open_error = SF_ERR_NO_ERROR;
+  std::string detail;
+  {
+    // libsndfile reports open failures through process-wide state
+    // (sf_error(nullptr) / sf_strerror(nullptr)), so opens are serialised.
+    static std::mutex open_mutex;
+    std::lock_guard<std::mutex> lock(open_mutex);
+    file->reset(sf_open_virtual(vio, SFM_READ, info, buffer));
+    if (*file == nullptr) {
+      open_error = sf_error(nullptr);
+      detail = sf_strerror(nullptr);
+    }
+  }
+  if (*file == nullptr) {
+    if (open_error == SF_ERR_UNRECOGNISED_FORMAT) {
+      if (!Mp3DecodingSupported() && LooksLikeMp3(bytes)) {
+        return absl::UnimplementedError(
+            absl::StrCat("the input looks like MP3, but MP3 decoding is not supported by the installed ",
+                         sf_version_string(), " (built without MPEG support)"));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unsupported audio format: the input is not a recognised WAV, FLAC, OGG or MP3 file (libsndfile: ",
+          detail, ")"));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed or truncated audio file (libsndfile: ", detail, ")"));
+  }
+
+  const int major = info->format & SF_FORMAT_TYPEMASK;
+  if (!IsAllowedMajorFormat(major)) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported audio container '", MajorFormatName(major),
+                                                   "'; supported: WAV, FLAC, OGG (Vorbis, Opus), MP3"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EmptyInputError() { return InvalidField("audio", "is empty (0 bytes)"); }
 
 }  // namespace
 
@@ -303,61 +376,16 @@ bool Mp3DecodingSupported() {
   return supported;
 }
 
-namespace {
-
-// Opens `bytes` (read through `buffer`, which must outlive the handle) and
-// fills `info`; the errors DecodeAudio documents for unreadable input.
-absl::StatusOr<SndfilePtr> OpenForReading(std::span<const uint8_t> bytes, ReadBuffer* buffer, SF_INFO* info) {
-  SF_VIRTUAL_IO vio = MakeReadVio();
-  SndfilePtr file;
-  int open_error = SF_ERR_NO_ERROR;
-  std::string detail;
-  {
-    // libsndfile reports open failures through process-wide state
-    // (sf_error(nullptr) / sf_strerror(nullptr)), so opens are serialised.
-    static std::mutex open_mutex;
-    std::lock_guard<std::mutex> lock(open_mutex);
-    file.reset(sf_open_virtual(&vio, SFM_READ, info, buffer));
-    if (file == nullptr) {
-      open_error = sf_error(nullptr);
-      detail = sf_strerror(nullptr);
-    }
-  }
-  if (file == nullptr) {
-    if (open_error == SF_ERR_UNRECOGNISED_FORMAT) {
-      if (!Mp3DecodingSupported() && LooksLikeMp3(bytes)) {
-        return absl::UnimplementedError(
-            absl::StrCat("the input looks like MP3, but MP3 decoding is not supported by the installed ",
-                         sf_version_string(), " (built without MPEG support)"));
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "unsupported audio format: the input is not a recognised WAV, FLAC, OGG or MP3 file (libsndfile: ",
-          detail, ")"));
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed or truncated audio file (libsndfile: ", detail, ")"));
-  }
-
-  const int major = info->format & SF_FORMAT_TYPEMASK;
-  if (!IsAllowedMajorFormat(major)) {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported audio container '", MajorFormatName(major),
-                                                   "'; supported: WAV, FLAC, OGG (Vorbis, Opus), MP3"));
-  }
-  return file;
-}
-
-}  // namespace
-
 absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options) {
   if (auto status = ValidateOptions(options); !status.ok()) return status;
   if (bytes.empty()) return EmptyInputError();
   if (auto status = CheckWavNotTruncated(bytes); !status.ok()) return status;
 
   ReadBuffer buffer{bytes, 0};
+  SF_VIRTUAL_IO vio = MakeReadVio();
   SF_INFO info{};
-  absl::StatusOr<SndfilePtr> opened = OpenForReading(bytes, &buffer, &info);
-  if (!opened.ok()) return opened.status();
-  SndfilePtr file = *std::move(opened);
+  SndfilePtr file;
+  if (auto status = OpenForReading(bytes, &buffer, &vio, &info, &file); !status.ok()) return status;
   const int major = info.format & SF_FORMAT_TYPEMASK;
   const double sample_rate = info.samplerate;
   if (auto status = ValidateStream(sample_rate, info.channels, options); !status.ok()) return status;
@@ -365,6 +393,7 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
   const bool length_known = info.frames > 0 && info.frames != SF_COUNT_MAX;
   if (length_known) {
     if (auto status = CheckDuration(info.frames, sample_rate, options); !status.ok()) return status;
+    if (auto status = CheckOutputSamples(info.frames, sample_rate, options); !status.ok()) return status;
   }
 
   const int channels = info.channels;
@@ -372,7 +401,11 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
   std::vector<float> mono;
   if (length_known) mono.reserve(static_cast<size_t>(info.frames));
   int64_t frames_read = 0;
+  int64_t chunks = 0;
   while (true) {
+    if (chunks++ % kChunksPerCheck == 0) {
+      if (auto status = Poll(options.check); !status.ok()) return status;
+    }
     const sf_count_t n = sf_readf_float(file.get(), chunk.data(), kChunkFrames);
     if (n <= 0) break;
     const auto count = static_cast<size_t>(n) * static_cast<size_t>(channels);
@@ -383,9 +416,7 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
     }
     frames_read += n;
     if (auto status = CheckDuration(frames_read, sample_rate, options); !status.ok()) return status;
-    if (options.check) {
-      if (auto status = options.check(); !status.ok()) return status;
-    }
+    if (auto status = CheckOutputSamples(frames_read, sample_rate, options); !status.ok()) return status;
   }
   if (const int error = sf_error(file.get()); error != SF_ERR_NO_ERROR) {
     const std::string declared = length_known ? absl::StrCat(" of ", info.frames, " declared") : "";
@@ -401,18 +432,46 @@ absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOp
                         MajorFormatName(major), info.frames, frames_read));
   }
   if (frames_read == 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "audio contains no samples (0 frames; %s container, %d bytes)", MajorFormatName(major), bytes.size()));
+    return InvalidField("audio", absl::StrFormat("contains no samples (0 frames; %s container, %d bytes)",
+                                                 MajorFormatName(major), bytes.size()));
   }
   return Finish(std::move(mono), sample_rate, options);
+}
+
+absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes) {
+  if (bytes.empty()) return EmptyInputError();
+  if (auto status = CheckWavNotTruncated(bytes); !status.ok()) return status;
+  ReadBuffer buffer{bytes, 0};
+  SF_VIRTUAL_IO vio = MakeReadVio();
+  SF_INFO info{};
+  SndfilePtr file;
+  if (auto status = OpenForReading(bytes, &buffer, &vio, &info, &file); !status.ok()) return status;
+  if (auto status = CheckSampleRate("sample_rate_hertz", info.samplerate); !status.ok()) return status;
+  if (auto status = CheckRange("channels", info.channels, 1, kMaxChannels); !status.ok()) return status;
+  AudioProbe probe;
+  probe.frames = info.frames > 0 && info.frames != SF_COUNT_MAX ? static_cast<int64_t>(info.frames) : -1;
+  probe.channels = info.channels;
+  probe.sample_rate = info.samplerate;
+  probe.container = MajorFormatName(info.format & SF_FORMAT_TYPEMASK);
+  SF_FORMAT_INFO subtype{};
+  subtype.format = info.format & SF_FORMAT_SUBMASK;
+  probe.encoding = sf_command(nullptr, SFC_GET_FORMAT_INFO, &subtype, sizeof(subtype)) == 0 && subtype.name != nullptr
+                       ? subtype.name
+                       : absl::StrFormat("0x%04x", info.format & SF_FORMAT_SUBMASK);
+  probe.exact_length = probe.frames >= 0 && (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG;
+  return probe;
+}
+
+int64_t DecodedSamples(const AudioProbe& probe, const DecodeOptions& options) {
+  if (probe.frames < 0) return -1;
+  return OutputSamples(probe.frames, probe.sample_rate, options);
 }
 
 absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat format, double sample_rate,
                                    int channels, const DecodeOptions& options) {
   if (auto status = ValidateOptions(options); !status.ok()) return status;
   if (format != PcmFormat::kS16Le && format != PcmFormat::kF32Le) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("pcm_format must be s16le or f32le, got %d", static_cast<int>(format)));
+    return InvalidField("pcm_format", absl::StrFormat("must be s16le or f32le, got %d", static_cast<int>(format)));
   }
   if (auto status = ValidateStream(sample_rate, channels, options); !status.ok()) return status;
   if (bytes.empty()) return EmptyInputError();
@@ -425,6 +484,8 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
   }
   const auto frames = static_cast<int64_t>(bytes.size() / frame_bytes);
   if (auto status = CheckDuration(frames, sample_rate, options); !status.ok()) return status;
+  if (auto status = CheckOutputSamples(frames, sample_rate, options); !status.ok()) return status;
+  if (auto status = Poll(options.check); !status.ok()) return status;
 
   const size_t total = bytes.size() / sample_bytes;
   std::vector<float> interleaved(total);
@@ -444,6 +505,10 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
   return Finish(std::move(mono), sample_rate, options);
 }
 
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz) {
+  return Resample(samples, from_hz, to_hz, std::function<absl::Status()>());
+}
+
 absl::Status ValidateResampleRatio(double from_hz, double to_hz) {
   const double ratio = std::max(from_hz / to_hz, to_hz / from_hz);
   if (!(ratio <= kMaxResampleRatio)) {
@@ -455,7 +520,8 @@ absl::Status ValidateResampleRatio(double from_hz, double to_hz) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz) {
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz,
+                                            const std::function<absl::Status()>& check) {
   if (auto status = CheckSampleRate("from_hz", from_hz); !status.ok()) return status;
   if (auto status = CheckSampleRate("to_hz", to_hz); !status.ok()) return status;
   if (auto status = ValidateResampleRatio(from_hz, to_hz); !status.ok()) return status;
@@ -470,8 +536,37 @@ absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, doub
   const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_HQ, 0);
   size_t consumed = 0;
   size_t produced = 0;
-  const soxr_error_t error = soxr_oneshot(from_hz, to_hz, 1, samples.data(), samples.size(), &consumed,
-                                          out.data(), out.size(), &produced, &io_spec, &quality, nullptr);
+  soxr_error_t error = nullptr;
+  if (!check) {
+    error = soxr_oneshot(from_hz, to_hz, 1, samples.data(), samples.size(), &consumed, out.data(), out.size(),
+                         &produced, &io_spec, &quality, nullptr);
+  } else {
+    // The same resampler fed in blocks (soxr's output does not depend on how
+    // the input is split), with a check before each block.
+    std::unique_ptr<soxr, void (*)(soxr_t)> resampler(
+        soxr_create(from_hz, to_hz, 1, &error, &io_spec, &quality, nullptr), soxr_delete);
+    while (error == nullptr && consumed < samples.size()) {
+      if (absl::Status status = check(); !status.ok()) return status;
+      const size_t block = std::min(kResampleBlock, samples.size() - consumed);
+      const bool last = consumed + block == samples.size();
+      size_t in_done = 0;
+      size_t out_done = 0;
+      // A length with all bits inverted marks the last input (as soxr_oneshot does).
+      error = soxr_process(resampler.get(), samples.data() + consumed, last ? ~block : block, &in_done,
+                           out.data() + produced, out.size() - produced, &out_done);
+      consumed += in_done;
+      produced += out_done;
+      if (error == nullptr && in_done == 0 && out_done == 0) break;  // output full
+    }
+    // Drain what the flush still holds (a null input means end of input).
+    while (error == nullptr && produced < out.size()) {
+      size_t out_done = 0;
+      error = soxr_process(resampler.get(), nullptr, 0, nullptr, out.data() + produced, out.size() - produced,
+                           &out_done);
+      if (out_done == 0) break;
+      produced += out_done;
+    }
+  }
   if (error != nullptr) {
     return absl::InternalError(absl::StrCat("libsoxr resampling from ", from_hz, " Hz to ", to_hz,
                                             " Hz failed: ", error));
@@ -486,10 +581,10 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
                                         AudioEncoding encoding) {
   if (auto status = CheckSampleRate("sample_rate_hertz", sample_rate); !status.ok()) return status;
   if (sample_rate != std::floor(sample_rate)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("sample_rate_hertz must be a whole number of hertz for encoding, got %g", sample_rate));
+    return InvalidField("sample_rate_hertz",
+                        absl::StrFormat("must be a whole number of hertz for encoding, got %g", sample_rate));
   }
-  if (samples.empty()) return absl::InvalidArgumentError("samples is empty; nothing to encode");
+  if (samples.empty()) return InvalidField("samples", "is empty; nothing to encode");
   if (auto status = CheckFinite("samples", samples); !status.ok()) return status;
 
   SF_INFO info{};
@@ -506,8 +601,8 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
       info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
       break;
     default:
-      return absl::InvalidArgumentError(
-          absl::StrFormat("encoding must be wav16, wav_float or flac, got %d", static_cast<int>(encoding)));
+      return InvalidField("encoding",
+                          absl::StrFormat("must be wav16, wav_float or flac, got %d", static_cast<int>(encoding)));
   }
 
   WriteBuffer buffer;
@@ -598,20 +693,6 @@ absl::Status WriteFileBytes(const std::string& path, std::string_view bytes) {
   if (written != bytes.size()) return absl::ErrnoToStatus(write_errno, absl::StrCat("cannot write '", path, "'"));
   if (close_failed) return absl::ErrnoToStatus(errno, absl::StrCat("cannot finish writing '", path, "'"));
   return absl::OkStatus();
-}
-
-absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes) {
-  if (bytes.empty()) return EmptyInputError();
-  ReadBuffer buffer{bytes, 0};
-  SF_INFO info{};
-  absl::StatusOr<SndfilePtr> opened = OpenForReading(bytes, &buffer, &info);
-  if (!opened.ok()) return opened.status();
-  AudioProbe probe;
-  probe.sample_rate = info.samplerate;
-  probe.channels = info.channels;
-  probe.frames = info.frames > 0 && info.frames != SF_COUNT_MAX ? static_cast<int64_t>(info.frames) : -1;
-  probe.container = std::string(MajorFormatName(info.format & SF_FORMAT_TYPEMASK));
-  return probe;
 }
 
 }  // namespace specinv

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "specinv/base/field_error.h"
 
 namespace specinv {
 namespace {
@@ -465,8 +466,8 @@ absl::StatusOr<Colormap> ParseColormap(std::string_view name) {
   if (name == "gray" || name == "grey") return Colormap::kGray;
   if (name == "hue") return Colormap::kHue;
   if (name == "red_blue") return Colormap::kRedBlue;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "colormap must be one of viridis, magma, inferno, gray, hue, red_blue; got \"%s\"", name));
+  return InvalidField("colormap",
+                      absl::StrFormat("must be one of viridis, magma, inferno, gray, hue, red_blue; got \"%s\"", name));
 }
 
 std::string_view ColormapName(Colormap map) {
@@ -491,9 +492,9 @@ absl::Status ValidateColormap(Colormap map) {
     case Colormap::kRedBlue:
       return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "colormap must be one of viridis, magma, inferno, gray, hue, red_blue; got enum value %d",
-      static_cast<int>(map)));
+  return InvalidField("colormap",
+                      absl::StrFormat("must be one of viridis, magma, inferno, gray, hue, red_blue; got enum value %d",
+                                      static_cast<int>(map)));
 }
 
 const ColormapTable& GetColormapTable(Colormap map) {

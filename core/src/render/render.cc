@@ -8,11 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "specinv/analysis/features.h"
 #include "specinv/analysis/mel_filterbank.h"
-#include "specinv/creative/phase_tools.h"
+#include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
+#include "specinv/creative/phase_tools.h"
 
 namespace specinv {
 namespace {
@@ -62,12 +64,11 @@ absl::Status CheckFrequencyOptions(const FeatureConfig& config, const RenderOpti
   *fmin = options.fmin_hertz.value_or(0.0);
   *fmax = options.fmax_hertz.value_or(nyquist);
   if (!std::isfinite(*fmin) || *fmin < 0.0 || *fmin >= nyquist) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("fmin_hertz must be in [0, %g) (sample_rate / 2), got %g", nyquist, *fmin));
+    return InvalidField("fmin_hertz", absl::StrFormat("must be in [0, %g) (sample_rate / 2), got %g", nyquist, *fmin));
   }
   if (!std::isfinite(*fmax) || *fmax <= *fmin || *fmax > nyquist) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "fmax_hertz must be in (fmin_hertz = %g, %g] (sample_rate / 2), got %g", *fmin, nyquist, *fmax));
+    return InvalidField("fmax_hertz", absl::StrFormat("must be in (fmin_hertz = %g, %g] (sample_rate / 2), got %g",
+                                                      *fmin, nyquist, *fmax));
   }
   return absl::OkStatus();
 }
@@ -82,9 +83,11 @@ absl::StatusOr<RowRange> VisibleBins(const FeatureConfig& config, const RenderOp
   const auto last =
       std::min<Eigen::Index>(n_fft / 2, static_cast<Eigen::Index>(std::floor(fmax / bin_hz + 1e-9)));
   if (last < first) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "fmin_hertz and fmax_hertz select [%g, %g] Hz, which contains no STFT bin; bins are %g Hz apart (n_fft %d)", fmin,
-        fmax, bin_hz, n_fft));
+    return InvalidField(
+        "fmin_hertz",
+        absl::StrFormat(
+            "and fmax_hertz select [%g, %g] Hz, which contains no STFT bin; bins are %g Hz apart (n_fft %d)", fmin,
+            fmax, bin_hz, n_fft));
   }
   return RowRange{first, last - first + 1};
 }
@@ -105,11 +108,13 @@ absl::StatusOr<RowRange> VisibleMelBands(const FeatureConfig& config, const Rend
     }
   }
   if (first < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "fmin_hertz and fmax_hertz select [%g, %g] Hz, which contains no mel band centre (the %d bands are centred "
-        "between %g and %g Hz)",
-        fmin, fmax, mel.n_mels, MelToHz(mel_lo + (mel_hi - mel_lo) / (mel.n_mels + 1), mel.scale),
-        MelToHz(mel_lo + (mel_hi - mel_lo) * mel.n_mels / (mel.n_mels + 1), mel.scale)));
+    return InvalidField(
+        "fmin_hertz",
+        absl::StrFormat(
+            "and fmax_hertz select [%g, %g] Hz, which contains no mel band centre (the %d bands are centred "
+            "between %g and %g Hz)",
+            fmin, fmax, mel.n_mels, MelToHz(mel_lo + (mel_hi - mel_lo) / (mel.n_mels + 1), mel.scale),
+            MelToHz(mel_lo + (mel_hi - mel_lo) * mel.n_mels / (mel.n_mels + 1), mel.scale)));
   }
   return RowRange{first, last - first + 1};
 }
@@ -128,20 +133,23 @@ absl::StatusOr<std::pair<int, int>> PlotSize(Eigen::Index rows, Eigen::Index fra
   int height = options.height;
   if (width == 0) {
     if (frames > max_width) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "width is 0 (one column per frame) but there are %d frames, more than the %d columns allowed "
-          "(max_dimension %d%s); set width to at most %d to resample",
-          frames, max_width, options.max_dimension, bar > 0 ? " minus the 20-pixel colour bar" : "", max_width));
+      return InvalidField(
+          "width",
+          absl::StrFormat("is 0 (one column per frame) but there are %d frames, more than the %d columns allowed "
+                          "(max_dimension %d%s); set width to at most %d to resample",
+                          frames, max_width, options.max_dimension, bar > 0 ? " minus the 20-pixel colour bar" : "",
+                          max_width));
     }
     width = static_cast<int>(frames);
   }
   if (height == 0) {
     if (rows > options.max_dimension) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "height is 0 (one row per %s) but %d rows are visible, more than max_dimension %d; set height to "
-          "at most %d to resample, or narrow the range fmin_hertz to fmax_hertz",
-          options.view == RenderView::kMel ? "mel band" : "bin", rows, options.max_dimension,
-          options.max_dimension));
+      return InvalidField(
+          "height",
+          absl::StrFormat("is 0 (one row per %s) but %d rows are visible, more than max_dimension %d; set height to "
+                          "at most %d to resample, or narrow the range fmin_hertz to fmax_hertz",
+                          options.view == RenderView::kMel ? "mel band" : "bin", rows, options.max_dimension,
+                          options.max_dimension));
     }
     height = static_cast<int>(rows);
   }
@@ -306,8 +314,11 @@ uint8_t Scale(uint8_t channel, float w) {
   return static_cast<uint8_t>(std::lround(static_cast<float>(channel) * std::clamp(w, 0.0f, 1.0f)));
 }
 
-Image Paint(const Field& field, int width, int height, Interpolation interpolation, Colormap map,
-            bool color_bar) {
+// Polls `check` (when set) before every kPaintRowsPerCheck image rows.
+constexpr int kPaintRowsPerCheck = 64;
+
+absl::StatusOr<Image> Paint(const Field& field, int width, int height, Interpolation interpolation, Colormap map,
+                            bool color_bar, const std::function<absl::Status()>& check) {
   const Eigen::Index rows = field.t.rows();
   const Eigen::Index cols = field.t.cols();
   const int total_width = width + (color_bar ? kColorBarColumns : 0);
@@ -324,6 +335,9 @@ Image Paint(const Field& field, int width, int height, Interpolation interpolati
     sin_t = field.t.unaryExpr([two_pi](float t) { return std::sin(two_pi * t); });
   }
   for (int y = 0; y < height; ++y) {
+    if (check && y % kPaintRowsPerCheck == 0) {
+      if (absl::Status s = check(); !s.ok()) return s;
+    }
     const auto yi = static_cast<size_t>(y);
     const Eigen::Index r0 = rows - 1 - row_taps.i0[yi];
     const Eigen::Index r1 = rows - 1 - row_taps.i1[yi];
@@ -365,13 +379,19 @@ absl::StatusOr<Rendering> RenderParts(const Parts& parts, Eigen::Index frames, c
   if (!rows.ok()) return rows.status();
   auto size = PlotSize(rows->count, frames, options);
   if (!size.ok()) return size.status();
+  if (options.check) {
+    if (absl::Status s = options.check(); !s.ok()) return s;
+  }
   auto field = BuildField(parts, config, *rows, options);
   if (!field.ok()) return field.status();
   Rendering out;
   out.colormap = options.colormap.value_or(DefaultColormap(options.view));
   out.plot_width = size->first;
   out.plot_height = size->second;
-  out.image = Paint(*field, size->first, size->second, options.interpolation, out.colormap, options.color_bar);
+  auto image =
+      Paint(*field, size->first, size->second, options.interpolation, out.colormap, options.color_bar, options.check);
+  if (!image.ok()) return image.status();
+  out.image = *std::move(image);
   out.value_min = field->value_min;
   out.value_max = field->value_max;
   out.value_unit = field->unit;
@@ -390,15 +410,13 @@ absl::StatusOr<Rendering> RenderComplex(const FeatureExtractor& extractor, const
   const FeatureConfig& config = extractor.config();
   const Eigen::Index bins = config.stft.n_fft / 2 + 1;
   if (stft.rows() != bins || stft.cols() < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("stft must have shape (n_fft/2+1 = %d, frames >= 1), got (%d, %d)", bins, stft.rows(),
-                        stft.cols()));
+    return InvalidField("stft", absl::StrFormat("must have shape (n_fft/2+1 = %d, frames >= 1), got (%d, %d)", bins,
+                                                stft.rows(), stft.cols()));
   }
   for (Eigen::Index i = 0; i < stft.size(); ++i) {
     const std::complex<float> v = stft.data()[i];
     if (!std::isfinite(v.real()) || !std::isfinite(v.imag())) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("stft[%d] is not finite; all values must be finite", i));
+      return InvalidField(absl::StrCat("stft[", i, "]"), "is not finite; all values must be finite");
     }
   }
   // Size errors before any heavy work.
@@ -433,7 +451,7 @@ absl::StatusOr<RenderView> ParseRenderView(std::string_view name) {
   if (name == "phase_fft2") return RenderView::kPhaseFft2;
   if (name == "instantaneous_frequency") return RenderView::kInstantaneousFrequency;
   if (name == "group_delay") return RenderView::kGroupDelay;
-  return absl::InvalidArgumentError(absl::StrFormat("view must be one of %s; got \"%s\"", kViewNames, name));
+  return InvalidField("view", absl::StrFormat("must be one of %s; got \"%s\"", kViewNames, name));
 }
 
 std::string_view RenderViewName(RenderView view) {
@@ -468,8 +486,7 @@ Colormap DefaultColormap(RenderView view) {
 absl::StatusOr<Interpolation> ParseInterpolation(std::string_view name) {
   if (name == "nearest") return Interpolation::kNearest;
   if (name == "bilinear") return Interpolation::kBilinear;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("interpolation must be one of nearest, bilinear; got \"%s\"", name));
+  return InvalidField("interpolation", absl::StrFormat("must be one of nearest, bilinear; got \"%s\"", name));
 }
 
 std::string_view InterpolationName(Interpolation interpolation) {
@@ -492,15 +509,15 @@ std::string_view RenderTensorKindName(RenderTensorKind kind) {
 
 absl::Status ValidateRenderOptions(const RenderOptions& options) {
   if (RenderViewName(options.view) == "unknown") {
-    return absl::InvalidArgumentError(absl::StrFormat("view must be one of %s; got enum value %d", kViewNames,
-                                                      static_cast<int>(options.view)));
+    return InvalidField(
+        "view", absl::StrFormat("must be one of %s; got enum value %d", kViewNames, static_cast<int>(options.view)));
   }
   if (options.colormap.has_value()) {
     if (auto s = ValidateColormap(*options.colormap); !s.ok()) return s;
   }
   if (InterpolationName(options.interpolation) == "unknown") {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "interpolation must be one of nearest, bilinear; got enum value %d", static_cast<int>(options.interpolation)));
+    return InvalidField("interpolation", absl::StrFormat("must be one of nearest, bilinear; got enum value %d",
+                                                         static_cast<int>(options.interpolation)));
   }
   if (auto s = CheckRange("max_dimension", options.max_dimension, options.color_bar ? kColorBarColumns + 1 : 1,
                           kMaxPngDimension);
@@ -509,20 +526,21 @@ absl::Status ValidateRenderOptions(const RenderOptions& options) {
   }
   const int max_width = options.max_dimension - (options.color_bar ? kColorBarColumns : 0);
   if (options.width < 0 || options.width > max_width) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "width must be in [0, %d]%s, got %d", max_width,
-        options.color_bar ? absl::StrFormat(" (max_dimension %d minus the %d-pixel colour bar)",
-                                            options.max_dimension, kColorBarColumns)
-                          : std::string(),
-        options.width));
+    return InvalidField(
+        "width",
+        absl::StrFormat("must be in [0, %d]%s, got %d", max_width,
+                        options.color_bar ? absl::StrFormat(" (max_dimension %d minus the %d-pixel colour bar)",
+                                                            options.max_dimension, kColorBarColumns)
+                                          : std::string(),
+                        options.width));
   }
   if (auto s = CheckRange("height", options.height, 0, options.max_dimension); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("top_db", options.top_db, 0.0, kMaxTopDb); !s.ok()) return s;
   if (options.weight_by_magnitude && !IsPhaseView(options.view)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "weight_by_magnitude applies to the phase views (phase, phase_deinterleaved, phase_fft2, "
-        "instantaneous_frequency, group_delay), not to view %s",
-        RenderViewName(options.view)));
+    return InvalidField("weight_by_magnitude",
+                        absl::StrFormat("applies to the phase views (phase, phase_deinterleaved, phase_fft2, "
+                                        "instantaneous_frequency, group_delay), not to view %s",
+                                        RenderViewName(options.view)));
   }
   return absl::OkStatus();
 }
@@ -540,7 +558,7 @@ absl::StatusOr<Rendering> RenderSpectrogram(std::span<const float> audio, const 
     if (!rows.ok()) return rows.status();
     if (auto size = PlotSize(rows->count, frames, options); !size.ok()) return size.status();
   }
-  auto stft = extractor->ComplexSpectrogram(audio);
+  auto stft = extractor->ComplexSpectrogram(audio, options.check);
   if (!stft.ok()) return stft.status();
   return RenderComplex(*extractor, *stft, options);
 }
@@ -566,25 +584,28 @@ absl::StatusOr<Rendering> RenderSpectrogram(const RealMatrix& tensor, RenderTens
   const bool is_mel_kind = kind == RenderTensorKind::kMel || kind == RenderTensorKind::kLogMel;
   // Which views each kind can feed.
   if (is_mel_kind && options.view != RenderView::kMel) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "view %s needs an STFT; a %s spectrogram only supports view mel (send audio or a complex STFT)",
-        view_name, kind_name));
+    return InvalidField(
+        "view",
+        absl::StrFormat("%s needs an STFT; a %s spectrogram only supports view mel (send audio or a complex STFT)",
+                        view_name, kind_name));
   }
   if (kind == RenderTensorKind::kStftMagnitude && IsPhaseView(options.view)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "view %s needs the phase, which a stft_magnitude spectrogram lacks (send audio, a complex STFT or "
-        "a phase spectrogram)",
-        view_name));
+    return InvalidField(
+        "view",
+        absl::StrFormat("%s needs the phase, which a stft_magnitude spectrogram lacks (send audio, a complex STFT or "
+                        "a phase spectrogram)",
+                        view_name));
   }
   if (kind == RenderTensorKind::kPhase && !IsPhaseView(options.view)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "view %s needs magnitudes, which a phase spectrogram lacks (send audio, a complex STFT or an "
-        "stft_magnitude spectrogram)",
-        view_name));
+    return InvalidField(
+        "view",
+        absl::StrFormat("%s needs magnitudes, which a phase spectrogram lacks (send audio, a complex STFT or an "
+                        "stft_magnitude spectrogram)",
+                        view_name));
   }
   if (kind == RenderTensorKind::kPhase && options.weight_by_magnitude) {
-    return absl::InvalidArgumentError(
-        "weight_by_magnitude needs magnitudes, which a phase spectrogram lacks (send audio or a complex STFT)");
+    return InvalidField("weight_by_magnitude",
+                        "needs magnitudes, which a phase spectrogram lacks (send audio or a complex STFT)");
   }
   const Eigen::Index expected_rows = is_mel_kind ? config.n_mels : config.stft.n_fft / 2 + 1;
   if (tensor.rows() != expected_rows || tensor.cols() < 1) {

@@ -17,9 +17,10 @@
 #include "absl/strings/str_format.h"
 #include "inversion/inversion_kernels.h"
 #include "specinv/base/fft.h"
+#include "specinv/base/field_error.h"
+#include "specinv/base/validate.h"
 #include "specinv/inversion/griffin_lim.h"
 #include "specinv/inversion/pghi.h"
-#include "specinv/base/validate.h"
 
 namespace specinv {
 namespace {
@@ -29,6 +30,9 @@ constexpr int kMaxOnlineIterations = 32;
 constexpr int kMaxLookaheadFrames = 16;
 // Frames handed to MelToMagnitude at once (bounds the temporary magnitude).
 constexpr int64_t kMelBlockFrames = 64;
+// Frames entering the online Griffin-Lim window between cancellation checks
+// (each costs online_iterations * window FFT pairs).
+constexpr int64_t kFramesPerCheck = 8;
 constexpr float kTiny = std::numeric_limits<float>::min();
 
 double Wrap(double phase) { return phase - kTwoPi * std::nearbyint(phase * (1.0 / kTwoPi)); }
@@ -313,10 +317,10 @@ std::string_view RtpghiVariantName(RtpghiVariant variant) {
 absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magnitude, const RtpghiOptions& options) {
   const int bins = stft.num_bins();
   if (magnitude.rows() != bins) {
-    return absl::InvalidArgumentError(absl::StrFormat("magnitude must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d",
-                                                      bins, stft.n_fft(), magnitude.rows()));
+    return InvalidField("magnitude", absl::StrFormat("must have n_fft/2+1 = %d rows (bins) for n_fft=%d, got %d", bins,
+                                                     stft.n_fft(), magnitude.rows()));
   }
-  if (magnitude.cols() < 1) return absl::InvalidArgumentError("magnitude must have at least 1 frame, got 0");
+  if (magnitude.cols() < 1) return InvalidField("magnitude", "must have at least 1 frame, got 0");
   if (auto s = ValidateRtpghiOptions(options); !s.ok()) return s;
   if (auto s = CheckNonNegativeFinite("magnitude", std::span<const float>(magnitude.data(),
                                                                            static_cast<size_t>(magnitude.size())));
@@ -357,7 +361,7 @@ absl::Status ValidateStreamVocoderOptions(const StreamVocoderOptions& o) {
     if (auto s = CheckRange("lookahead_frames", *o.lookahead_frames, 0, kMaxLookaheadFrames); !s.ok()) return s;
   }
   if (o.momentum.has_value() && (*o.momentum < 0.0 || *o.momentum >= 2.0 || !std::isfinite(*o.momentum))) {
-    return absl::InvalidArgumentError(absl::StrFormat("momentum must be in [0, 2), got %g", *o.momentum));
+    return InvalidField("momentum", absl::StrFormat("must be in [0, 2), got %g", *o.momentum));
   }
   if (auto s = CheckRange("nnls_iterations", o.nnls_iterations, 0, 100000); !s.ok()) return s;
   return absl::OkStatus();
@@ -532,7 +536,19 @@ struct StreamVocoder::State {
     return n;
   }
 
+  // Ends the stream after a failed cancellation check (`status` not OK): the
+  // frames of the interrupted call are partly consumed, so the stream cannot
+  // go on. Returns `status`.
+  absl::Status Cancel(absl::Status status) {
+    if (!status.ok()) {
+      finished = true;
+      cancelled = true;
+    }
+    return status;
+  }
+
   StreamVocoderOptions options;
+  bool cancelled = false;
   MelInverter mel_inverter;  // factorised once per extractor, shared
   MelInverseOptions mel_options;
   RtpghiIntegrator rtpghi;
@@ -579,32 +595,40 @@ absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extr
 
 absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::vector<float>* out) {
   State& st = *state_;
+  if (st.cancelled) return absl::FailedPreconditionError("the stream was cancelled; no frames can be pushed");
   if (st.finished) {
     return absl::FailedPreconditionError("the stream is finished; no frames can be pushed after Finish");
   }
   if (mel.rows() != st.mel_inverter.filterbank().n_mels()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("mel must have n_mels = %d rows, got %d", st.mel_inverter.filterbank().n_mels(), mel.rows()));
+    return InvalidField("mel", absl::StrFormat("must have n_mels = %d rows, got %d",
+                                               st.mel_inverter.filterbank().n_mels(), mel.rows()));
   }
-  if (mel.cols() < 1) return absl::InvalidArgumentError("mel must have at least 1 frame, got 0");
+  if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
   for (Eigen::Index t = 0; t < mel.cols(); ++t) {
     const float* col = mel.col(t).data();
     for (Eigen::Index m = 0; m < mel.rows(); ++m) {
       const float v = col[m];
       if (!std::isfinite(v) || v < 0.0f) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "mel (bin %d, frame %d of the stream) is %g; all values must be finite and >= 0", m,
-            st.pushed + t, static_cast<double>(v)));
+        return InvalidField(
+            "mel", absl::StrFormat("(bin %d, frame %d of the stream) is %g; all values must be finite and >= 0", m,
+                                   st.pushed + t, static_cast<double>(v)));
       }
     }
   }
   RealMatrix block;
+  const std::function<absl::Status()>& check = st.options.check;
   for (Eigen::Index b0 = 0; b0 < mel.cols(); b0 += kMelBlockFrames) {
     const Eigen::Index n = std::min<Eigen::Index>(kMelBlockFrames, mel.cols() - b0);
     block = mel.middleCols(b0, n);
+    if (check) {
+      if (absl::Status s = st.Cancel(check()); !s.ok()) return s;
+    }
     absl::StatusOr<RealMatrix> magnitude = st.mel_inverter.Apply(block, st.mel_options);
-    if (!magnitude.ok()) return magnitude.status();  // not expected: the input was checked
+    if (!magnitude.ok()) return magnitude.status();  // finite input that overflowed (named by the stage)
     for (Eigen::Index t = 0; t < n; ++t) {
+      if (check && t > 0 && t % kFramesPerCheck == 0) {
+        if (absl::Status s = st.Cancel(check()); !s.ok()) return s;
+      }
       ++st.pushed;
       const int64_t ready = st.rtpghi.Push(magnitude->col(t).data(), st.phase.data());
       if (ready >= 0) st.Enter(ready, st.rtpghi.magnitude(ready), st.phase.data(), out);
@@ -615,12 +639,16 @@ absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::ve
 
 absl::Status StreamVocoder::Finish(std::vector<float>* out) {
   State& st = *state_;
+  if (st.cancelled) return absl::FailedPreconditionError("the stream was cancelled; it cannot be finished");
   if (st.finished) return absl::FailedPreconditionError("the stream is already finished");
   st.finished = true;
   if (st.pushed == 0) return absl::OkStatus();
   const int64_t last = st.rtpghi.Flush(st.phase.data());
   if (last >= 0) st.Enter(last, st.rtpghi.magnitude(last), st.phase.data(), out);
   while (st.count > 0) {
+    if (st.options.check) {
+      if (absl::Status s = st.Cancel(st.options.check()); !s.ok()) return s;
+    }
     for (int it = 0; it < st.iterations; ++it) st.Iterate();
     st.Commit(out);
   }

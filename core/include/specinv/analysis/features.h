@@ -14,6 +14,7 @@
 #ifndef SPECINV_FEATURES_H_
 #define SPECINV_FEATURES_H_
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -49,6 +50,17 @@ class FeatureExtractor {
   absl::StatusOr<RealMatrix> Mel(std::span<const float> audio) const;
   // Compress(Mel(audio)) with config.scale.
   absl::StatusOr<RealMatrix> LogMel(std::span<const float> audio) const;
+
+  // The same four analyses, calling `check` before every block of
+  // stft().FramesPerCheck() frames (about 2^20 transformed samples, a few
+  // milliseconds); its first non-OK status (Cancelled, DeadlineExceeded) is
+  // returned. An empty check is never called.
+  absl::StatusOr<ComplexMatrix> ComplexSpectrogram(std::span<const float> audio,
+                                                   const std::function<absl::Status()>& check) const;
+  absl::StatusOr<RealMatrix> Magnitude(std::span<const float> audio,
+                                       const std::function<absl::Status()>& check) const;
+  absl::StatusOr<RealMatrix> Mel(std::span<const float> audio, const std::function<absl::Status()>& check) const;
+  absl::StatusOr<RealMatrix> LogMel(std::span<const float> audio, const std::function<absl::Status()>& check) const;
 
   // Magnitude -> mel for an existing linear magnitude (power applied here).
   RealMatrix MagnitudeToMel(const RealMatrix& magnitude) const;

@@ -56,6 +56,10 @@ absl::StatusOr<RealMatrix> Compress(const RealMatrix& values, const ScaleOptions
 // Undoes Compress. Exact except where information was discarded (values at
 // the clamp or below the top_db floor come back as the clamp/floor). For dB
 // with ref unset (ref = max), the reference is unknown and taken as 1.0.
+// Errors: InvalidArgument with field "mel[i]" for a non-finite input value,
+// and for a finite one whose decompression overflows float (e.g. ln-scale
+// values above 88.7: the message names the scale and says the input's
+// scale/domain is likely wrong).
 absl::StatusOr<RealMatrix> Decompress(const RealMatrix& compressed, const ScaleOptions& options);
 
 }  // namespace specinv

@@ -23,6 +23,7 @@
 #define SPECINV_STFT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -96,6 +97,14 @@ class Stft {
   absl::Status Forward(std::span<const float> signal, ComplexMatrix* out,
                        int max_threads = 1) const;
   absl::StatusOr<ComplexMatrix> Forward(std::span<const float> signal) const;
+  // As Forward, calling `check` before every block of FramesPerCheck() *
+  // max_threads frames (about 2^20 transformed samples per thread); its first
+  // non-OK status is returned and `out` is then partly written. An empty
+  // check costs nothing.
+  absl::Status Forward(std::span<const float> signal, ComplexMatrix* out, int max_threads,
+                       const std::function<absl::Status()>& check) const;
+  // Frames per cancellation check: max(1, 2^20 / n_fft).
+  int64_t FramesPerCheck() const;
 
   // Forward STFT of a signal that is already padded (no centring applied).
   // Frames = 1 + (padded.size() - n_fft) / hop. No validation: caller ensures
@@ -109,6 +118,9 @@ class Stft {
   // ensures finite samples and signal.size() + 2*pad >= n_fft.
   void ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
                        int max_threads = 1) const;
+  // As above with cancellation checks as in the checked Forward.
+  absl::Status ForwardExtended(std::span<const float> signal, int64_t pad, PadMode mode, ComplexMatrix* out,
+                               int max_threads, const std::function<absl::Status()>& check) const;
   // Frames for `num_samples` samples extended by `pad` on each side (0 when too short).
   int64_t NumFramesExtended(int64_t num_samples, int64_t pad) const;
 
@@ -128,6 +140,9 @@ class Stft {
 
  private:
   Stft(const StftOptions& options, std::vector<float> window, std::shared_ptr<const RealFft> fft);
+  // Frames [first, last) of ForwardExtended into the (already sized) `out`.
+  void ForwardFrames(std::span<const float> signal, int64_t pad, PadMode mode, int64_t first, int64_t last,
+                     ComplexMatrix* out, int max_threads) const;
 
   StftOptions options_;
   std::vector<float> window_;

@@ -2,8 +2,11 @@
 //
 // Real FFTs of one size, backed by FFTW3 in single precision.
 //
-// Plans are created once per size (FFTW planning is not thread-safe, so it is
-// serialised by a global mutex) and cached for the life of the process.
+// Plans are created on first use of a size (FFTW planning is not thread-safe,
+// so it is serialised by a global mutex) and kept in a process-wide cache
+// bounded by bytes (fft_plan_cache.h): least recently used sizes are evicted,
+// and a transform stays valid for as long as someone holds its shared_ptr.
+// FFTW handles every length (mixed radix, Rader, Bluestein internally).
 // Execution is thread-safe: any number of threads may call Forward/Inverse on
 // the same RealFft at once, each with its own buffers. Buffers must be
 // SIMD-aligned: allocate them with AlignedVector.
@@ -13,6 +16,7 @@
 
 #include <complex>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <vector>
@@ -78,6 +82,12 @@ class RealFft {
   void* inverse_plan_ = nullptr;
 };
 
+// Estimated bytes a cached transform of this kind and size costs: the FFTW
+// plans (~ one complex twiddle table per plan plus fixed overhead) and one
+// set of work buffers. Used to charge the plan cache.
+int64_t EstimatedRealFftBytes(int n, int64_t bytes_per_real);
+int64_t EstimatedComplexFft2dBytes(int rows, int cols);
+
 // Forward real FFT in double precision (FFTW double). Used by the analysis
 // path, which, like librosa, windows and transforms in double and rounds the
 // spectrum to float: quiet bins next to loud ones keep their relative
@@ -104,6 +114,30 @@ class RealFftDouble {
   int n_;
   void* plan_ = nullptr;
   void* inverse_plan_ = nullptr;
+};
+
+// Unnormalised forward 2-D complex DFT of a column-major (rows, cols) array
+// (the layout of ComplexMatrix), single precision, any rows, cols >= 1:
+//   out(k, l) = sum_{r,c} in(r, c) exp(-2 pi i (k r / rows + l c / cols)).
+// Cached like RealFft (keyed by shape); execution thread-safe. Buffers need
+// no particular alignment (plans are made FFTW_UNALIGNED); `in` is preserved,
+// `in` and `out` must not overlap.
+class ComplexFft2d {
+ public:
+  static std::shared_ptr<const ComplexFft2d> Get(int rows, int cols);
+  ~ComplexFft2d();
+  ComplexFft2d(const ComplexFft2d&) = delete;
+  ComplexFft2d& operator=(const ComplexFft2d&) = delete;
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  void Forward(const std::complex<float>* in, std::complex<float>* out) const;
+
+ private:
+  ComplexFft2d(int rows, int cols);
+  int rows_;
+  int cols_;
+  void* plan_ = nullptr;
 };
 
 }  // namespace specinv

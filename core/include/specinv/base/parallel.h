@@ -20,6 +20,11 @@ int HardwareThreads();
 
 // Calls fn(begin, end) over disjoint chunks covering [0, n), using at most
 // max_threads threads (the caller included). Returns when all chunks are done.
+// Exceptions: an exception thrown by fn in any chunk (on a helper thread or
+// the caller) is captured; chunks that have not started yet are skipped,
+// running ones finish, and once every chunk is done the first exception is
+// rethrown on the calling thread. The pool stays usable afterwards; helper
+// threads never let an exception escape.
 void ParallelFor(int64_t n, int max_threads, const std::function<void(int64_t, int64_t)>& fn);
 
 }  // namespace specinv

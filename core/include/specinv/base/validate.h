@@ -3,6 +3,8 @@
 // Helpers that turn bad input into precise absl::Status errors. Every message
 // names the field and the allowed range, e.g.
 //   "n_fft must be in [16, 65536], got 8".
+// Each error also carries the field as a payload (see field_error.h): the
+// field itself ("n_fft"), or the element for the span checks ("samples[17]").
 // Thread-safe (pure functions).
 
 #ifndef SPECINV_VALIDATE_H_

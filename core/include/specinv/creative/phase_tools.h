@@ -9,9 +9,8 @@
 // window is centred at sample n_fft/2 of the frame). Angles are principal
 // values in (-pi, pi].
 //
-// Pure functions; thread-safe. Fft2 uses the shared RealFft plans of fft.h
-// for power-of-two lengths only (Bluestein's algorithm for the others), so
-// images of ever new sizes do not grow the process-wide plan cache.
+// Pure functions; thread-safe. Fft2 uses FFTW (ComplexFft2d of fft.h) for
+// every shape; its plans live in the bounded plan cache of fft_plan_cache.h.
 
 #ifndef SPECINV_PHASE_TOOLS_H_
 #define SPECINV_PHASE_TOOLS_H_
@@ -56,6 +55,8 @@ RealMatrix DeinterleaveRows(const RealMatrix& matrix);
 
 // Unnormalised 2-D DFT: out(k, l) = sum_{r,c} in(r, c) exp(-2 pi i (k r / rows + l c / cols)).
 // Any shape with rows, cols >= 1 (an empty input gives an empty output).
+// Cost O(rows cols log(rows cols)); memory: the output plus, on the first use
+// of a shape, two temporary arrays of the same size for planning.
 ComplexMatrix Fft2(const ComplexMatrix& image);
 
 // numpy.fft.fftshift over both axes: element (0, 0) moves to (rows/2, cols/2).

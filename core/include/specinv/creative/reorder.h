@@ -93,7 +93,8 @@ struct ReorderOptions {
   std::vector<int> custom_order;    // custom: each in [0, frames), at least 1 entry
   std::optional<int64_t> length;    // output samples, >= 1; see above for unset
   int max_threads = 1;              // >= 1
-  // Polled during t-SNE; a non-OK status aborts and is returned.
+  // Polled during the STFT analysis, t-SNE, the neighbour search and the
+  // nearest-neighbour walk; a non-OK status aborts and is returned.
   std::function<absl::Status()> check;
 };
 
@@ -138,6 +139,10 @@ std::vector<int> ShuffleOrder(int n, uint64_t seed);
 // the unvisited frames when a list is exhausted.
 absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start,
                                                      int max_threads = 1);
+// As above, polling `check` during the neighbour search (per block) and the
+// walk (every 2^16 distance evaluations); its first non-OK status is returned.
+absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads,
+                                                     const std::function<absl::Status()>& check);
 
 // Frames of `spec` in `order` (columns spec(:, order[i])). Entries must be in
 // [0, spec.cols()).

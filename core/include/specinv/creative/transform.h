@@ -39,6 +39,7 @@
 #define SPECINV_TRANSFORM_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -86,6 +87,10 @@ struct TransformOptions {
   InversionOptions inversion;
   std::optional<int64_t> length;    // output samples, >= 1; unset = input length
   int max_threads = 1;              // >= 1
+  // Polled during the STFT analysis (every few milliseconds), between the
+  // spectral edits and by the inversion engine when inversion.check is empty;
+  // a non-OK status (Cancelled, DeadlineExceeded) is returned.
+  std::function<absl::Status()> check;
 };
 
 // Checks that need no input; `sample_rate` bounds the band edges.
@@ -110,6 +115,10 @@ void ApplyPhaseOperation(PhaseOperation op, uint64_t seed, ComplexMatrix* spec);
 double TransformRandomPhase(uint64_t seed, int64_t bin, int64_t frame);
 void ApplyCheckerboard(ComplexMatrix* spec);
 void ApplyBandMute(const BandMute& band, double sample_rate, int n_fft, ComplexMatrix* spec);
+// All bands at once, the same bins as ApplyBandMute for each band: the union
+// of their bin ranges is zeroed. O(bands + bins * frames), so a million
+// (possibly overlapping) bands cost no more than one pass over the STFT.
+void ApplyBandMutes(std::span<const BandMute> bands, double sample_rate, int n_fft, ComplexMatrix* spec);
 // `first_centre` is the sample time of frame 0's centre in the original
 // signal and `hop` the samples between frames.
 void ApplyTimeGate(const TimeGate& gate, double sample_rate, int64_t first_centre, int hop,

@@ -93,7 +93,10 @@ struct TsneOptions {
   double final_momentum = 0.8;          // [0, 1)
   double initial_scale = 1e-4;          // standard deviation of the initial y, (0, 1e4]
   int max_threads = 1;                  // >= 1
-  // Called every 10 iterations; a non-OK status stops the run and is returned.
+  // Polled every gradient iteration, every 64 points while exact affinities
+  // are computed and every neighbour block (<= 2^22 distances) of the k-NN
+  // search; a non-OK status stops the run and is returned. Called from
+  // worker threads, one call at a time.
   std::function<absl::Status()> check;
 };
 
@@ -129,6 +132,11 @@ struct NeighborLists {
 };
 absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k,
                                                     int max_threads = 1);
+// As above, polling `check` once per block of at most 2^22 candidate
+// distances (called from worker threads, one call at a time); its first
+// non-OK status is returned.
+absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k, int max_threads,
+                                                    const std::function<absl::Status()>& check);
 
 // Trustworthiness (Venna & Kaski 2001; sklearn.manifold.trustworthiness) of a
 // 1-D embedding of the columns of `points`, in [0, 1]:

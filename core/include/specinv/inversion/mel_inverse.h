@@ -26,8 +26,8 @@
 #ifndef SPECINV_MEL_INVERSE_H_
 #define SPECINV_MEL_INVERSE_H_
 
+#include <functional>
 #include <memory>
-
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -46,6 +46,11 @@ struct MelInverseOptions {
   double tolerance = 5e-3;    // kNnls per-frame relative residual target, [0, 1]
   double power = 1.0;         // mel = W |X|^power, (0, 4]
   int max_threads = 1;
+  // Polled about every 1024 frames' pseudo-inverses or FISTA iterations (each
+  // O(n_fft/2+1)), i.e. every few milliseconds; a non-OK status (Cancelled,
+  // DeadlineExceeded) stops every thread and is returned. Called from the
+  // worker threads, one call at a time. Empty: never polled.
+  std::function<absl::Status()> check;
 };
 
 // Mel -> magnitude for one filterbank, with the pseudo-inverse factorised and
@@ -56,12 +61,22 @@ struct MelInverseOptions {
 class MelInverter {
  public:
   explicit MelInverter(const MelFilterbank& filterbank);
+  // As the constructor, polling `check` while the pseudo-inverse is built
+  // (between rows of W W^T, before and after the SVD, which is one
+  // uninterruptible step); returns check's status when it fails.
+  static absl::StatusOr<MelInverter> Create(const MelFilterbank& filterbank,
+                                            const std::function<absl::Status()>& check);
   const MelFilterbank& filterbank() const;
   // mel ((n_mels, frames), finite, >= 0) -> magnitude ((n_fft/2+1, frames)).
+  // Errors: InvalidArgument for bad shapes/options/input (field attached);
+  // InvalidArgument with field "mel" naming the stage (pseudo-inverse or
+  // NNLS) when finite input overflows to non-finite values; options.check's
+  // status when it fails.
   absl::StatusOr<RealMatrix> Apply(const RealMatrix& mel, const MelInverseOptions& options = {}) const;
 
  private:
   struct State;
+  explicit MelInverter(std::shared_ptr<const State> state);
   std::shared_ptr<const State> state_;
 };
 

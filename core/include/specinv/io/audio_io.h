@@ -28,9 +28,9 @@
 #define SPECINV_AUDIO_IO_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,10 +78,47 @@ struct DecodeOptions {
   // unlimited. Must be finite and >= 0. Checked before the bulk of the
   // decoding when the container declares its length.
   double max_duration_seconds = 0;
-  // Polled between decoded blocks; a non-OK status stops decoding and is
-  // returned as is (cancellation, deadline). Empty: never stops.
+  // Reject input whose output (mono, after resampling) would exceed this
+  // many samples; 0 means unlimited, must be >= 0. Checked from the header
+  // when the container declares its length, and again after every decoded
+  // chunk, so decoding stops within 4096 frames of the bound whatever the
+  // header says (InvalidArgument, field "audio").
+  int64_t max_output_samples = 0;
+  // Polled every 64 chunks of 4096 decoded frames and before every 2^18
+  // input samples of resampling (a few milliseconds); a non-OK status
+  // (Cancelled, DeadlineExceeded) stops the work and is returned. Empty:
+  // never polled (and resampling runs in one libsoxr call).
   std::function<absl::Status()> check;
 };
+
+// What a container header says, read without decoding any audio.
+struct AudioProbe {
+  // Frames (samples per channel) the header declares; -1 when it does not
+  // declare a length (streamed WAV with an unset data size, some OGG/MP3
+  // streams): bound the decode by the byte count or max_output_samples.
+  int64_t frames = -1;
+  // True when `frames` is exact (declared and not an MP3 estimate).
+  bool exact_length = false;
+  int channels = 0;
+  double sample_rate = 0;  // hertz
+  // libsndfile's name of the major format, e.g. "WAV (Microsoft)".
+  std::string container;
+  std::string encoding;    // its name of the sample encoding, e.g. "Signed 16 bit PCM"
+};
+
+// Opens the container (libsndfile virtual IO, sf_open + SF_INFO) and returns
+// its header fields; no audio is decoded, so the cost is independent of the
+// length (a few header reads). Same format, truncation, sample-rate and
+// channel-count errors as DecodeAudio.
+absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes);
+inline absl::StatusOr<AudioProbe> ProbeAudio(std::string_view bytes) {
+  return ProbeAudio(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+}
+
+// Mono samples DecodeAudio(bytes, options) will return for a probed header:
+// frames, or round(frames * target / source) when options resample; -1 when
+// the header has no length. (MP3 lengths are estimates: allow some slack.)
+int64_t DecodedSamples(const AudioProbe& probe, const DecodeOptions& options);
 
 // Decodes a complete WAV / FLAC / OGG / MP3 file held in memory.
 // Errors (all InvalidArgument unless stated):
@@ -96,22 +133,6 @@ struct DecodeOptions {
 //  - invalid options, or a duration above max_duration_seconds.
 absl::StatusOr<Audio> DecodeAudio(std::span<const uint8_t> bytes, const DecodeOptions& options = {});
 
-// What a container header declares, read without decoding any audio, so a
-// caller can compute the decoded size (frames x channels) and the resampled
-// size before it decodes.
-struct AudioProbe {
-  int64_t frames = -1;       // per channel; -1 when the header does not declare it
-  int channels = 0;
-  double sample_rate = 0.0;  // hertz, as declared
-  std::string container;     // "WAV", "FLAC", "OGG", "MP3", ...
-};
-
-// Reads the header of a complete file held in memory. Same errors as
-// DecodeAudio for empty, unrecognised and malformed input; the declared
-// rate and channel count are not range-checked here (DecodeAudio does).
-// Cost: the container's header parse only. Thread-safe.
-absl::StatusOr<AudioProbe> ProbeAudio(std::span<const uint8_t> bytes);
-
 // Decodes raw interleaved little-endian PCM of `channels` channels at
 // `sample_rate` hertz. bytes.size() must be a non-zero multiple of the frame
 // size (channels * bytes per sample). Same output and errors as DecodeAudio.
@@ -122,8 +143,6 @@ absl::StatusOr<Audio> DecodeRawPcm(std::span<const uint8_t> bytes, PcmFormat for
 // quality (linear phase, flushed). Output length is round(n * to_hz / from_hz).
 // Returns a copy when the rates are equal. Both rates must be in (0, 384000];
 // samples must be finite.
-absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz);
-
 // The largest ratio between two rates that Resample accepts (either
 // direction): libsoxr's filter, and so its time and memory, grows with it
 // (1 Hz -> 22050 Hz would take minutes). 8 kHz <-> 384 kHz is 48.
@@ -131,6 +150,14 @@ inline constexpr double kMaxResampleRatio = 256.0;
 // InvalidArgument naming both rates when max(from/to, to/from) exceeds
 // kMaxResampleRatio. Rates must be > 0.
 absl::Status ValidateResampleRatio(double from_hz, double to_hz);
+
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz);
+// As above, fed to libsoxr in blocks of 2^18 input samples with `check`
+// polled before each; its first non-OK status is returned. The result is
+// the same as the one-call form (libsoxr's output does not depend on how the
+// input is split) up to float rounding.
+absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz,
+                                            const std::function<absl::Status()>& check);
 
 // Encodes mono samples as a complete file in memory. sample_rate must be a
 // whole number of hertz in (0, 384000]; samples must be non-empty and finite.

@@ -56,6 +56,7 @@
 #ifndef SPECINV_RENDER_H_
 #define SPECINV_RENDER_H_
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -111,6 +112,10 @@ struct RenderOptions {
   bool weight_by_magnitude = false;        // phase views: darken quiet bins
   bool color_bar = false;                  // append a colour bar on the right
   int max_dimension = kDefaultMaxRenderDimension;  // limit on the final width and height, [1, 65535]
+  // Polled during the STFT analysis of audio (every few milliseconds), before
+  // the view is computed and every 64 image rows while painting; a non-OK
+  // status (Cancelled, DeadlineExceeded) is returned. Empty: never polled.
+  std::function<absl::Status()> check;
 };
 
 // Checks the options that do not depend on the data (enums, top_db, sizes,

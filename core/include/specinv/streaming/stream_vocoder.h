@@ -78,6 +78,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -153,6 +154,12 @@ struct StreamVocoderOptions {
   std::optional<double> momentum;
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
   int nnls_iterations = 50;   // [0, 100000], see mel_inverse.h
+  // Polled by PushFrames before every 64 frames' mel inverse and every 8
+  // frames entering the online window, and by Finish for every window frame
+  // it flushes. A non-OK status (Cancelled, DeadlineExceeded) is returned and
+  // ends the stream: the interrupted call's frames are partly consumed, so
+  // later PushFrames / Finish calls return FailedPrecondition.
+  std::function<absl::Status()> check;
 };
 
 // Errors name the field and its range, e.g.
