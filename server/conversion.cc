@@ -12,9 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/field_paths.h"
 #include "server/status_mapping.h"
-#include "specinv/io/npy.h"
 #include "specinv/base/validate.h"
+#include "specinv/io/npy.h"
 
 namespace specinv::server {
 
@@ -181,16 +182,16 @@ absl::StatusOr<FeatureConfig> ToFeatureConfig(const v1::SpectrogramConfig& proto
   }
   if (!needs_mel) {
     if (auto s = CheckRangeOpenLow("sample_rate_hertz", c.sample_rate, 0.0, kMaxSampleRate); !s.ok()) {
-      return WithConfigField(s, path);
+      return ToRequestField(s, CoreFields::kFeatureConfig, path);
     }
-    if (auto s = ValidateStftOptions(c.stft); !s.ok()) return WithConfigField(s, path);
+    if (auto s = ValidateStftOptions(c.stft); !s.ok()) return ToRequestField(s, CoreFields::kFeatureConfig, path);
     if (!ValidateMelOptions(c.mel_options()).ok()) {
       c.n_mels = std::clamp(c.n_mels, 1, c.stft.n_fft / 2 + 1);
       c.fmin = 0.0;
       c.fmax.reset();
     }
   }
-  if (auto s = ValidateFeatureConfig(c); !s.ok()) return WithConfigField(s, path);
+  if (auto s = ValidateFeatureConfig(c); !s.ok()) return ToRequestField(s, CoreFields::kFeatureConfig, path);
   return c;
 }
 

@@ -25,6 +25,9 @@ Job::Job(grpc::CallbackServerContext* ctx, absl::Duration wait, int threads)
       ctx_(ctx),
       deadline_(ctx != nullptr ? DeadlineOf(*ctx) : absl::InfiniteFuture()) {}
 
+Job::Job(absl::Time deadline, int threads)
+    : queue_wait(absl::ZeroDuration()), max_threads(threads < 1 ? 1 : threads), ctx_(nullptr), deadline_(deadline) {}
+
 absl::Status Job::Check() const {
   if (absl::Now() >= deadline_) return absl::DeadlineExceededError("the call's deadline passed; the job was stopped");
   if (ctx_ != nullptr && ctx_->IsCancelled()) {

@@ -30,6 +30,8 @@ class Job {
  public:
   // `ctx` null: a direct (in-process) job without deadline or cancellation.
   Job(grpc::CallbackServerContext* ctx, absl::Duration queue_wait, int max_threads);
+  // A direct job that stops at `deadline` (tests, fuzzing).
+  Job(absl::Time deadline, int max_threads);
 
   // DeadlineExceeded past the call's deadline, Cancelled when the client
   // cancelled (or the server is shutting down past its grace period).

@@ -73,56 +73,50 @@ absl::Status SpectrogramService::InvertSpectrogramDirect(const v1::InvertSpectro
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Analyze(grpc::CallbackServerContext* ctx,
-                                                      const v1::AnalyzeRequest* request,
-                                                      v1::AnalyzeResponse* response) {
-  return ServeUnary(life_, env_, "Analyze", ctx, request, response, &PrepareAnalyze);
+                                                      const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::AnalyzeRequest, v1::AnalyzeResponse>(life_, env_, "Analyze", ctx, request, response, &PrepareAnalyze);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::InvertMel(grpc::CallbackServerContext* ctx,
-                                                        const v1::InvertMelRequest* request,
-                                                        v1::InvertMelResponse* response) {
-  return ServeUnary(life_, env_, "InvertMel", ctx, request, response, &PrepareInvertMel);
+                                                        const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::InvertMelRequest, v1::InvertMelResponse>(life_, env_, "InvertMel", ctx, request, response, &PrepareInvertMel);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::InvertSpectrogram(grpc::CallbackServerContext* ctx,
-                                                                const v1::InvertSpectrogramRequest* request,
-                                                                v1::InvertSpectrogramResponse* response) {
-  return ServeUnary(life_, env_, "InvertSpectrogram", ctx, request, response, &PrepareInvertSpectrogram);
+                                                                const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse>(life_, env_, "InvertSpectrogram", ctx, request, response, &PrepareInvertSpectrogram);
 }
 
-grpc::ServerWriteReactor<v1::InvertMelStreamResponse>* SpectrogramService::InvertMelStream(
-    grpc::CallbackServerContext* ctx, const v1::InvertMelRequest* request) {
-  return ServeProgress<v1::InvertMelRequest, v1::InvertMelResponse, v1::InvertMelStreamResponse>(
-      life_, env_, "InvertMelStream", ctx, request, &PrepareInvertMel);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SpectrogramService::InvertMelStream(grpc::CallbackServerContext* ctx,
+    const grpc::ByteBuffer* request) {
+  return ServeProgress<v1::InvertMelRequest, v1::InvertMelResponse, v1::InvertMelStreamResponse>(life_, env_, "InvertMelStream", ctx, request,
+      &PrepareInvertMel);
 }
 
-grpc::ServerWriteReactor<v1::InvertSpectrogramStreamResponse>* SpectrogramService::InvertSpectrogramStream(
-    grpc::CallbackServerContext* ctx, const v1::InvertSpectrogramRequest* request) {
-  return ServeProgress<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse,
-                       v1::InvertSpectrogramStreamResponse>(life_, env_, "InvertSpectrogramStream", ctx, request,
-                                                            &PrepareInvertSpectrogram);
+grpc::ServerWriteReactor<grpc::ByteBuffer>* SpectrogramService::InvertSpectrogramStream(grpc::CallbackServerContext* ctx,
+    const grpc::ByteBuffer* request) {
+  return ServeProgress<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse, v1::InvertSpectrogramStreamResponse>(life_, env_, "InvertSpectrogramStream", ctx, request,
+      &PrepareInvertSpectrogram);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::InvertMelBatch(grpc::CallbackServerContext* ctx,
-                                                             const v1::InvertMelBatchRequest* request,
-                                                             v1::InvertMelBatchResponse* response) {
-  return ServeUnary(life_, env_, "InvertMelBatch", ctx, request, response, &PrepareInvertMelBatch);
+                                                             const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::InvertMelBatchRequest, v1::InvertMelBatchResponse>(life_, env_, "InvertMelBatch", ctx, request, response, &PrepareInvertMelBatch);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Reorder(grpc::CallbackServerContext* ctx,
-                                                      const v1::ReorderRequest* request, v1::ReorderResponse* response) {
-  return ServeUnary(life_, env_, "Reorder", ctx, request, response, &PrepareReorder);
+                                                      const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::ReorderRequest, v1::ReorderResponse>(life_, env_, "Reorder", ctx, request, response, &PrepareReorder);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Transform(grpc::CallbackServerContext* ctx,
-                                                        const v1::TransformRequest* request,
-                                                        v1::TransformResponse* response) {
-  return ServeUnary(life_, env_, "Transform", ctx, request, response, &PrepareTransform);
+                                                        const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::TransformRequest, v1::TransformResponse>(life_, env_, "Transform", ctx, request, response, &PrepareTransform);
 }
 
-grpc::ServerUnaryReactor* SpectrogramService::Render(grpc::CallbackServerContext* ctx, const v1::RenderRequest* request,
-                                                     v1::RenderResponse* response) {
-  return ServeUnary(life_, env_, "Render", ctx, request, response, &PrepareRender);
+grpc::ServerUnaryReactor* SpectrogramService::Render(grpc::CallbackServerContext* ctx,
+                                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  return ServeUnary<v1::RenderRequest, v1::RenderResponse>(life_, env_, "Render", ctx, request, response, &PrepareRender);
 }
 
 grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* SpectrogramService::StreamVocode(

@@ -38,34 +38,44 @@ struct ServiceInfo {
   absl::Time start_time = absl::Now();
 };
 
-class SpectrogramService final : public v1::Spectrogram::CallbackService {
+// The RPCs with a request message are registered raw (bytes in, bytes out)
+// so that rpc/serve.h parses them and answers a malformed message with
+// INVALID_ARGUMENT; StreamVocode and GetServerInfo are typed.
+using SpectrogramServiceBase = v1::Spectrogram::WithRawCallbackMethod_Analyze<
+    v1::Spectrogram::WithRawCallbackMethod_InvertMel<v1::Spectrogram::WithRawCallbackMethod_InvertSpectrogram<
+        v1::Spectrogram::WithRawCallbackMethod_InvertMelStream<
+            v1::Spectrogram::WithRawCallbackMethod_InvertSpectrogramStream<
+                v1::Spectrogram::WithRawCallbackMethod_InvertMelBatch<
+                    v1::Spectrogram::WithRawCallbackMethod_Reorder<v1::Spectrogram::WithRawCallbackMethod_Transform<
+                        v1::Spectrogram::WithRawCallbackMethod_Render<v1::Spectrogram::WithCallbackMethod_StreamVocode<
+                            v1::Spectrogram::WithCallbackMethod_GetServerInfo<v1::Spectrogram::Service>>>>>>>>>>>;
+
+class SpectrogramService final : public SpectrogramServiceBase {
  public:
   // Pointers must outlive the service.
   SpectrogramService(WorkerPool* pool, Metrics* metrics, const TokenAuthenticator* auth,
                      const ServiceLimits& limits, ServiceInfo info);
 
-  grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* ctx, const v1::AnalyzeRequest* request,
-                                    v1::AnalyzeResponse* response) override;
-  grpc::ServerUnaryReactor* InvertMel(grpc::CallbackServerContext* ctx, const v1::InvertMelRequest* request,
-                                      v1::InvertMelResponse* response) override;
-  grpc::ServerUnaryReactor* InvertSpectrogram(grpc::CallbackServerContext* ctx,
-                                              const v1::InvertSpectrogramRequest* request,
-                                              v1::InvertSpectrogramResponse* response) override;
-  grpc::ServerWriteReactor<v1::InvertMelStreamResponse>* InvertMelStream(
-      grpc::CallbackServerContext* ctx, const v1::InvertMelRequest* request) override;
-  grpc::ServerWriteReactor<v1::InvertSpectrogramStreamResponse>* InvertSpectrogramStream(
-      grpc::CallbackServerContext* ctx, const v1::InvertSpectrogramRequest* request) override;
-  grpc::ServerUnaryReactor* InvertMelBatch(grpc::CallbackServerContext* ctx,
-                                           const v1::InvertMelBatchRequest* request,
-                                           v1::InvertMelBatchResponse* response) override;
+  grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* InvertMel(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* InvertSpectrogram(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* InvertMelStream(grpc::CallbackServerContext* ctx,
+                                                              const grpc::ByteBuffer* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* InvertSpectrogramStream(grpc::CallbackServerContext* ctx,
+                                                                      const grpc::ByteBuffer* request) override;
+  grpc::ServerUnaryReactor* InvertMelBatch(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* StreamVocode(
       grpc::CallbackServerContext* ctx) override;
-  grpc::ServerUnaryReactor* Reorder(grpc::CallbackServerContext* ctx, const v1::ReorderRequest* request,
-                                    v1::ReorderResponse* response) override;
-  grpc::ServerUnaryReactor* Transform(grpc::CallbackServerContext* ctx, const v1::TransformRequest* request,
-                                      v1::TransformResponse* response) override;
-  grpc::ServerUnaryReactor* Render(grpc::CallbackServerContext* ctx, const v1::RenderRequest* request,
-                                   v1::RenderResponse* response) override;
+  grpc::ServerUnaryReactor* Reorder(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Transform(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Render(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* ctx,
                                           const v1::GetServerInfoRequest* request,
                                           v1::GetServerInfoResponse* response) override;

@@ -2,7 +2,6 @@
 
 #include "server/status_mapping.h"
 
-#include <cctype>
 #include <cstdint>
 
 #include "absl/strings/cord.h"
@@ -12,17 +11,12 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "specinv/base/field_error.h"
 
 namespace specinv::server {
 namespace {
 
-constexpr char kFieldPayload[] = "type.googleapis.com/specinv.internal.FieldPath";
 constexpr char kRetryPayload[] = "type.googleapis.com/specinv.internal.RetryDelayMs";
-
-bool IsIdentChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '[' ||
-         c == ']';
-}
 
 absl::string_view LastComponent(absl::string_view path) {
   const size_t dot = path.rfind('.');
@@ -31,12 +25,18 @@ absl::string_view LastComponent(absl::string_view path) {
   return bracket == absl::string_view::npos ? leaf : leaf.substr(0, bracket);
 }
 
+// `message` starts with `name` followed by a space, '[' or ':'.
+bool StartsWithName(absl::string_view message, absl::string_view name) {
+  return !name.empty() && message.size() > name.size() && absl::StartsWith(message, name) &&
+         (message[name.size()] == ' ' || message[name.size()] == '[' || message[name.size()] == ':');
+}
+
 absl::Status Rebuild(const absl::Status& original, std::string message, std::string field) {
   absl::Status out(original.code(), message);
   original.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
     out.SetPayload(url, payload);
   });
-  out.SetPayload(kFieldPayload, absl::Cord(field));
+  out.SetPayload(specinv::kFieldPayloadUrl, absl::Cord(field));
   return out;
 }
 
@@ -49,58 +49,35 @@ absl::Status InvalidField(absl::string_view path, absl::string_view message) {
   }
   // Our own messages continue the path: "config.n_fft must be in ...".
   absl::Status s = absl::InvalidArgumentError(absl::StrCat(path, " ", message));
-  s.SetPayload(kFieldPayload, absl::Cord(path));
+  s.SetPayload(specinv::kFieldPayloadUrl, absl::Cord(path));
   return s;
 }
 
 absl::Status WithField(const absl::Status& status, absl::string_view path) {
   if (status.ok()) return status;
   const absl::string_view message = status.message();
+  std::string field(path);
+  // The name the message starts with: core's field, else the path's leaf.
+  absl::string_view named = LastComponent(path);
   if (auto existing = FieldOf(status)) {
-    // Nested attribution: prefix the existing path and the message.
-    const std::string full = absl::StrCat(path, ".", *existing);
-    std::string new_message(message);
-    if (absl::StartsWith(message, *existing)) {
-      new_message = absl::StrCat(path, ".", message);
+    named = "";
+    const size_t head_end = existing->find_first_of(".[");
+    const absl::string_view head = absl::string_view(*existing).substr(0, head_end);
+    if (head_end != std::string::npos && (*existing)[head_end] == '[' && head == LastComponent(path)) {
+      field = absl::StrCat(path, absl::string_view(*existing).substr(head_end));  // keep "[3]"
     }
-    return Rebuild(status, std::move(new_message), full);
+    if (StartsWithName(message, *existing)) {
+      return Rebuild(status, absl::StrCat(field, message.substr(existing->size())), field);
+    }
   }
-  const absl::string_view leaf = LastComponent(path);
-  if (!leaf.empty() && message.size() > leaf.size() && absl::StartsWith(message, leaf) &&
-      (message[leaf.size()] == ' ' || message[leaf.size()] == '[' || message[leaf.size()] == ':')) {
-    std::string new_message = absl::StrCat(path, message.substr(leaf.size()));
-    // "audio.pcm_data[3] is NaN" -> keep the index in the message, the path stays the field.
-    return Rebuild(status, std::move(new_message), std::string(path));
+  if (!named.empty() && StartsWithName(message, named)) {
+    return Rebuild(status, absl::StrCat(path, message.substr(named.size())), field);
   }
-  return Rebuild(status, absl::StrCat(path, ": ", message), std::string(path));
-}
-
-absl::Status WithConfigField(const absl::Status& status, absl::string_view prefix) {
-  if (status.ok()) return status;
-  const absl::string_view message = status.message();
-  size_t n = 0;
-  while (n < message.size() && IsIdentChar(message[n]) && message[n] != '[') ++n;
-  const absl::string_view word = message.substr(0, n);
-  static constexpr absl::string_view kTop[] = {
-      "sample_rate_hertz", "n_fft",  "hop_length", "win_length", "window",   "center",
-      "pad_mode",          "framing", "power",     "magnitude_epsilon", "n_mels", "fmin_hertz",
-      "fmax_hertz",        "mel_scale", "mel_norm", "drop_last_frame", "preset"};
-  static constexpr absl::string_view kScale[] = {"amin", "top_db", "clamp", "kind"};
-  for (absl::string_view f : kTop) {
-    if (word == f) return WithField(status, absl::StrCat(prefix, ".", f));
-  }
-  for (absl::string_view f : kScale) {
-    if (word == f) return WithField(status, absl::StrCat(prefix, ".scale.", f));
-  }
-  if (word == "ref") {
-    return Rebuild(status, absl::StrCat(prefix, ".scale.ref_value", message.substr(word.size())),
-                   absl::StrCat(prefix, ".scale.ref_value"));
-  }
-  return WithField(status, prefix);
+  return Rebuild(status, absl::StrCat(field, ": ", message), field);
 }
 
 std::optional<std::string> FieldOf(const absl::Status& status) {
-  auto payload = status.GetPayload(kFieldPayload);
+  auto payload = status.GetPayload(specinv::kFieldPayloadUrl);
   if (!payload) return std::nullopt;
   return std::string(*payload);
 }

@@ -4,8 +4,9 @@
 //
 // The service layer reports errors as absl::Status. Two optional payloads
 // carry structured details through the core/service boundary:
-//   - a field path (e.g. "config.n_fft", "requests[2].mel"), attached by
-//     InvalidField / WithField, becomes a google.rpc.BadRequest detail;
+//   - a field path (e.g. "config.n_fft", "requests[2].mel"): core's field
+//     payload (specinv/base/field_error.h), rewritten to request paths by
+//     ToRequestField / WithField, becomes a google.rpc.BadRequest detail;
 //   - a retry delay, attached by WithRetryDelay (queue full), becomes a
 //     google.rpc.RetryInfo detail; the caller also sends it as gRPC's
 //     "grpc-retry-pushback-ms" trailing metadata (RetryPushbackMetadata).
@@ -31,19 +32,13 @@ namespace specinv::server {
 // "must be in [16, 16384], got 8") with the field path attached.
 absl::Status InvalidField(absl::string_view path, absl::string_view message);
 
-// Attributes an error to a request field. If the message starts with the
-// path's last component (core messages name their own field, e.g. "n_fft must
-// be in [16, 65536], got 8"), that word is replaced by the full path
-// ("config.n_fft must be ..."); otherwise "<path>: " is prepended. OK
-// statuses pass through; a status that already has a field keeps it but gets
-// `path` as a prefix ("requests[2]." + "mel" when path is "requests[2]").
+// Attributes an error to the request field at `path`, replacing the field
+// core attached (core names its own inputs: "audio", "mel[3]"; an index on a
+// name equal to the path's last component is kept: "mel[3]" at path
+// "requests[2].mel" gives "requests[2].mel[3]"). The name the message starts
+// with becomes the path; otherwise "<path>: " is prepended. OK passes through.
+// Options errors go through ToRequestField (server/field_paths.h) instead.
 absl::Status WithField(const absl::Status& status, absl::string_view path);
-
-// Attributes an error from core's FeatureConfig validation (whose messages
-// start with the bare field name) to the SpectrogramConfig field at `prefix`
-// (e.g. "config"): n_fft -> config.n_fft, amin -> config.scale.amin,
-// ref -> config.scale.ref_value, ...
-absl::Status WithConfigField(const absl::Status& status, absl::string_view prefix);
 
 // The attached field path, if any.
 std::optional<std::string> FieldOf(const absl::Status& status);

@@ -1,5 +1,6 @@
 // Copyright specinv authors.
 
+#include "server/field_paths.h"
 #include "server/stream_vocode.h"
 
 #include <algorithm>
@@ -131,9 +132,9 @@ absl::Status StreamVocodeSession::Configure(const v1::StreamVocodeConfig& c) {
     }
   }
   absl::StatusOr<std::shared_ptr<const FeatureExtractor>> extractor = extractors_->Get(*config);
-  if (!extractor.ok()) return WithConfigField(extractor.status(), spectrogram_path);
+  if (!extractor.ok()) return ToRequestField(extractor.status(), CoreFields::kFeatureConfig, spectrogram_path);
   absl::StatusOr<StreamVocoder> vocoder = StreamVocoder::Create(**extractor, options);
-  if (!vocoder.ok()) return WithField(vocoder.status(), kConfigPath);
+  if (!vocoder.ok()) return ToRequestField(vocoder.status(), CoreFields::kStreamVocode, "");
   config_ = *std::move(config);
   extractor_ = *std::move(extractor);
   vocoder_.emplace(*std::move(vocoder));
@@ -478,7 +479,10 @@ class StreamVocodeReactor final
     if (env_.metrics != nullptr) env_.metrics->StreamVocodeOpened();
     session_.SetCheck([this]() -> absl::Status {
       if (absl::Now() >= deadline_) return absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
-      if (ctx_->IsCancelled()) return absl::CancelledError("the call was cancelled; the stream was stopped");
+      // Not ctx_: the job may outlive the call (OnDone frees the context).
+      if (call_over_.load(std::memory_order_relaxed)) {
+        return absl::CancelledError("the call was cancelled; the stream was stopped");
+      }
       return absl::OkStatus();
     });
     std::lock_guard<std::mutex> lock(mu_);
@@ -547,6 +551,7 @@ class StreamVocodeReactor final
   }
 
   void OnCancel() override {
+    call_over_.store(true, std::memory_order_relaxed);
     std::unique_lock<std::mutex> lock(mu_);
     cancelled_ = true;
     AbortLocked(absl::Now() + kDeadlineSkew >= deadline_
@@ -557,6 +562,7 @@ class StreamVocodeReactor final
   }
 
   void OnDone() override {
+    call_over_.store(true, std::memory_order_relaxed);
     if (env_.registry != nullptr) env_.registry->Remove(this);  // before mu_: the sweeper holds the registry
     std::unique_lock<std::mutex> lock(mu_);
     done_ = true;
@@ -678,7 +684,8 @@ class StreamVocodeReactor final
     Finish(ToGrpcStatus(status));
   }
 
-  grpc::CallbackServerContext* ctx_;
+  grpc::CallbackServerContext* ctx_;  // valid until OnDone
+  std::atomic<bool> call_over_{false};  // OnCancel or OnDone ran: the job's check stops
   const StreamVocodeEnvironment env_;
   const absl::Time deadline_;
   StreamVocodeSession session_;  // used by the job (or under mu_ when no job runs)

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
+#include "server/field_paths.h"
 #include "server/rpc/common.h"
 #include "server/rpc/rpc.h"
 #include "server/status_mapping.h"
@@ -26,7 +27,7 @@ AnalysisOutput OutputOf(v1::SpectrogramKind kind) {
 absl::Status Run(const RpcEnv& env, Job& job, const FeatureConfig& config, const AudioInput& input,
                  const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response) {
   absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = env.extractors->Get(config);
-  if (!cached.ok()) return WithConfigField(cached.status(), "config");
+  if (!cached.ok()) return ToRequestField(cached.status(), CoreFields::kFeatureConfig, "config");
   const FeatureExtractor& fx = **cached;
   absl::StatusOr<specinv::Audio> audio = DecodeAudioInput(input, *env.limits, job.Checker());
   if (!audio.ok()) return audio.status();

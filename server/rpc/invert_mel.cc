@@ -3,6 +3,7 @@
 // InvertMel (and InvertMelStream): a mel spectrogram in the preset's domain
 // -> audio.
 
+#include "server/field_paths.h"
 #include "server/rpc/invert_mel.h"
 
 #include <algorithm>
@@ -46,7 +47,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertMelReq
   const FeatureConfig& config = plan.config;
   const std::string& prefix = plan.prefix;
   absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = env.extractors->Get(config);
-  if (!cached.ok()) return WithConfigField(cached.status(), Path(prefix, "config"));
+  if (!cached.ok()) return ToRequestField(cached.status(), CoreFields::kFeatureConfig, Path(prefix, "config"));
   const FeatureExtractor& fx = **cached;
 
   const std::string mel_path = Path(prefix, "mel");
@@ -123,7 +124,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertMelReq
   ForwardProgress(job, request.options(), &options);
 
   absl::StatusOr<InversionResult> result = specinv::InvertMel(fx, *mel, options);
-  if (!result.ok()) return AttributeInversionError(result.status(), prefix, "mel");
+  if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, prefix);
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
   if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output().encoding(),

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
+#include "server/field_paths.h"
 #include "server/rpc/common.h"
 #include "server/rpc/invert_mel.h"
 #include "server/rpc/rpc.h"
@@ -30,7 +31,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertSpectr
   const FeatureConfig& config = plan.config;
   InversionOptions& options = plan.options;
   absl::StatusOr<Stft> stft = Stft::Create(config.stft);
-  if (!stft.ok()) return WithConfigField(stft.status(), "config");
+  if (!stft.ok()) return ToRequestField(stft.status(), CoreFields::kFeatureConfig, "config");
   absl::StatusOr<RealMatrix> magnitude = TensorToRealMatrix(request.magnitude(), "magnitude");
   if (!magnitude.ok()) return magnitude.status();
   const int bins = stft->num_bins();
@@ -63,7 +64,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertSpectr
   std::shared_ptr<const FeatureExtractor> framing;
   if (config.framing != Framing::kStft || config.drop_last_frame) {
     absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = env.extractors->Get(config);
-    if (!cached.ok()) return WithConfigField(cached.status(), "config");
+    if (!cached.ok()) return ToRequestField(cached.status(), CoreFields::kFeatureConfig, "config");
     framing = *std::move(cached);
   }
   std::optional<int64_t> resize_to;
@@ -82,7 +83,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertSpectr
 
   absl::StatusOr<InversionResult> result =
       framing ? InvertMagnitude(*framing, *magnitude, options) : InvertMagnitude(*stft, *magnitude, options);
-  if (!result.ok()) return AttributeInversionError(result.status(), "", "magnitude");
+  if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, "");
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
   if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output().encoding(),

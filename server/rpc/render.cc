@@ -3,9 +3,9 @@
 // Render: audio or a spectrogram tensor -> a PNG image of a magnitude, mel
 // or phase view.
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
+#include "server/field_paths.h"
 #include "server/rpc/common.h"
 #include "server/rpc/invert_mel.h"
 #include "server/rpc/rpc.h"
@@ -17,9 +17,6 @@
 
 namespace specinv::server {
 namespace {
-
-constexpr std::initializer_list<std::pair<absl::string_view, absl::string_view>> kRenames = {
-    {"width", "width_pixels"}, {"height", "height_pixels"}};
 
 absl::Status ToRenderOptions(const v1::RenderRequest& request, const ServiceLimits& limits, RenderOptions* options) {
   switch (request.view()) {
@@ -102,12 +99,7 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::RenderReques
     rendering = RenderSpectrogram(*tensor, tensor_kind, config, options);
   }
   if (!rendering.ok()) {
-    absl::Status s = rendering.status();
-    // Shape errors about the given tensor.
-    if (!plan.input.has_value() && absl::StrContains(s.message(), "must have shape")) {
-      return WithField(s, "spectrogram");
-    }
-    return AttributeLeadingField(s, kRenames);
+    return ToRequestField(rendering.status(), CoreFields::kRender, "");
   }
   absl::StatusOr<std::string> png = EncodePng(rendering->image);
   if (!png.ok()) return png.status();

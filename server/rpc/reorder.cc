@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
+#include "server/field_paths.h"
 #include "server/rpc/common.h"
 #include "server/rpc/invert_mel.h"
 #include "server/rpc/rpc.h"
@@ -77,14 +78,14 @@ struct Plan {
 absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::ReorderRequest& request,
                  v1::ReorderResponse* response) {
   absl::StatusOr<std::shared_ptr<const FeatureExtractor>> cached = env.extractors->Get(plan.config);
-  if (!cached.ok()) return WithConfigField(cached.status(), "config");
+  if (!cached.ok()) return ToRequestField(cached.status(), CoreFields::kFeatureConfig, "config");
   absl::StatusOr<specinv::Audio> audio = DecodeAudioInput(plan.input, *env.limits, job.Checker());
   if (!audio.ok()) return audio.status();
   job.audio_seconds = static_cast<double>(audio->samples.size()) / plan.config.sample_rate;
   plan.options.check = job.Checker();
   plan.options.max_threads = job.max_threads;
   absl::StatusOr<ReorderResult> result = specinv::Reorder(**cached, audio->samples, plan.options);
-  if (!result.ok()) return AttributeLeadingField(result.status());
+  if (!result.ok()) return ToRequestField(result.status(), CoreFields::kReorder, "");
   if (absl::Status s = EncodeAudioMessage(result->audio, plan.config.sample_rate, request.output().encoding(),
                                           response->mutable_audio());
       !s.ok()) {

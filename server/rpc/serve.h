@@ -3,11 +3,16 @@
 // The shapes of call that the RPCs share, built from CallLifecycle
 // (call.h) and a Prepare function (rpc.h):
 //
-//   ServeUnary     Begin (auth) -> Prepare -> Admit -> Submit the job (its
-//                  runners) -> End -> Finish. Prepare runs inside exception
-//                  containment too.
+//   ServeUnary     Begin (auth) -> Parse -> Prepare -> Admit -> Submit the
+//                  job (its runners) -> End -> Finish. Prepare runs inside
+//                  exception containment too.
 //   ServeProgress  the same for a server-streaming call whose job reports
 //                  inversion progress: progress events, then the result.
+//
+// Requests arrive as bytes (the methods are registered raw) and are parsed
+// here: gRPC's own parsing answers a malformed message with UNIMPLEMENTED and
+// no text, ParseRequest with INVALID_ARGUMENT saying what did not parse.
+// Responses are serialized here too.
 //
 // A handler of a new RPC is one line: ServeUnary(..., &PrepareNewRpc).
 // Thread-safe.
@@ -21,6 +26,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_cat.h"
 #include "server/call.h"
 #include "server/rpc/rpc.h"
 #include "server/status_mapping.h"
@@ -29,6 +35,26 @@ namespace specinv::server {
 
 template <typename Request, typename Response>
 using PrepareFn = absl::StatusOr<Prepared> (*)(const RpcEnv&, const Request&, Response*);
+
+// Parses request bytes; INVALID_ARGUMENT naming the message type when they
+// are not a valid serialization of it.
+template <typename Request>
+absl::Status ParseRequest(const grpc::ByteBuffer& raw, Request* request) {
+  grpc::ByteBuffer bytes(raw);  // shares the slices; parsing consumes its buffer
+  if (grpc::SerializationTraits<Request>::Deserialize(&bytes, request).ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("the request is not a valid ", Request::descriptor()->full_name(),
+                                                 " message: its ", raw.Length(),
+                                                 " bytes do not parse as protobuf"));
+}
+
+// Serializes a response into `raw`, replacing what it held.
+template <typename Response>
+absl::Status SerializeResponse(const Response& response, grpc::ByteBuffer* raw) {
+  raw->Clear();
+  bool own_buffer = false;
+  if (grpc::SerializationTraits<Response>::Serialize(response, raw, &own_buffer).ok()) return absl::OkStatus();
+  return absl::InternalError("the response could not be serialized");
+}
 
 namespace internal {
 
@@ -59,21 +85,34 @@ absl::Status SubmitRunners(const CallLifecycle& life, std::shared_ptr<CallRecord
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* ServeUnary(const CallLifecycle& life, const RpcEnv& env, const char* method,
-                                     grpc::CallbackServerContext* ctx, const Request* request, Response* response,
-                                     PrepareFn<Request, Response> prepare) {
+                                     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw_request,
+                                     grpc::ByteBuffer* raw_response, PrepareFn<Request, Response> prepare) {
+  struct Messages {
+    Request request;
+    Response response;
+  };
+  auto messages = std::make_shared<Messages>();  // until the call is finished
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status auth;
   std::shared_ptr<CallRecord> call = life.Begin(method, ctx, &auth);
-  auto finish = [&life, call, ctx, reactor](const absl::Status& status) {
-    life.End(*call, ctx, status);
-    reactor->Finish(ToGrpcStatus(status));  // last use of ctx/request/response
+  auto finish = [&life, call, ctx, reactor, messages, raw_response](const absl::Status& status) {
+    absl::Status s = status;
+    if (s.ok()) s = SerializeResponse(messages->response, raw_response);
+    life.End(*call, ctx, s);
+    reactor->Finish(ToGrpcStatus(s));  // last use of ctx and the byte buffers
   };
   if (!auth.ok()) {
     finish(auth);
     return reactor;
   }
+  if (absl::Status s = ParseRequest(*raw_request, &messages->request); !s.ok()) {
+    finish(s);
+    return reactor;
+  }
   Prepared prepared;
-  if (absl::Status s = internal::PrepareAndAdmit(life, env, *call, *request, response, prepare, &prepared); !s.ok()) {
+  if (absl::Status s = internal::PrepareAndAdmit(life, env, *call, messages->request, &messages->response, prepare,
+                                                 &prepared);
+      !s.ok()) {
     finish(s);
     return reactor;
   }
@@ -84,7 +123,7 @@ grpc::ServerUnaryReactor* ServeUnary(const CallLifecycle& life, const RpcEnv& en
 // Streams progress events then the final result. Progress events are
 // advisory: while a write is in flight only the newest one is kept.
 template <typename Result, typename StreamResponse>
-class ProgressStreamReactor final : public grpc::ServerWriteReactor<StreamResponse> {
+class ProgressStreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   Result* result() { return &result_; }
 
@@ -121,11 +160,13 @@ class ProgressStreamReactor final : public grpc::ServerWriteReactor<StreamRespon
     if (result_posted_) {
       finished_ = true;
       if (status_.ok() && !broken_) {
-        in_flight_ = std::move(final_);
-        writing_ = true;
-        lock.unlock();
-        this->StartWriteAndFinish(&in_flight_, grpc::WriteOptions(), grpc::Status::OK);
-        return;
+        status_ = SerializeResponse(final_, &in_flight_);
+        if (status_.ok()) {
+          writing_ = true;
+          lock.unlock();
+          this->StartWriteAndFinish(&in_flight_, grpc::WriteOptions(), grpc::Status::OK);
+          return;
+        }
       }
       const grpc::Status status = broken_ && status_.ok()
                                       ? grpc::Status(grpc::StatusCode::CANCELLED, "the client stopped reading")
@@ -135,9 +176,9 @@ class ProgressStreamReactor final : public grpc::ServerWriteReactor<StreamRespon
       return;
     }
     if (have_progress_ && !broken_) {
-      in_flight_ = std::move(progress_);
-      progress_.Clear();
       have_progress_ = false;
+      if (!SerializeResponse(progress_, &in_flight_).ok()) return;  // advisory: dropped
+      progress_.Clear();
       writing_ = true;
       lock.unlock();
       this->StartWrite(&in_flight_);
@@ -154,22 +195,28 @@ class ProgressStreamReactor final : public grpc::ServerWriteReactor<StreamRespon
   Result result_;
   StreamResponse progress_;
   StreamResponse final_;
-  StreamResponse in_flight_;
+  grpc::ByteBuffer in_flight_;
 };
 
 template <typename Request, typename Result, typename StreamResponse>
-grpc::ServerWriteReactor<StreamResponse>* ServeProgress(const CallLifecycle& life, const RpcEnv& env,
-                                                         const char* method, grpc::CallbackServerContext* ctx,
-                                                         const Request* request, PrepareFn<Request, Result> prepare) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ServeProgress(const CallLifecycle& life, const RpcEnv& env,
+                                                          const char* method, grpc::CallbackServerContext* ctx,
+                                                          const grpc::ByteBuffer* raw_request,
+                                                          PrepareFn<Request, Result> prepare) {
   auto* reactor = new ProgressStreamReactor<Result, StreamResponse>();
+  auto request = std::make_shared<Request>();  // until the job is done
   absl::Status auth;
   std::shared_ptr<CallRecord> call = life.Begin(method, ctx, &auth);
-  auto finish = [&life, call, ctx, reactor](const absl::Status& status) {
+  auto finish = [&life, call, ctx, reactor, request](const absl::Status& status) {
     life.End(*call, ctx, status);
     reactor->PostResult(status);
   };
   if (!auth.ok()) {
     finish(auth);
+    return reactor;
+  }
+  if (absl::Status s = ParseRequest(*raw_request, request.get()); !s.ok()) {
+    finish(s);
     return reactor;
   }
   Prepared prepared;

@@ -483,11 +483,11 @@ TEST(RenderTest, InvalidSources) {
   ExpectInvalid(RenderSpectrogram(ComplexMatrix(1025, 0), config, o).status(),
                 "stft must have shape (n_fft/2+1 = 1025, frames >= 1), got (1025, 0)");
   ExpectInvalid(RenderSpectrogram(RealMatrix(1025, 0), RenderTensorKind::kStftMagnitude, config, o).status(),
-                "a stft_magnitude spectrogram must have shape (n_fft/2+1 = 1025, frames >= 1), got (1025, 0)");
+                "spectrogram (stft_magnitude) must have shape (n_fft/2+1 = 1025, frames >= 1), got (1025, 0)");
   RenderOptions mel;
   mel.view = RenderView::kMel;
   ExpectInvalid(RenderSpectrogram(RealMatrix::Ones(80, 10), RenderTensorKind::kMel, config, mel).status(),
-                "a mel spectrogram must have shape (n_mels = 128, frames >= 1), got (80, 10)");
+                "spectrogram (mel) must have shape (n_mels = 128, frames >= 1), got (80, 10)");
   // Values.
   RealMatrix negative = RealMatrix::Ones(1025, 3);
   negative(4, 1) = -1.0f;

@@ -50,6 +50,7 @@ class AuthServerTest : public ::testing::Test {
   static server::ServerOptions Options() {
     server::ServerOptions o = TestOptions();
     o.auth_tokens = {"first-token", "s3cret-token"};
+    o.allow_insecure_auth = true;  // loopback test; TLS is covered by TlsTest
     return o;
   }
   grpc::Status Info(const std::string& authorization) {
@@ -86,6 +87,15 @@ TEST_F(AuthServerTest, HealthIsExempt) {
   auto ctx = Context();
   ASSERT_TRUE(health->Check(ctx.get(), {}, &response).ok());
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+TEST(AuthOptionsTest, TokenOnPlaintextPortIsRefusedUnlessAllowed) {
+  server::ServerOptions o = TestOptions();
+  o.auth_tokens = {"s3cret-token"};
+  absl::StatusOr<std::unique_ptr<server::SpecinvServer>> refused = server::SpecinvServer::Start(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("--allow-insecure-auth"));
 }
 
 // Certificates made at test time with the openssl command line tool.

@@ -7,6 +7,7 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "specinv/base/field_error.h"
 
 namespace specinv::server {
 namespace {
@@ -33,22 +34,17 @@ TEST(StatusMappingTest, WithFieldReplacesTheCoreFieldName) {
   EXPECT_TRUE(WithField(absl::OkStatus(), "x").ok());
 }
 
-TEST(StatusMappingTest, NestedFieldsArePrefixed) {
-  absl::Status inner = InvalidField("mel", "has 80 mel bins but config.n_mels is 64");
-  absl::Status outer = WithField(inner, "requests[2]");
-  EXPECT_EQ(outer.message(), "requests[2].mel has 80 mel bins but config.n_mels is 64");
-  EXPECT_EQ(FieldOf(outer), "requests[2].mel");
-}
-
-TEST(StatusMappingTest, ConfigFieldsMapToProtoPaths) {
-  EXPECT_EQ(FieldOf(WithConfigField(absl::InvalidArgumentError("hop_length must be in [1, 1024], got 0"), "config")),
-            "config.hop_length");
-  EXPECT_EQ(FieldOf(WithConfigField(absl::InvalidArgumentError("amin must be > 0, got 0"), "config")),
-            "config.scale.amin");
-  absl::Status ref = WithConfigField(absl::InvalidArgumentError("ref must be > 0, got -1"), "requests[1].config");
-  EXPECT_EQ(FieldOf(ref), "requests[1].config.scale.ref_value");
-  EXPECT_EQ(ref.message(), "requests[1].config.scale.ref_value must be > 0, got -1");
-  EXPECT_EQ(FieldOf(WithConfigField(absl::InvalidArgumentError("something else"), "config")), "config");
+TEST(StatusMappingTest, CoreFieldIsReplacedKeepingItsIndex) {
+  // Core names its own input ("mel[3]"); the service knows where it sits.
+  absl::Status core = specinv::WithField(absl::InvalidArgumentError("mel[3] is NaN"), "mel[3]");
+  absl::Status placed = WithField(core, "requests[2].mel");
+  EXPECT_EQ(placed.message(), "requests[2].mel[3] is NaN");
+  EXPECT_EQ(FieldOf(placed), "requests[2].mel[3]");
+  // A core name unlike the path's leaf is replaced whole.
+  absl::Status samples = specinv::WithField(absl::InvalidArgumentError("samples must not be empty"), "samples");
+  absl::Status audio = WithField(samples, "audio.pcm");
+  EXPECT_EQ(audio.message(), "audio.pcm must not be empty");
+  EXPECT_EQ(FieldOf(audio), "audio.pcm");
 }
 
 TEST(StatusMappingTest, DetailsCarryBadRequestAndRetryInfo) {

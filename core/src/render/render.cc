@@ -609,8 +609,8 @@ absl::StatusOr<Rendering> RenderSpectrogram(const RealMatrix& tensor, RenderTens
   }
   const Eigen::Index expected_rows = is_mel_kind ? config.n_mels : config.stft.n_fft / 2 + 1;
   if (tensor.rows() != expected_rows || tensor.cols() < 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "a %s spectrogram must have shape (%s = %d, frames >= 1), got (%d, %d)", kind_name,
+    return InvalidField("spectrogram", absl::StrFormat(
+        "(%s) must have shape (%s = %d, frames >= 1), got (%d, %d)", kind_name,
         is_mel_kind ? "n_mels" : "n_fft/2+1", expected_rows, tensor.rows(), tensor.cols()));
   }
   const std::span<const float> values(tensor.data(), static_cast<size_t>(tensor.size()));
