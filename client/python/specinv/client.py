@@ -13,7 +13,7 @@ import grpc
 import numpy as np
 
 from specinv import _codec as codec
-from specinv.errors import DataLoss, Error, InvalidArgument, from_rpc_error
+from specinv.errors import DataLoss, InvalidArgument, from_rpc_error
 from specinv.v1 import audio_pb2, inversion_pb2, render_pb2, reorder_pb2
 from specinv.v1 import spectrogram_config_pb2 as config_pb2
 from specinv.v1 import spectrogram_service_pb2 as service_pb2
@@ -321,10 +321,11 @@ class Client:
         tls_server_name: name to check the server certificate against.
         max_message_bytes: largest message sent or received (the server's
             default limit is 64 MiB).
-        max_attempts: attempts per call; above 1, calls failing with
-            UNAVAILABLE or RESOURCE_EXHAUSTED are retried by gRPC with
-            exponential backoff from ``initial_backoff`` seconds (honouring
-            the server's retry pushback).
+        max_attempts: attempts per call, [1, 5]; calls failing with
+            UNAVAILABLE or RESOURCE_EXHAUSTED before any response arrived are
+            retried by gRPC with exponential backoff from ``initial_backoff``
+            seconds, waiting at least the server's retry pushback. 1 turns
+            retries off.
 
     The client is thread-safe; use it as a context manager or call
     :meth:`close`. Failed calls raise :class:`specinv.Error` subclasses.
@@ -334,7 +335,7 @@ class Client:
                  tls_ca: Optional[str] = None, timeout: Optional[float] = None, *,
                  tls_cert: Optional[str] = None, tls_key: Optional[str] = None,
                  tls_server_name: Optional[str] = None, max_message_bytes: int = 64 << 20,
-                 max_attempts: int = 1, initial_backoff: float = 0.1) -> None:
+                 max_attempts: int = 4, initial_backoff: float = 0.1) -> None:
         if not target:
             raise InvalidArgument("target must not be empty", field="target")
         if timeout is not None and not timeout > 0:
