@@ -254,10 +254,10 @@ def test_invert_mel_round_trip(client, hifigan):
     assert again.shape == mel.shape
     # Spectral convergence on the linear mel (the log-mel is ln(max(mel, 1e-5))).
     sc = spectral_convergence(np.exp(mel), np.exp(again))
-    # fgla, 32 iterations: measured 0.05 (-26 dB) on this signal; the server
-    # reports its own SC_mel at the last iteration.
+    # fgla, 32 iterations, measured on this signal: 0.076 here, and the server
+    # reports -22.4 dB (0.076) for its own last iteration.
     assert sc < 0.12, sc
-    assert result.spectral_convergence_mel_db < -15
+    assert result.spectral_convergence_db < -18
     assert result.iterations_run == 32 and result.stop_reason == "iterations"
     assert result.effective_config["n_mels"] == 80
 
@@ -313,12 +313,21 @@ def test_progress_callback_sees_increasing_fractions(client):
     # The streamed job returns what the unary one does.
     unary = client.invert_mel(mel, iterations=24, mel_inverse="pseudo-inverse")
     np.testing.assert_array_equal(streamed.audio, unary.audio)
-    assert streamed.spectral_convergence_mel_db == pytest.approx(fgla[-1].spectral_convergence_db, abs=1e-6)
+    assert streamed.spectral_convergence_db == unary.spectral_convergence_db
+    # The last event's SC is measured inside the last iteration, the result's on the final audio.
+    assert streamed.spectral_convergence_db == pytest.approx(fgla[-1].spectral_convergence_db, abs=0.5)
 
     sparse = []
     client.invert_mel(mel, iterations=24, progress_interval_iterations=8, mel_inverse="pseudo-inverse",
                       progress=sparse.append)
     assert [e.iteration for e in sparse if e.stage == "fgla"] == [8, 16, 24]
+
+    # refine runs fgla then L-BFGS: iterations count on across the stages.
+    staged = []
+    client.invert_mel(mel, method="refine", iterations=3, refine_iterations=3, progress=staged.append)
+    assert [e.stage for e in staged] == ["fgla"] * 3 + ["refine"] * 3
+    fractions = [e.fraction for e in staged]
+    assert all(b > a for a, b in zip(fractions, fractions[1:])) and fractions[-1] == 1.0, fractions
 
 
 def test_progress_callback_exception_stops_the_job(client):
@@ -347,8 +356,9 @@ def test_invert_spectrogram_with_the_true_phase_reconstructs_the_audio(client):
     magnitude = np.abs(stft)
     estimate = client.invert_spectrogram(magnitude, preset="librosa", method="pghi-fgla", length=len(x))
     again = np.abs(client.analyze(estimate.audio, SR, preset="librosa", kind="complex-stft"))
-    assert spectral_convergence(magnitude, again) < 0.2
-    assert estimate.spectral_convergence_db < -14
+    # Measured: 0.004 here, -48 dB reported by the server.
+    assert spectral_convergence(magnitude, again) < 0.02
+    assert estimate.spectral_convergence_db < -40
 
 
 # --- StreamVocode ------------------------------------------------------------------------
@@ -383,7 +393,7 @@ def test_vocode_streams_audio_while_frames_arrive(client, hifigan):
     whole = np.concatenate(list(client.vocode(mel.T, layout="frames-bins", chunk_frames=5)))
     np.testing.assert_array_equal(whole, audio)
     again = client.analyze(audio, SR)
-    assert spectral_convergence(np.exp(mel), np.exp(again)) < 0.25
+    assert spectral_convergence(np.exp(mel), np.exp(again)) < 0.1  # measured 0.055
 
 
 def test_vocode_producer_error_propagates(client):
