@@ -70,11 +70,16 @@ class InversionResult(Tuple[np.ndarray, int]):
 class Progress:
     """One progress event of a running inversion.
 
+    Events come once per iteration (or every ``progress_interval_iterations``)
+    with increasing ``iteration``; when the client reads slower than the job
+    runs, the server sends only the latest pending event, so some (the last
+    included) may be skipped.
+
     Attributes:
-        stage: "gl", "fgla", "refine", ... (methods such as "refine" run
-            several stages; ``iteration`` restarts at 1 in each).
-        iteration: iterations completed in this stage (1-based).
-        total_iterations: iterations planned for this stage.
+        stage: "gl", "fgla", "refine", ... (a multi-stage method such as
+            "refine" counts its iterations on across its stages).
+        iteration: iterations completed (1-based).
+        total_iterations: iterations planned in all.
         spectral_convergence_db: current spectral convergence, dB.
         elapsed_milliseconds: since the job started on a worker.
     """
@@ -87,7 +92,7 @@ class Progress:
 
     @property
     def fraction(self) -> float:
-        """Fraction of the current stage done, in [0, 1]."""
+        """Fraction of the job's iterations done, in [0, 1]."""
         if self.total_iterations <= 0:
             return 0.0
         return min(1.0, self.iteration / self.total_iterations)
