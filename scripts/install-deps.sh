@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-grpc-tools python3-numpy python3-yaml
+  # Python client (client/python): build, install into a venv, test
+  python3-protobuf python3-venv python3-pip python3-setuptools python3-wheel python3-pytest
   # fault test through an L7 gRPC balancer (loopback only)
   nginx-light
 )
