@@ -124,8 +124,6 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
   absl::StatusOr<TextPainter> painter = TextPainter::Create();
   if (!painter.ok()) return painter.status();
   const TextStyle tick_style{.size_pixels = kTickFontPixels};
-  const TextStyle label_style{.size_pixels = kLabelFontPixels};
-  const TextStyle title_style{.size_pixels = kTitleFontPixels, .bold = true};
 
   const FigureTicks ticks = ComputeFigureTicks(spec, heatmap.width, heatmap.height);
   for (const Tick& t : ticks.x) {
@@ -152,6 +150,7 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
 
   // Title, centred over the heatmap when it fits in the title row.
   {
+    TextStyle title_style{.size_pixels = kTitleFontPixels, .bold = true, .max_width_pixels = layout.title.width};
     const TextSize size = painter->Measure(spec.title, title_style);
     TextPlacement at{.y = layout.title.y + layout.title.height / 2.0, .vertical = TextAlign::kCenter};
     at.x = CentredAnchor(layout.title.x, layout.title.width, layout.plot.x + layout.plot.width / 2.0, size.width,
@@ -159,16 +158,18 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
     if (auto s = painter->Draw(image, spec.title, title_style, at, layout.title); !s.ok()) return s;
   }
   {
-    const TextSize size = painter->Measure(spec.x_label, label_style);
+    const TextStyle x_label_style{.size_pixels = kLabelFontPixels, .max_width_pixels = layout.x_label.width};
+    const TextSize size = painter->Measure(spec.x_label, x_label_style);
     TextPlacement at{.y = layout.x_label.y + layout.x_label.height / 2.0, .vertical = TextAlign::kCenter};
     at.x = CentredAnchor(layout.x_label.x, layout.x_label.width, layout.plot.x + layout.plot.width / 2.0,
                          size.width, &at.horizontal);
-    if (auto s = painter->Draw(image, spec.x_label, label_style, at, layout.x_label); !s.ok()) return s;
+    if (auto s = painter->Draw(image, spec.x_label, x_label_style, at, layout.x_label); !s.ok()) return s;
   }
   // Side labels, rotated, centred on the plot's height.
   for (const auto& [text, rect] : {std::pair{&spec.y_label, &layout.y_label},
                                    std::pair{&spec.color_label, &layout.color_bar_label}}) {
-    const TextSize size = painter->Measure(*text, label_style);
+    const TextStyle side_style{.size_pixels = kLabelFontPixels, .max_width_pixels = rect->height};
+    const TextSize size = painter->Measure(*text, side_style);
     TextPlacement at{.x = rect->x + rect->width / 2.0, .horizontal = TextAlign::kCenter, .rotated = true};
     if (size.width > rect->height) {
       // Too long: keep its beginning, which is at the bottom.
@@ -179,7 +180,7 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
                         rect->bottom() - size.width / 2.0);
       at.vertical = TextAlign::kCenter;
     }
-    if (auto s = painter->Draw(image, *text, label_style, at, *rect); !s.ok()) return s;
+    if (auto s = painter->Draw(image, *text, side_style, at, *rect); !s.ok()) return s;
   }
   return image;
 }

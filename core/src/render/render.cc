@@ -409,7 +409,7 @@ std::string_view ViewTitle(RenderView view) {
     case RenderView::kMagnitude: return "Magnitude spectrogram";
     case RenderView::kMel: return "Mel spectrogram";
     case RenderView::kPhase: return "Phase";
-    case RenderView::kPhaseDeinterleaved: return "Phase, even and odd bins deinterleaved";
+    case RenderView::kPhaseDeinterleaved: return "Deinterleaved phase";
     case RenderView::kPhaseFft2: return "2-D FFT of the phase";
     case RenderView::kInstantaneousFrequency: return "Instantaneous frequency deviation";
     case RenderView::kGroupDelay: return "Group delay";
@@ -462,7 +462,7 @@ FigureSpec DescribeFigure(const FeatureConfig& config, const RenderOptions& opti
         break;
       case RenderView::kPhaseDeinterleaved:
         spec.y_axis = Axis{.start = -0.5, .end = count - 0.5};
-        spec.y_label = rows.first % 2 == 0 ? "Row: even bins, then odd bins" : "Row: odd bins, then even bins";
+        spec.y_label = rows.first % 2 == 0 ? "Row (even bins, then odd)" : "Row (odd bins, then even)";
         break;
       default: {
         const double bin_hz = sr / n_fft;
@@ -512,6 +512,7 @@ absl::StatusOr<Rendering> RenderParts(const Parts& parts, Eigen::Index frames, c
     const FigureLayout layout = ComputeFigureLayout(size->first, size->second);
     out.plot_x = layout.plot.x;
     out.plot_y = layout.plot.y;
+    out.figure = spec;
   }
   out.image = *std::move(image);
   out.value_min = field->value_min;

@@ -57,6 +57,10 @@ struct TextPainter::Impl {
     pango_layout_set_font_description(layout.get(), font);
     pango_font_description_free(font);
     pango_layout_set_single_paragraph_mode(layout.get(), TRUE);
+    if (style.max_width_pixels > 0) {
+      pango_layout_set_width(layout.get(), style.max_width_pixels * PANGO_SCALE);
+      pango_layout_set_ellipsize(layout.get(), PANGO_ELLIPSIZE_END);
+    }
     pango_layout_set_text(layout.get(), text.data(), static_cast<int>(text.size()));
     return layout;
   }

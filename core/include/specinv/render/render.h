@@ -81,6 +81,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "specinv/render/colormap.h"
+#include "specinv/render/figure.h"
 #include "specinv/render/figure_layout.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/render/png_image.h"
@@ -154,6 +155,7 @@ struct Rendering {
   double value_max = 0.0;  // value drawn in the highest colour
   std::string value_unit;  // "dB", "rad", "Hz" or "s"
   Colormap colormap = Colormap::kViridis;  // the map actually used
+  std::optional<FigureSpec> figure;        // the frame's title, axes and labels (figure only)
 };
 
 // What a real spectrogram tensor holds.

@@ -44,6 +44,7 @@ struct TextStyle {
   bool bold = false;
   Rgb8 color{0, 0, 0};
   Rgb8 background{255, 255, 255};
+  int max_width_pixels = 0;           // > 0: longer text ends in an ellipsis to fit (Measure too)
 };
 
 enum class TextAlign {
