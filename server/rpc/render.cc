@@ -61,6 +61,7 @@ absl::Status ToRenderOptions(const v1::RenderRequest& request, const ServiceLimi
   if (request.has_fmin_hertz()) options->fmin_hertz = request.fmin_hertz();
   if (request.has_fmax_hertz()) options->fmax_hertz = request.fmax_hertz();
   options->color_bar = request.color_bar();
+  options->figure = !request.bare();
   options->weight_by_magnitude = request.weight_by_magnitude();
   options->max_dimension = limits.max_image_side_pixels;
   return absl::OkStatus();

@@ -5,13 +5,13 @@
 
 #include "specinv/render/figure.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <numbers>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "specinv/analysis/feature_config.h"
 #include "specinv/render/axis_ticks.h"
@@ -34,9 +34,9 @@ const std::string kPiSign = "\xcf\x80";
 
 FeatureConfig Librosa() { return GetPreset("librosa").value(); }  // n_fft 2048, hop 512, 128 mels
 
-const RenderView kAllViews[] = {RenderView::kMagnitude,          RenderView::kMel,
-                                RenderView::kPhase,              RenderView::kPhaseDeinterleaved,
-                                RenderView::kPhaseFft2,          RenderView::kInstantaneousFrequency,
+const RenderView kAllViews[] = {RenderView::kMagnitude, RenderView::kMel,
+                                RenderView::kPhase,     RenderView::kPhaseDeinterleaved,
+                                RenderView::kPhaseFft2, RenderView::kInstantaneousFrequency,
                                 RenderView::kGroupDelay};
 
 // Text and lines are drawn in black (antialiased into grey); the frame's
@@ -73,8 +73,8 @@ TEST(AxisTicksTest, LinearTicksAreNiceNumbersInRange) {
     double spacing;
   };
   for (const Case& c : {Case{0.0, 10.0, 500, 40.0}, Case{-0.0116, 2.03, 900, 60.0}, Case{-80.0, 0.0, 300, 24.0},
-                        Case{-43.07, 43.07, 200, 24.0}, Case{-0.5, 1024.5, 1025, 28.0},
-                        Case{-0.046, 0.046, 320, 24.0}, Case{1000.0, 1000.5, 80, 28.0}}) {
+                        Case{-43.07, 43.07, 200, 24.0}, Case{-0.5, 1024.5, 1025, 28.0}, Case{-0.046, 0.046, 320, 24.0},
+                        Case{1000.0, 1000.5, 80, 28.0}}) {
     const Axis axis{.start = c.start, .end = c.end, .length_pixels = c.length};
     const std::vector<Tick> ticks = AxisTicks(axis, c.spacing);
     ASSERT_GE(ticks.size(), 2u) << c.start << ".." << c.end;
@@ -100,10 +100,12 @@ TEST(AxisTicksTest, LinearTicksAreNiceNumbersInRange) {
 
 TEST(AxisTicksTest, LinearLabelsUseTheStepsDecimalsAndMinusSign) {
   std::vector<std::string> labels;
-  for (const Tick& t : AxisTicks(Axis{.start = 0.0, .end = 10.0, .length_pixels = 500}, 40.0)) labels.push_back(t.label);
+  for (const Tick& t : AxisTicks(Axis{.start = 0.0, .end = 10.0, .length_pixels = 500}, 40.0))
+    labels.push_back(t.label);
   EXPECT_THAT(labels, ElementsAre("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"));
   labels.clear();
-  for (const Tick& t : AxisTicks(Axis{.start = -80.0, .end = 0.0, .length_pixels = 100}, 24.0)) labels.push_back(t.label);
+  for (const Tick& t : AxisTicks(Axis{.start = -80.0, .end = 0.0, .length_pixels = 100}, 24.0))
+    labels.push_back(t.label);
   EXPECT_THAT(labels, ElementsAre(kMinus + "80", kMinus + "60", kMinus + "40", kMinus + "20", "0"));
   labels.clear();
   for (const Tick& t : AxisTicks(Axis{.start = 0.0, .end = 1.0, .length_pixels = 300}, 60.0)) labels.push_back(t.label);
@@ -173,7 +175,8 @@ TEST(AxisTicksTest, AngleTicksAreHalfPiMultiples) {
                                      DoubleNear(225.0, 1e-9), DoubleNear(300.0, 1e-9)));
   // Too short for pi/2 steps: multiples of pi.
   labels.clear();
-  for (const Tick& t : AxisTicks(Axis{.scale = AxisScale::kAngle, .start = -kPi, .end = kPi, .length_pixels = 60}, 24.0)) {
+  for (const Tick& t :
+       AxisTicks(Axis{.scale = AxisScale::kAngle, .start = -kPi, .end = kPi, .length_pixels = 60}, 24.0)) {
     labels.push_back(t.label);
   }
   EXPECT_THAT(labels, ElementsAre(kMinus + kPiSign, "0", kPiSign));
@@ -198,15 +201,16 @@ TEST(FigureLayoutTest, FrameAroundThePlot) {
     EXPECT_EQ(l.color_bar.height, h);
     EXPECT_EQ(l.color_bar.y, l.plot.y);
     const PixelRect image{0, 0, l.width, l.height};
-    const std::vector<PixelRect> parts = {l.title,       l.x_tick_labels, l.x_label,      l.y_tick_labels,
-                                          l.y_label,     l.color_bar_tick_labels, l.color_bar_label,
-                                          BorderOf(l.plot), BorderOf(l.color_bar), l.x_ticks, l.y_ticks,
-                                          l.color_bar_ticks};
+    const std::vector<PixelRect> parts = {l.title,           l.x_tick_labels,  l.x_label,
+                                          l.y_tick_labels,   l.y_label,        l.color_bar_tick_labels,
+                                          l.color_bar_label, BorderOf(l.plot), BorderOf(l.color_bar),
+                                          l.x_ticks,         l.y_ticks,        l.color_bar_ticks};
     for (size_t i = 0; i < parts.size(); ++i) {
       EXPECT_EQ(parts[i].Intersection(image), parts[i]) << "part " << i << " leaves the image";
       EXPECT_FALSE(parts[i].empty()) << "part " << i;
       for (size_t j = i + 1; j < parts.size(); ++j) {
-        EXPECT_FALSE(parts[i].Intersects(parts[j])) << "parts " << i << " and " << j << " overlap, plot " << w << "x" << h;
+        EXPECT_FALSE(parts[i].Intersects(parts[j]))
+            << "parts " << i << " and " << j << " overlap, plot " << w << "x" << h;
       }
     }
     // Ticks touch their axis lines.
@@ -232,11 +236,14 @@ TEST(TextPainterTest, DrawsInsideTheClipOnly) {
   EXPECT_EQ(InkPixels(image, PixelRect{0, 0, 200, 100}), InkPixels(image, clip));
   // Rotated text is taller than wide.
   Image rotated = Image::Filled(60, 200, kFigureBackground);
-  ASSERT_TRUE(painter->Draw(rotated, "Frequency (Hz)", style,
-                            TextPlacement{.x = 30, .y = 100, .horizontal = TextAlign::kCenter,
-                                          .vertical = TextAlign::kCenter, .rotated = true},
-                            PixelRect{0, 0, 60, 200})
-                  .ok());
+  ASSERT_TRUE(
+      painter
+          ->Draw(
+              rotated, "Frequency (Hz)", style,
+              TextPlacement{
+                  .x = 30, .y = 100, .horizontal = TextAlign::kCenter, .vertical = TextAlign::kCenter, .rotated = true},
+              PixelRect{0, 0, 60, 200})
+          .ok());
   int x0 = 60, x1 = 0, y0 = 200, y1 = 0;
   for (int y = 0; y < 200; ++y) {
     for (int x = 0; x < 60; ++x) {
@@ -284,7 +291,8 @@ TEST_F(FigureTest, HeatmapAreaMatchesBareRender) {
     EXPECT_EQ(fig.plot_y, layout.plot.y);
     int differing = 0;
     for (int y = 0; y < 160; ++y) {
-      for (int x = 0; x < 240; ++x) differing += bare.image.at(x, y) == fig.image.at(fig.plot_x + x, fig.plot_y + y) ? 0 : 1;
+      for (int x = 0; x < 240; ++x)
+        differing += bare.image.at(x, y) == fig.image.at(fig.plot_x + x, fig.plot_y + y) ? 0 : 1;
     }
     EXPECT_EQ(differing, 0) << RenderViewName(view);
     EXPECT_EQ(fig.value_min, bare.value_min);
@@ -326,7 +334,8 @@ TEST_F(FigureTest, AxisLinesAndTicksWhereTheLayoutSays) {
         EXPECT_EQ(IsBlack(image.at(x, y)), x_tick[static_cast<size_t>(x)]) << RenderViewName(view) << " x=" << x;
       }
     }
-    for (const auto& [axis_ticks, rect] : {std::pair{&ticks.y, l.y_ticks}, std::pair{&ticks.color, l.color_bar_ticks}}) {
+    for (const auto& [axis_ticks, rect] :
+         {std::pair{&ticks.y, l.y_ticks}, std::pair{&ticks.color, l.color_bar_ticks}}) {
       std::vector<bool> tick_row(static_cast<size_t>(image.height), false);
       for (const Tick& t : *axis_ticks) tick_row[static_cast<size_t>(YTickRow(l, t.position))] = true;
       for (int y = rect.y; y < rect.bottom(); ++y) {
@@ -350,9 +359,10 @@ TEST_F(FigureTest, TickLabelsInsideAxisArea) {
       EXPECT_GT(InkPixels(image, text), 10) << RenderViewName(view) << " at " << text.x << "," << text.y;
     }
     // Nothing outside the drawn parts.
-    const std::vector<PixelRect> drawn = {l.title,          l.x_tick_labels,  l.x_label, l.y_tick_labels, l.y_label,
-                                          l.color_bar_tick_labels, l.color_bar_label, BorderOf(l.plot),
-                                          BorderOf(l.color_bar),   l.x_ticks, l.y_ticks, l.color_bar_ticks};
+    const std::vector<PixelRect> drawn = {l.title,           l.x_tick_labels,  l.x_label,
+                                          l.y_tick_labels,   l.y_label,        l.color_bar_tick_labels,
+                                          l.color_bar_label, BorderOf(l.plot), BorderOf(l.color_bar),
+                                          l.x_ticks,         l.y_ticks,        l.color_bar_ticks};
     int stray = 0;
     for (int y = 0; y < image.height; ++y) {
       for (int x = 0; x < image.width; ++x) {
@@ -394,7 +404,8 @@ TEST_F(FigureTest, ColorbarSpansLayout) {
     const FigureLayout l = ComputeFigureLayout(240, 160);
     const PixelRect& bar = l.color_bar;
     for (int y = 0; y < bar.height; ++y) {
-      const Rgb8 expected = MapColor(r.colormap, 1.0f - (static_cast<float>(y) + 0.5f) / static_cast<float>(bar.height));
+      const Rgb8 expected =
+          MapColor(r.colormap, 1.0f - (static_cast<float>(y) + 0.5f) / static_cast<float>(bar.height));
       for (int x = bar.x; x < bar.right(); ++x) ASSERT_EQ(r.image.at(x, bar.y + y), expected) << y;
     }
     const ColormapTable& table = GetColormapTable(r.colormap);
@@ -479,7 +490,8 @@ TEST_F(FigureTest, FrameCountsAgainstMaxDimension) {
   o = RenderOptions{};
   o.max_dimension = 1000;  // 1025 bins + 85 rows of frame
   s = RenderSpectrogram(audio_, Librosa(), o).status();
-  EXPECT_THAT(s.message(), HasSubstr("height is 0 (one row per bin) but 1025 rows are visible, more than the 915 rows"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("height is 0 (one row per bin) but 1025 rows are visible, more than the 915 rows"));
   o.max_dimension = kFigureFrameWidth;
   EXPECT_THAT(ValidateRenderOptions(o).message(), HasSubstr("max_dimension must be in [197, 65535]"));
   o.figure = false;

@@ -104,7 +104,8 @@ std::vector<Tick> LinearTicks(const Axis& axis, double min_spacing) {
     multiples = Multiples(axis, step);
     if (!multiples.empty()) {
       const double middle = (axis.start + axis.end) / 2.0;
-      KeepMiddle(multiples, [step](int64_t i) { return static_cast<double>(i) * step; }, middle);
+      const auto value = [step](int64_t i) { return static_cast<double>(i) * step; };
+      KeepMiddle(multiples, value, middle);
     }
   }
   const int decimals = DecimalsForStep(step);
@@ -127,8 +128,8 @@ std::vector<Tick> AngleTicks(const Axis& axis, double min_spacing) {
   std::vector<Tick> ticks;
   for (int64_t i : multiples) {
     const double value = static_cast<double>(i) * k_step * kHalfPi;
-    ticks.push_back(Tick{value, Clamp(axis, AxisPosition(axis, value)),
-                         FormatHalfPiMultiple(static_cast<int>(i * k_step))});
+    ticks.push_back(
+        Tick{value, Clamp(axis, AxisPosition(axis, value)), FormatHalfPiMultiple(static_cast<int>(i * k_step))});
   }
   return ticks;
 }
@@ -166,9 +167,8 @@ std::vector<Tick> WarpedTicks(const Axis& axis, double min_spacing) {
     if (!InRange(axis, value, tolerance)) continue;
     const double position = AxisPosition(axis, value);
     if (!std::isfinite(position)) continue;
-    const bool clear = std::all_of(kept.begin(), kept.end(), [&](const Tick& t) {
-      return std::abs(t.position - position) >= min_spacing;
-    });
+    const bool clear = std::all_of(kept.begin(), kept.end(),
+                                   [&](const Tick& t) { return std::abs(t.position - position) >= min_spacing; });
     if (clear) kept.push_back(Tick{value, Clamp(axis, position), FormatTickValue(value, DecimalsForValue(value))});
   }
   if (kept.empty()) return LinearTicks(axis, min_spacing);  // no nice value inside a narrow range

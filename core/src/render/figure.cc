@@ -106,16 +106,15 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
   const size_t row_bytes = 3 * static_cast<size_t>(heatmap.width);
   for (int y = 0; y < heatmap.height; ++y) {
     const size_t src = static_cast<size_t>(y) * row_bytes;
-    const size_t dst =
-        3 * (static_cast<size_t>(layout.plot.y + y) * static_cast<size_t>(layout.width) + static_cast<size_t>(layout.plot.x));
+    const size_t dst = 3 * (static_cast<size_t>(layout.plot.y + y) * static_cast<size_t>(layout.width) +
+                            static_cast<size_t>(layout.plot.x));
     std::copy_n(heatmap.rgb.begin() + static_cast<ptrdiff_t>(src), row_bytes,
                 image.rgb.begin() + static_cast<ptrdiff_t>(dst));
   }
   // Colour bar gradient, lowest colour at the bottom.
   const PixelRect& bar = layout.color_bar;
   for (int y = 0; y < bar.height; ++y) {
-    const Rgb8 colour =
-        MapColor(spec.colormap, 1.0f - (static_cast<float>(y) + 0.5f) / static_cast<float>(bar.height));
+    const Rgb8 colour = MapColor(spec.colormap, 1.0f - (static_cast<float>(y) + 0.5f) / static_cast<float>(bar.height));
     FillRect(image, PixelRect{bar.x, bar.y + y, bar.width, 1}, colour);
   }
   Outline(image, layout.plot, kFigureInk);
@@ -129,22 +128,28 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
   for (const Tick& t : ticks.x) {
     const int col = XTickColumn(layout, t.position);
     FillRect(image, PixelRect{col, layout.x_ticks.y, 1, layout.x_ticks.height}, kFigureInk);
-    const TextPlacement at{.x = col + 0.5, .y = static_cast<double>(layout.x_tick_labels.y),
-                           .horizontal = TextAlign::kCenter, .vertical = TextAlign::kStart};
+    const TextPlacement at{.x = col + 0.5,
+                           .y = static_cast<double>(layout.x_tick_labels.y),
+                           .horizontal = TextAlign::kCenter,
+                           .vertical = TextAlign::kStart};
     if (auto s = painter->Draw(image, t.label, tick_style, at, layout.x_tick_labels); !s.ok()) return s;
   }
   for (const Tick& t : ticks.y) {
     const int row = YTickRow(layout, t.position);
     FillRect(image, PixelRect{layout.y_ticks.x, row, layout.y_ticks.width, 1}, kFigureInk);
-    const TextPlacement at{.x = static_cast<double>(layout.y_tick_labels.right()), .y = row + 0.5,
-                           .horizontal = TextAlign::kEnd, .vertical = TextAlign::kCenter};
+    const TextPlacement at{.x = static_cast<double>(layout.y_tick_labels.right()),
+                           .y = row + 0.5,
+                           .horizontal = TextAlign::kEnd,
+                           .vertical = TextAlign::kCenter};
     if (auto s = painter->Draw(image, t.label, tick_style, at, layout.y_tick_labels); !s.ok()) return s;
   }
   for (const Tick& t : ticks.color) {
     const int row = YTickRow(layout, t.position);
     FillRect(image, PixelRect{layout.color_bar_ticks.x, row, layout.color_bar_ticks.width, 1}, kFigureInk);
-    const TextPlacement at{.x = static_cast<double>(layout.color_bar_tick_labels.x), .y = row + 0.5,
-                           .horizontal = TextAlign::kStart, .vertical = TextAlign::kCenter};
+    const TextPlacement at{.x = static_cast<double>(layout.color_bar_tick_labels.x),
+                           .y = row + 0.5,
+                           .horizontal = TextAlign::kStart,
+                           .vertical = TextAlign::kCenter};
     if (auto s = painter->Draw(image, t.label, tick_style, at, layout.color_bar_tick_labels); !s.ok()) return s;
   }
 
@@ -161,13 +166,13 @@ absl::StatusOr<Image> ComposeFigure(const Image& heatmap, const FigureSpec& spec
     const TextStyle x_label_style{.size_pixels = kLabelFontPixels, .max_width_pixels = layout.x_label.width};
     const TextSize size = painter->Measure(spec.x_label, x_label_style);
     TextPlacement at{.y = layout.x_label.y + layout.x_label.height / 2.0, .vertical = TextAlign::kCenter};
-    at.x = CentredAnchor(layout.x_label.x, layout.x_label.width, layout.plot.x + layout.plot.width / 2.0,
-                         size.width, &at.horizontal);
+    at.x = CentredAnchor(layout.x_label.x, layout.x_label.width, layout.plot.x + layout.plot.width / 2.0, size.width,
+                         &at.horizontal);
     if (auto s = painter->Draw(image, spec.x_label, x_label_style, at, layout.x_label); !s.ok()) return s;
   }
   // Side labels, rotated, centred on the plot's height.
-  for (const auto& [text, rect] : {std::pair{&spec.y_label, &layout.y_label},
-                                   std::pair{&spec.color_label, &layout.color_bar_label}}) {
+  for (const auto& [text, rect] :
+       {std::pair{&spec.y_label, &layout.y_label}, std::pair{&spec.color_label, &layout.color_bar_label}}) {
     const TextStyle side_style{.size_pixels = kLabelFontPixels, .max_width_pixels = rect->height};
     const TextSize size = painter->Measure(*text, side_style);
     TextPlacement at{.x = rect->x + rect->width / 2.0, .horizontal = TextAlign::kCenter, .rotated = true};

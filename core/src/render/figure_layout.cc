@@ -14,8 +14,8 @@ FigureLayout ComputeFigureLayout(int plot_width, int plot_height) {
 
   // Left side, from the plot outwards.
   l.y_ticks = PixelRect{p.x - 1 - kTickLength, p.y, kTickLength, p.height};
-  l.y_tick_labels = PixelRect{l.y_ticks.x - kTickLabelGap - kTickLabelWidth, p.y - kTickLabelOverhang,
-                              kTickLabelWidth, p.height + 2 * kTickLabelOverhang};
+  l.y_tick_labels = PixelRect{l.y_ticks.x - kTickLabelGap - kTickLabelWidth, p.y - kTickLabelOverhang, kTickLabelWidth,
+                              p.height + 2 * kTickLabelOverhang};
   const int side_label_top = l.title.bottom() + kAxisLabelGap;
   const int side_label_height = l.height - kFigurePad - side_label_top;
   l.y_label = PixelRect{kFigurePad, side_label_top, kAxisLabelThickness, side_label_height};
@@ -25,8 +25,8 @@ FigureLayout ComputeFigureLayout(int plot_width, int plot_height) {
   l.color_bar_ticks = PixelRect{l.color_bar.right() + 1, p.y, kTickLength, p.height};
   l.color_bar_tick_labels = PixelRect{l.color_bar_ticks.right() + kTickLabelGap, p.y - kTickLabelOverhang,
                                       kTickLabelWidth, p.height + 2 * kTickLabelOverhang};
-  l.color_bar_label = PixelRect{l.width - kFigurePad - kAxisLabelThickness, side_label_top, kAxisLabelThickness,
-                                side_label_height};
+  l.color_bar_label =
+      PixelRect{l.width - kFigurePad - kAxisLabelThickness, side_label_top, kAxisLabelThickness, side_label_height};
 
   // Below the plot, between the side label columns.
   const int inner_left = l.y_label.right() + kAxisLabelGap;

@@ -128,8 +128,7 @@ absl::Status TextPainter::Draw(Image& image, std::string_view text, const TextSt
   }
   {
     std::unique_ptr<cairo_t, CairoDeleter> cr(cairo_create(surface.get()));
-    cairo_set_source_rgb(cr.get(), style.background.r / 255.0, style.background.g / 255.0,
-                         style.background.b / 255.0);
+    cairo_set_source_rgb(cr.get(), style.background.r / 255.0, style.background.g / 255.0, style.background.b / 255.0);
     cairo_paint(cr.get());
     cairo_set_source_rgb(cr.get(), style.color.r / 255.0, style.color.g / 255.0, style.color.b / 255.0);
     cairo_move_to(cr.get(), -x0, -y0);
