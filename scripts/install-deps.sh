@@ -12,6 +12,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   # DSP core
   libfftw3-dev libeigen3-dev liblbfgs-dev libsndfile1-dev libsoxr-dev libpng-dev
+  # figure text: layout, rasterising, the font
+  libcairo2-dev libpango1.0-dev fonts-dejavu-core
   # service plumbing: logging, CLI, metrics endpoint
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   # tests and benchmarks

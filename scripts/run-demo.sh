@@ -4,7 +4,8 @@
 #   2. the client analyses the demo phrase into a HiFi-GAN log-mel spectrogram
 #      (out/demo_mel.npy) and inverts it back to audio with `refine`
 #      (out/demo.wav),
-#   3. the client renders the vocoded audio's mel spectrogram (out/demo.png),
+#   3. the client renders the vocoded audio's mel spectrogram as a figure
+#      with time and frequency axes and a dB colour bar (out/demo.png),
 #   4. the server is stopped with SIGTERM (graceful shutdown).
 set -euo pipefail
 build=${1:-build/release}
@@ -28,7 +29,7 @@ echo "specinv-server up on $target (pid $server_pid)"
 "$client_bin" invert demo --server "$target" --preset hifigan --method refine \
   --save-mel out/demo_mel.npy -o out/demo.wav
 "$client_bin" render out/demo.wav --server "$target" --preset hifigan --view mel --colormap magma \
-  --width 900 --height 320 --interpolation bilinear --color-bar -o out/demo.png
+  --width 900 --height 320 --interpolation bilinear -o out/demo.png
 
 kill -TERM "$server_pid"
 wait "$server_pid" && status=0 || status=$?

@@ -198,6 +198,7 @@ struct RenderArgs {
   std::optional<double> view_fmax;
   bool color_bar = false;
   bool weight_by_magnitude = false;
+  bool bare = false;
 };
 void AddRenderFlags(CLI::App* app, RenderArgs* args);
 absl::StatusOr<v1::RenderRequest> BuildRenderRequest(const RenderArgs& args);

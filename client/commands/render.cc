@@ -1,7 +1,8 @@
 // Copyright specinv authors.
 //
 // `specinv render INPUT -o OUT.png --view magnitude`: Render; the PNG bytes
-// are written as they come.
+// are written as they come. A titled figure with axes and a labelled colour
+// bar unless --bare.
 
 #include <string>
 
@@ -47,12 +48,15 @@ void AddRenderFlags(CLI::App* app, RenderArgs* args) {
       ->group(g);
   app->add_option("--range-db", args->range_db, "dynamic range of dB views (default 80)")
       ->group(g);
-  app->add_option("--width", args->width, "pixels (0 = one column per frame)")->group(g);
-  app->add_option("--height", args->height, "pixels (0 = one row per bin)")->group(g);
+  app->add_option("--width", args->width, "heatmap pixels (0 = one column per frame)")->group(g);
+  app->add_option("--height", args->height, "heatmap pixels (0 = one row per bin)")->group(g);
   app->add_option("--interpolation", args->interpolation, "nearest, bilinear")->group(g);
   app->add_option("--view-fmin", args->view_fmin, "lowest frequency shown, Hz")->group(g);
   app->add_option("--view-fmax", args->view_fmax, "highest frequency shown, Hz")->group(g);
-  app->add_flag("--color-bar", args->color_bar, "append a colour bar")->group(g);
+  app->add_flag("--bare", args->bare,
+                "the heatmap alone, without title, axes and labelled colour bar (machine use)")
+      ->group(g);
+  app->add_flag("--color-bar", args->color_bar, "with --bare: append a plain colour bar")->group(g);
   app->add_flag("--weight-by-magnitude", args->weight_by_magnitude,
                 "phase views: darken quiet bins")
       ->group(g);
@@ -87,6 +91,7 @@ absl::StatusOr<v1::RenderRequest> BuildRenderRequest(const RenderArgs& args) {
   if (args.view_fmin) request.set_fmin_hertz(*args.view_fmin);
   if (args.view_fmax) request.set_fmax_hertz(*args.view_fmax);
   request.set_color_bar(args.color_bar);
+  request.set_bare(args.bare);
   request.set_weight_by_magnitude(args.weight_by_magnitude);
   absl::StatusOr<v1::SpectrogramConfig> config = ToSpectrogramConfig(args.config);
   if (!config.ok()) return config.status();

@@ -58,6 +58,7 @@ absl::Status ToRenderOptions(const v1::RenderRequest& request, const ServiceLimi
   if (request.has_fmin_hertz()) options->fmin_hertz = request.fmin_hertz();
   if (request.has_fmax_hertz()) options->fmax_hertz = request.fmax_hertz();
   options->color_bar = request.color_bar();
+  options->figure = !request.bare();
   options->weight_by_magnitude = request.weight_by_magnitude();
   options->max_dimension = limits.max_image_side_pixels;
   return absl::OkStatus();
@@ -119,6 +120,9 @@ absl::StatusOr<Prepared> PrepareRender(const RpcEnv& env, const v1::RenderReques
                                        v1::RenderResponse* response) {
   RenderOptions options;
   if (absl::Status s = ToRenderOptions(request, *env.limits, &options); !s.ok()) return s;
+  // Option errors (sizes against the image limit and the figure frame) before
+  // the cost, so an oversized width is named as such.
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return AttributeLeadingField(s, kRenames);
   const v1::SpectrogramKind kind = request.spectrogram_kind();
   const bool mel =
       options.view == RenderView::kMel || kind == v1::SPECTROGRAM_KIND_MEL || kind == v1::SPECTROGRAM_KIND_LOG_MEL;

@@ -293,7 +293,17 @@ TEST_F(RequestsTest, RenderFromAudioAndFromNpy) {
     EXPECT_DOUBLE_EQ(r->fmax_hertz(), 4000.0);
     EXPECT_TRUE(r->color_bar());
     EXPECT_TRUE(r->weight_by_magnitude());
+    EXPECT_FALSE(r->bare());  // a figure unless --bare
     EXPECT_TRUE(r->has_audio());
+  }
+  {
+    CLI::App app;
+    RenderArgs args;
+    AddRenderFlags(&app, &args);
+    app.parse(Path("in.wav") + " -o out.png --bare", false);
+    absl::StatusOr<v1::RenderRequest> r = BuildRenderRequest(args);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->bare());
   }
   {
     RenderArgs args;

@@ -77,6 +77,14 @@ double MeanRowToRowChange(const Image& image, int skip_row) {
 // Value of a gray-map pixel: entry i covers [i, i+1) / 256 of [lo, hi].
 double GrayValue(Rgb8 c, double lo, double hi) { return lo + (hi - lo) * (c.r + 0.5) / 256.0; }
 
+// The bare heatmap: every check below (except ConcurrentRendersAgree) is
+// about its pixels; figure_test.cc covers the frame.
+RenderOptions Bare() {
+  RenderOptions o;
+  o.figure = false;
+  return o;
+}
+
 void ExpectInvalid(const absl::Status& status, const std::string& fragment) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(status.message(), HasSubstr(fragment));
@@ -117,7 +125,7 @@ TEST(PngImageTest, InvalidInput) {
 TEST(RenderTest, Dimensions) {
   const auto y = testing::Sine(1000.0, kSampleRate, 22050);  // 44 frames
   const FeatureConfig config = Librosa();
-  RenderOptions o;
+  RenderOptions o = Bare();
   Image native = RenderDecoded(y, config, o);
   EXPECT_EQ(native.width, 44);
   EXPECT_EQ(native.height, 1025);
@@ -141,7 +149,7 @@ TEST(RenderTest, Dimensions) {
   }
   // A frequency range keeps only the bins inside it: 10.77 Hz apart, so
   // [1000, 2000] Hz holds bins 93..185.
-  RenderOptions range;
+  RenderOptions range = Bare();
   range.fmin_hertz = 1000.0;
   range.fmax_hertz = 2000.0;
   EXPECT_EQ(RenderDecoded(y, config, range).height, 93);
@@ -152,7 +160,7 @@ TEST(RenderTest, ToneBrightestRowIsItsFrequency) {
   const FeatureConfig config = Librosa();
   const int tone_bin = static_cast<int>(std::lround(1000.0 * config.stft.n_fft / kSampleRate));  // 93
   // One row per bin, top = Nyquist: bin k is row 1024 - k. Luminance of viridis.
-  RenderOptions o;
+  RenderOptions o = Bare();
   Image image = RenderDecoded(y, config, o);
   EXPECT_EQ(BrightestRow(image, 5, image.width - 5, Luma), 1024 - tone_bin);
   // Resampled to 300 rows over [500, 2000] Hz (bins 47..185), bilinear, gray.
@@ -180,7 +188,7 @@ TEST(RenderTest, SilenceRendersFloorColour) {
     const FeatureConfig config = GetPreset(preset).value();
     for (RenderView view : {RenderView::kMagnitude, RenderView::kMel}) {
       for (Colormap map : {Colormap::kViridis, Colormap::kMagma, Colormap::kInferno, Colormap::kGray}) {
-        RenderOptions o;
+        RenderOptions o = Bare();
         o.view = view;
         o.colormap = map;
         o.width = 64;
@@ -196,7 +204,7 @@ TEST(RenderTest, SilenceRendersFloorColour) {
     }
   }
   // Phase weighted by magnitude: silence is black.
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.view = RenderView::kPhase;
   o.weight_by_magnitude = true;
   const Image phase = RenderDecoded(silence, Librosa(), o);
@@ -211,7 +219,7 @@ TEST(RenderTest, DeinterleavedPhaseIsSmootherThanRawPhase) {
   const auto y = testing::Sine(1000.0, kSampleRate, 44100);  // bin 92.88
   FeatureConfig config = Librosa();
   config.stft.win_length = 512;
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.fmin_hertz = 930.0;  // bins 87..99
   o.fmax_hertz = 1075.0;
   o.view = RenderView::kPhase;
@@ -232,7 +240,7 @@ TEST(RenderTest, InstantaneousFrequencyShowsDeviationInHz) {
   const double f0 = 1005.0;  // bin 93 is centred at 1001.29 Hz: +3.71 Hz
   const auto y = testing::Sine(f0, kSampleRate, 22050);
   const FeatureConfig config = Librosa();
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.view = RenderView::kInstantaneousFrequency;
   o.colormap = Colormap::kGray;
   o.fmin_hertz = 980.0;  // bins 92..94 (991, 1001, 1012 Hz)
@@ -260,7 +268,7 @@ TEST(RenderTest, GroupDelayShowsImpulseTime) {
   std::vector<float> y(22050, 0.0f);
   y[5000] = 1.0f;
   const FeatureConfig config = Librosa();
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.view = RenderView::kGroupDelay;
   o.colormap = Colormap::kGray;
   o.fmax_hertz = 4000.0;
@@ -286,7 +294,7 @@ TEST(RenderTest, BilinearPhaseInterpolatesOnTheCircle) {
   RealMatrix phase(9, 2);
   phase.col(0).setConstant(static_cast<float>(std::numbers::pi - 0.05));
   phase.col(1).setConstant(static_cast<float>(-std::numbers::pi + 0.05));
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.view = RenderView::kPhase;
   o.width = 3;
   o.interpolation = Interpolation::kBilinear;
@@ -301,7 +309,7 @@ TEST(RenderTest, BilinearPhaseInterpolatesOnTheCircle) {
 
 TEST(RenderTest, ColorBarShowsTheMap) {
   const auto y = testing::Sine(1000.0, kSampleRate, 22050);
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.colormap = Colormap::kInferno;
   o.color_bar = true;
   o.width = 50;
@@ -322,7 +330,7 @@ TEST(RenderTest, ColorBarShowsTheMap) {
 
 TEST(RenderTest, DynamicRangeReported) {
   const auto y = testing::Sine(1000.0, kSampleRate, 22050, 0.5);
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.top_db = 60.0;
   auto rendering = RenderSpectrogram(y, Librosa(), o);
   ASSERT_TRUE(rendering.ok()) << rendering.status();
@@ -342,7 +350,7 @@ TEST(RenderTest, TensorSourcesMatchAudio) {
   const ComplexMatrix stft = extractor.ComplexSpectrogram(y).value();
   for (RenderView view : {RenderView::kMagnitude, RenderView::kMel, RenderView::kPhase,
                           RenderView::kPhaseFft2, RenderView::kGroupDelay}) {
-    RenderOptions o;
+    RenderOptions o = Bare();
     o.view = view;
     o.width = 120;
     o.height = 90;
@@ -370,7 +378,7 @@ TEST(RenderTest, LogMelTensorMatchesMelTensor) {
   const auto y = testing::Chirp(200.0, 6000.0, kSampleRate, 22050);
   const FeatureConfig config = GetPreset("hifigan").value();
   const FeatureExtractor extractor = FeatureExtractor::Create(config).value();
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.view = RenderView::kMel;
   o.colormap = Colormap::kGray;
   auto from_mel = RenderSpectrogram(extractor.Mel(y).value(), RenderTensorKind::kMel, config, o);
@@ -390,7 +398,7 @@ TEST(RenderTest, LogMelTensorMatchesMelTensor) {
 TEST(RenderTest, ConcurrentRendersAgree) {
   const auto y = testing::Chirp(200.0, 6000.0, kSampleRate, 22050);
   const FeatureConfig config = Librosa();
-  RenderOptions o;
+  RenderOptions o;  // a figure: text is drawn on every thread
   o.view = RenderView::kPhaseFft2;
   o.weight_by_magnitude = true;
   const std::vector<uint8_t> expected = RenderSpectrogram(y, config, o).value().image.rgb;
@@ -414,43 +422,43 @@ TEST(RenderTest, InvalidOptions) {
   const auto y = testing::Sine(1000.0, kSampleRate, 22050);
   const FeatureConfig config = Librosa();
   auto render = [&](const RenderOptions& o) { return RenderSpectrogram(y, config, o).status(); };
-  RenderOptions o;
+  RenderOptions o = Bare();
   o.width = 9000;
   ExpectInvalid(render(o), "width must be in [0, 8192], got 9000");
   o.color_bar = true;
   o.width = 8180;
   ExpectInvalid(render(o), "width must be in [0, 8172] (max_dimension 8192 minus the 20-pixel colour bar), got 8180");
-  o = RenderOptions{};
+  o = Bare();
   o.height = -1;
   ExpectInvalid(render(o), "height must be in [0, 8192], got -1");
-  o = RenderOptions{};
+  o = Bare();
   o.max_dimension = 40;  // 44 frames
   ExpectInvalid(render(o), "width is 0 (one column per frame) but there are 44 frames, more than the 40 columns");
   o.width = 40;
   ExpectInvalid(render(o), "height is 0 (one row per bin) but 1025 rows are visible, more than max_dimension 40");
   o.height = 40;
   EXPECT_TRUE(render(o).ok());
-  o = RenderOptions{};
+  o = Bare();
   o.max_dimension = 0;
   ExpectInvalid(render(o), "max_dimension must be in [1, 65535], got 0");
-  o = RenderOptions{};
+  o = Bare();
   o.top_db = 0.0;
   ExpectInvalid(render(o), "top_db must be in (0, 1000], got 0");
-  o = RenderOptions{};
+  o = Bare();
   o.view = static_cast<RenderView>(99);
   ExpectInvalid(render(o), "view must be one of magnitude, mel, phase, phase_deinterleaved, phase_fft2, "
                            "instantaneous_frequency, group_delay; got enum value 99");
-  o = RenderOptions{};
+  o = Bare();
   o.colormap = static_cast<Colormap>(17);
   ExpectInvalid(render(o), "colormap must be one of");
-  o = RenderOptions{};
+  o = Bare();
   o.interpolation = static_cast<Interpolation>(5);
   ExpectInvalid(render(o), "interpolation must be one of nearest, bilinear; got enum value 5");
-  o = RenderOptions{};
+  o = Bare();
   o.weight_by_magnitude = true;
   ExpectInvalid(render(o), "weight_by_magnitude applies to the phase views");
   // Frequency range.
-  o = RenderOptions{};
+  o = Bare();
   o.fmin_hertz = -1.0;
   ExpectInvalid(render(o), "fmin_hertz must be in [0, 11025) (sample_rate / 2), got -1");
   o.fmin_hertz = 2000.0;
@@ -477,14 +485,14 @@ TEST(RenderTest, InvalidOptions) {
 
 TEST(RenderTest, InvalidSources) {
   const FeatureConfig config = Librosa();
-  RenderOptions o;
+  RenderOptions o = Bare();
   // Zero-size inputs.
   ExpectInvalid(RenderSpectrogram(std::vector<float>{}, config, o).status(), "audio is empty");
   ExpectInvalid(RenderSpectrogram(ComplexMatrix(1025, 0), config, o).status(),
                 "stft must have shape (n_fft/2+1 = 1025, frames >= 1), got (1025, 0)");
   ExpectInvalid(RenderSpectrogram(RealMatrix(1025, 0), RenderTensorKind::kStftMagnitude, config, o).status(),
                 "spectrogram (stft_magnitude) must have shape (n_fft/2+1 = 1025, frames >= 1), got (1025, 0)");
-  RenderOptions mel;
+  RenderOptions mel = Bare();
   mel.view = RenderView::kMel;
   ExpectInvalid(RenderSpectrogram(RealMatrix::Ones(80, 10), RenderTensorKind::kMel, config, mel).status(),
                 "spectrogram (mel) must have shape (n_mels = 128, frames >= 1), got (80, 10)");
@@ -507,7 +515,7 @@ TEST(RenderTest, InvalidSources) {
   o.weight_by_magnitude = true;
   ExpectInvalid(RenderSpectrogram(RealMatrix::Zero(1025, 3), RenderTensorKind::kPhase, config, o).status(),
                 "weight_by_magnitude needs magnitudes, which a phase spectrogram lacks");
-  o = RenderOptions{};
+  o = Bare();
   ExpectInvalid(RenderSpectrogram(RealMatrix::Ones(128, 3), RenderTensorKind::kMel, config, o).status(),
                 "view magnitude needs an STFT; a mel spectrogram only supports view mel");
   // Bad analysis configuration.

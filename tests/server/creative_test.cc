@@ -147,7 +147,36 @@ TEST_F(CreativeTest, RenderMatchesCore) {
   request.set_colormap(v1::COLORMAP_MAGMA);
   request.set_width_pixels(200);
   request.set_height_pixels(120);
+  v1::RenderResponse response;
+  auto ctx = Context();
+  grpc::Status status = server_.stub().Render(ctx.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  RenderOptions options;
+  options.view = RenderView::kMagnitude;
+  options.colormap = Colormap::kMagma;
+  options.width = 200;
+  options.height = 120;
+  auto expected = RenderSpectrogram(std::span<const float>(audio_), *GetPreset("librosa"), options);
+  ASSERT_TRUE(expected.ok()) << expected.status();
+  EXPECT_EQ(response.png_data(), *EncodePng(expected->image));
+  // A figure by default: the heatmap inside a fixed frame.
+  EXPECT_EQ(response.width_pixels(), 200 + kFigureFrameWidth);
+  EXPECT_EQ(response.height_pixels(), 120 + kFigureFrameHeight);
+  EXPECT_EQ(response.value_unit(), "dB");
+  auto decoded = DecodePng(response.png_data());
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->width, 200 + kFigureFrameWidth);
+}
+
+TEST_F(CreativeTest, RenderBareIsTheHeatmapAlone) {
+  v1::RenderRequest request;
+  *request.mutable_audio() = PcmAudio(audio_, 22050);
+  request.set_view(v1::RENDER_VIEW_MAGNITUDE);
+  request.set_colormap(v1::COLORMAP_MAGMA);
+  request.set_width_pixels(200);
+  request.set_height_pixels(120);
   request.set_color_bar(true);
+  request.set_bare(true);
   v1::RenderResponse response;
   auto ctx = Context();
   grpc::Status status = server_.stub().Render(ctx.get(), request, &response);
@@ -158,15 +187,31 @@ TEST_F(CreativeTest, RenderMatchesCore) {
   options.width = 200;
   options.height = 120;
   options.color_bar = true;
+  options.figure = false;
   auto expected = RenderSpectrogram(std::span<const float>(audio_), *GetPreset("librosa"), options);
   ASSERT_TRUE(expected.ok()) << expected.status();
   EXPECT_EQ(response.png_data(), *EncodePng(expected->image));
   EXPECT_EQ(response.width_pixels(), 220);
   EXPECT_EQ(response.height_pixels(), 120);
-  EXPECT_EQ(response.value_unit(), "dB");
   auto decoded = DecodePng(response.png_data());
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded->width, 220);
+  EXPECT_EQ(decoded->height, 120);
+  // The same pixels sit in the default figure's plot area.
+  request.set_bare(false);
+  request.set_color_bar(false);
+  v1::RenderResponse figure;
+  auto ctx2 = Context();
+  ASSERT_TRUE(server_.stub().Render(ctx2.get(), request, &figure).ok());
+  auto framed = DecodePng(figure.png_data());
+  ASSERT_TRUE(framed.ok());
+  int differing = 0;
+  for (int y = 0; y < 120; ++y) {
+    for (int x = 0; x < 200; ++x) {
+      differing += decoded->at(x, y) == framed->at(kFigurePlotLeft + x, kFigurePlotTop + y) ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(differing, 0);
 }
 
 TEST_F(CreativeTest, RenderFromAComplexTensor) {
@@ -191,8 +236,8 @@ TEST_F(CreativeTest, RenderFromAComplexTensor) {
   auto expected = RenderSpectrogram(stft, *GetPreset("librosa"), options);
   ASSERT_TRUE(expected.ok());
   EXPECT_EQ(response.png_data(), *EncodePng(expected->image));
-  EXPECT_EQ(response.width_pixels(), stft.cols());
-  EXPECT_EQ(response.height_pixels(), stft.rows());
+  EXPECT_EQ(response.width_pixels(), stft.cols() + kFigureFrameWidth);
+  EXPECT_EQ(response.height_pixels(), stft.rows() + kFigureFrameHeight);
 }
 
 TEST_F(CreativeTest, RenderErrorsNameTheField) {

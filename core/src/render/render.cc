@@ -15,6 +15,7 @@
 #include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 #include "specinv/creative/phase_tools.h"
+#include "specinv/render/figure.h"
 
 namespace specinv {
 namespace {
@@ -31,6 +32,17 @@ constexpr const char* kViewNames =
 
 bool IsPhaseView(RenderView view) {
   return view != RenderView::kMagnitude && view != RenderView::kMel;
+}
+
+// Columns and rows the image adds to the heatmap, and how messages name them.
+int FrameColumns(const RenderOptions& options) {
+  if (options.figure) return kFigureFrameWidth;
+  return options.color_bar ? kColorBarColumns : 0;
+}
+int FrameRows(const RenderOptions& options) { return options.figure ? kFigureFrameHeight : 0; }
+std::string FrameNote(const RenderOptions& options, int pixels) {
+  if (options.figure) return absl::StrFormat(" minus the %d-pixel figure frame", pixels);
+  return options.color_bar ? absl::StrFormat(" minus the %d-pixel colour bar", pixels) : std::string();
 }
 
 // Contiguous range of visible rows of the unflipped (bins or mels, frames)
@@ -127,8 +139,8 @@ absl::StatusOr<RowRange> VisibleRows(const FeatureConfig& config, const RenderOp
 // height 0 would exceed the limit.
 absl::StatusOr<std::pair<int, int>> PlotSize(Eigen::Index rows, Eigen::Index frames,
                                              const RenderOptions& options) {
-  const int bar = options.color_bar ? kColorBarColumns : 0;
-  const int max_width = options.max_dimension - bar;
+  const int max_width = options.max_dimension - FrameColumns(options);
+  const int max_height = options.max_dimension - FrameRows(options);
   int width = options.width;
   int height = options.height;
   if (width == 0) {
@@ -137,19 +149,22 @@ absl::StatusOr<std::pair<int, int>> PlotSize(Eigen::Index rows, Eigen::Index fra
           "width",
           absl::StrFormat("is 0 (one column per frame) but there are %d frames, more than the %d columns allowed "
                           "(max_dimension %d%s); set width to at most %d to resample",
-                          frames, max_width, options.max_dimension, bar > 0 ? " minus the 20-pixel colour bar" : "",
+                          frames, max_width, options.max_dimension, FrameNote(options, FrameColumns(options)),
                           max_width));
     }
     width = static_cast<int>(frames);
   }
   if (height == 0) {
-    if (rows > options.max_dimension) {
+    if (rows > max_height) {
+      const std::string limit =
+          options.figure ? absl::StrFormat("the %d rows allowed (max_dimension %d%s)", max_height,
+                                           options.max_dimension, FrameNote(options, FrameRows(options)))
+                         : absl::StrFormat("max_dimension %d", options.max_dimension);
       return InvalidField(
           "height",
-          absl::StrFormat("is 0 (one row per %s) but %d rows are visible, more than max_dimension %d; set height to "
+          absl::StrFormat("is 0 (one row per %s) but %d rows are visible, more than %s; set height to "
                           "at most %d to resample, or narrow the range fmin_hertz to fmax_hertz",
-                          options.view == RenderView::kMel ? "mel band" : "bin", rows, options.max_dimension,
-                          options.max_dimension));
+                          options.view == RenderView::kMel ? "mel band" : "bin", rows, limit, max_height));
     }
     height = static_cast<int>(rows);
   }
@@ -373,6 +388,104 @@ absl::StatusOr<Image> Paint(const Field& field, int width, int height, Interpola
   return image;
 }
 
+// Samples from the start of the signal to the centre of frame 0.
+double FrameZeroCentre(const FeatureConfig& config) {
+  const int n_fft = config.stft.n_fft;
+  if (config.framing == Framing::kHifiGanReflect) {
+    return n_fft / 2.0 - static_cast<double>((n_fft - config.stft.hop_length) / 2);
+  }
+  return config.stft.center ? 0.0 : n_fft / 2.0;
+}
+
+// Axis over n fftshift-ed DFT bins: index i is (i - floor(n / 2)) / n cycles.
+Axis CyclesAxis(Eigen::Index n) {
+  const double half = static_cast<double>(n / 2);
+  const auto count = static_cast<double>(n);
+  return Axis{.start = (-0.5 - half) / count, .end = (count - 0.5 - half) / count};
+}
+
+std::string_view ViewTitle(RenderView view) {
+  switch (view) {
+    case RenderView::kMagnitude: return "Magnitude spectrogram";
+    case RenderView::kMel: return "Mel spectrogram";
+    case RenderView::kPhase: return "Phase";
+    case RenderView::kPhaseDeinterleaved: return "Deinterleaved phase";
+    case RenderView::kPhaseFft2: return "2-D FFT of the phase";
+    case RenderView::kInstantaneousFrequency: return "Instantaneous frequency deviation";
+    case RenderView::kGroupDelay: return "Group delay";
+  }
+  return "";
+}
+
+// Title, axes and colour bar of the figure of a (rows, frames) view.
+FigureSpec DescribeFigure(const FeatureConfig& config, const RenderOptions& options, const RowRange& rows,
+                          Eigen::Index frames, const Field& field, Colormap colormap) {
+  FigureSpec spec;
+  spec.colormap = colormap;
+  const double sr = config.sample_rate;
+  const int n_fft = config.stft.n_fft;
+  const int hop = config.stft.hop_length;
+  spec.title = absl::StrFormat(
+      "%s%s (%s%g Hz, n_fft %d, hop %d)", ViewTitle(options.view),
+      options.weight_by_magnitude ? ", weighted by magnitude" : "",
+      options.view == RenderView::kMel ? absl::StrFormat("%d mel bands, ", config.n_mels) : std::string(), sr, n_fft,
+      hop);
+
+  if (options.view == RenderView::kPhaseFft2) {
+    spec.x_axis = CyclesAxis(frames);
+    spec.x_label = "Cycles per frame";
+    spec.y_axis = CyclesAxis(rows.count);
+    spec.y_label = "Cycles per bin";
+  } else {
+    const double offset = FrameZeroCentre(config);
+    spec.x_axis = Axis{.start = (-0.5 * hop + offset) / sr,
+                       .end = ((static_cast<double>(frames) - 0.5) * hop + offset) / sr};
+    spec.x_label = "Time (s)";
+    const auto first = static_cast<double>(rows.first);
+    const auto count = static_cast<double>(rows.count);
+    switch (options.view) {
+      case RenderView::kMel: {
+        const MelOptions mel = config.mel_options();
+        const double mel_lo = HzToMel(mel.fmin, mel.scale);
+        const double step = (HzToMel(mel.effective_fmax(), mel.scale) - mel_lo) / (mel.n_mels + 1);
+        // Band m is centred at mel_lo + (m + 1) step.
+        spec.y_axis = Axis{.scale = AxisScale::kMel,
+                           .mel_scale = mel.scale,
+                           .start = MelToHz(mel_lo + (first + 0.5) * step, mel.scale),
+                           .end = MelToHz(mel_lo + (first + count + 0.5) * step, mel.scale)};
+        spec.y_label = "Frequency (Hz, mel scale)";
+        break;
+      }
+      case RenderView::kPhase:
+        spec.y_axis = Axis{.start = first - 0.5, .end = first + count - 0.5};
+        spec.y_label = "Frequency bin";
+        break;
+      case RenderView::kPhaseDeinterleaved:
+        spec.y_axis = Axis{.start = -0.5, .end = count - 0.5};
+        spec.y_label = rows.first % 2 == 0 ? "Row (even bins, then odd)" : "Row (odd bins, then even)";
+        break;
+      default: {
+        const double bin_hz = sr / n_fft;
+        spec.y_axis = Axis{.start = (first - 0.5) * bin_hz, .end = (first + count - 0.5) * bin_hz};
+        spec.y_label = "Frequency (Hz)";
+        break;
+      }
+    }
+  }
+
+  spec.color_axis = Axis{.scale = field.unit == "rad" ? AxisScale::kAngle : AxisScale::kLinear,
+                         .start = field.value_min,
+                         .end = field.value_max};
+  switch (options.view) {
+    case RenderView::kPhase:
+    case RenderView::kPhaseDeinterleaved: spec.color_label = "Phase (rad)"; break;
+    case RenderView::kInstantaneousFrequency: spec.color_label = "Deviation (Hz)"; break;
+    case RenderView::kGroupDelay: spec.color_label = "Group delay (s)"; break;
+    default: spec.color_label = "Level (dB)"; break;
+  }
+  return spec;
+}
+
 absl::StatusOr<Rendering> RenderParts(const Parts& parts, Eigen::Index frames, const FeatureConfig& config,
                                       const RenderOptions& options) {
   auto rows = VisibleRows(config, options);
@@ -388,9 +501,19 @@ absl::StatusOr<Rendering> RenderParts(const Parts& parts, Eigen::Index frames, c
   out.colormap = options.colormap.value_or(DefaultColormap(options.view));
   out.plot_width = size->first;
   out.plot_height = size->second;
-  auto image =
-      Paint(*field, size->first, size->second, options.interpolation, out.colormap, options.color_bar, options.check);
+  auto image = Paint(*field, size->first, size->second, options.interpolation, out.colormap,
+                     options.color_bar && !options.figure, options.check);
   if (!image.ok()) return image.status();
+  if (options.figure) {
+    const FigureSpec spec = DescribeFigure(config, options, *rows, frames, *field, out.colormap);
+    auto figure = ComposeFigure(*image, spec);
+    if (!figure.ok()) return figure.status();
+    image = *std::move(figure);
+    const FigureLayout layout = ComputeFigureLayout(size->first, size->second);
+    out.plot_x = layout.plot.x;
+    out.plot_y = layout.plot.y;
+    out.figure = spec;
+  }
   out.image = *std::move(image);
   out.value_min = field->value_min;
   out.value_max = field->value_max;
@@ -519,22 +642,33 @@ absl::Status ValidateRenderOptions(const RenderOptions& options) {
     return InvalidField("interpolation", absl::StrFormat("must be one of nearest, bilinear; got enum value %d",
                                                          static_cast<int>(options.interpolation)));
   }
-  if (auto s = CheckRange("max_dimension", options.max_dimension, options.color_bar ? kColorBarColumns + 1 : 1,
+  const int frame_columns = FrameColumns(options);
+  const int frame_rows = FrameRows(options);
+  if (auto s = CheckRange("max_dimension", options.max_dimension, std::max(frame_columns, frame_rows) + 1,
                           kMaxPngDimension);
       !s.ok()) {
     return s;
   }
-  const int max_width = options.max_dimension - (options.color_bar ? kColorBarColumns : 0);
+  const int max_width = options.max_dimension - frame_columns;
   if (options.width < 0 || options.width > max_width) {
     return InvalidField(
         "width",
         absl::StrFormat("must be in [0, %d]%s, got %d", max_width,
-                        options.color_bar ? absl::StrFormat(" (max_dimension %d minus the %d-pixel colour bar)",
-                                                            options.max_dimension, kColorBarColumns)
+                        frame_columns > 0 ? absl::StrFormat(" (max_dimension %d%s)", options.max_dimension,
+                                                            FrameNote(options, frame_columns))
                                           : std::string(),
                         options.width));
   }
-  if (auto s = CheckRange("height", options.height, 0, options.max_dimension); !s.ok()) return s;
+  const int max_height = options.max_dimension - frame_rows;
+  if (options.height < 0 || options.height > max_height) {
+    return InvalidField(
+        "height",
+        absl::StrFormat("must be in [0, %d]%s, got %d", max_height,
+                        frame_rows > 0 ? absl::StrFormat(" (max_dimension %d%s)", options.max_dimension,
+                                                         FrameNote(options, frame_rows))
+                                       : std::string(),
+                        options.height));
+  }
   if (auto s = CheckRangeOpenLow("top_db", options.top_db, 0.0, kMaxTopDb); !s.ok()) return s;
   if (options.weight_by_magnitude && !IsPhaseView(options.view)) {
     return InvalidField("weight_by_magnitude",

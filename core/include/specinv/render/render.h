@@ -47,9 +47,25 @@
 // the mel view shows bands whose centre frequency lies in [fmin, fmax];
 // phase_fft2 transforms the visible bins only.
 //
-// Colour bar: when enabled, kColorBarGap white columns and kColorBarWidth
-// columns of the map (lowest colour at the bottom) are appended on the right,
-// so the image is width + 20 pixels wide.
+// Figure (the default, `figure`): the heatmap is framed as figure.h says,
+// unchanged, at (plot_x, plot_y) of an image kFigureFrameWidth columns wider
+// and kFigureFrameHeight rows taller (figure_layout.h): a title naming the
+// view and the analysis; a time axis in seconds (phase_fft2: cycles per
+// frame); a frequency axis in Hz, linear for magnitude,
+// instantaneous_frequency and group_delay and mel-spaced for mel, in bins for
+// phase, in rows for phase_deinterleaved (even bins below, odd above) and in
+// cycles per bin for phase_fft2; and a colour bar labelled with the value
+// range (dB, radians as multiples of pi/2, Hz or s). Axis edges are the
+// outer edges of the first and last rows and columns: column c of F frames
+// covers frames c - 0.5 .. c + 0.5, frame f centred at f * hop plus the
+// framing's offset (0 when centred, n_fft / 2 without centring,
+// n_fft / 2 - (n_fft - hop) / 2 for the HiFi-GAN framing) samples.
+// `width`, `height` and `color_bar` size the heatmap alone: the figure always
+// has its own colour bar, so color_bar only applies to bare images.
+//
+// Bare colour bar (figure = false, color_bar): kColorBarGap white columns
+// and kColorBarWidth columns of the map (lowest colour at the bottom) are
+// appended on the right, so the image is width + 20 pixels wide.
 //
 // All functions are pure and thread-safe.
 
@@ -65,6 +81,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "specinv/render/colormap.h"
+#include "specinv/render/figure.h"
+#include "specinv/render/figure_layout.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/render/png_image.h"
 #include "specinv/base/types.h"
@@ -103,15 +121,20 @@ inline constexpr double kMaxTopDb = 1000.0;
 struct RenderOptions {
   RenderView view = RenderView::kMagnitude;
   std::optional<Colormap> colormap;        // unset: DefaultColormap(view)
-  int width = 0;                           // pixels, [0, max_dimension]; 0 = one column per frame
-  int height = 0;                          // pixels, [0, max_dimension]; 0 = one row per visible bin
+  int width = 0;                           // heatmap pixels, [0, max_dimension - frame]; 0 = one column per frame
+  int height = 0;                          // heatmap pixels, [0, max_dimension - frame]; 0 = one row per visible bin
   Interpolation interpolation = Interpolation::kNearest;
   std::optional<double> fmin_hertz;        // [0, sr/2), unset = 0
   std::optional<double> fmax_hertz;        // (fmin, sr/2], unset = sr/2
   double top_db = 80.0;                    // dB range of dB views, (0, 1000]
   bool weight_by_magnitude = false;        // phase views: darken quiet bins
-  bool color_bar = false;                  // append a colour bar on the right
-  int max_dimension = kDefaultMaxRenderDimension;  // limit on the final width and height, [1, 65535]
+  bool color_bar = false;                  // bare image: append a colour bar on the right
+  bool figure = true;                      // frame with title, axes and a labelled colour bar; false = bare heatmap
+  // Limit on the final image's width and height, [1, 65535]; at least 21 with
+  // the bare colour bar, kFigureFrameWidth + 1 for a figure. "frame" above is
+  // what the image adds to the heatmap: kFigureFrameWidth columns and
+  // kFigureFrameHeight rows for a figure, the 20 colour-bar columns when bare.
+  int max_dimension = kDefaultMaxRenderDimension;
   // Polled during the STFT analysis of audio (every few milliseconds), before
   // the view is computed and every 64 image rows while painting; a non-OK
   // status (Cancelled, DeadlineExceeded) is returned. Empty: never polled.
@@ -123,13 +146,16 @@ struct RenderOptions {
 absl::Status ValidateRenderOptions(const RenderOptions& options);
 
 struct Rendering {
-  Image image;             // (width [+ 20 with the colour bar]) x height, RGB
+  Image image;             // figure, or bare: (width [+ 20 with the colour bar]) x height, RGB
+  int plot_x = 0;          // top-left pixel of the spectrogram itself in `image` (0, 0 when bare)
+  int plot_y = 0;
   int plot_width = 0;      // columns of the spectrogram itself
   int plot_height = 0;
   double value_min = 0.0;  // value drawn in the lowest colour
   double value_max = 0.0;  // value drawn in the highest colour
   std::string value_unit;  // "dB", "rad", "Hz" or "s"
   Colormap colormap = Colormap::kViridis;  // the map actually used
+  std::optional<FigureSpec> figure;        // the frame's title, axes and labels (figure only)
 };
 
 // What a real spectrogram tensor holds.
@@ -144,7 +170,8 @@ std::string_view RenderTensorKindName(RenderTensorKind kind);
 // Analyses `audio` with `config` (FeatureExtractor) and renders it. Errors:
 // InvalidArgument for bad options or config, empty / non-finite / too short
 // audio, an empty frequency range, or an image that would exceed
-// max_dimension (the message says which of width / height and why).
+// max_dimension (the message says which of width / height and why); Internal
+// if the figure's text cannot be drawn.
 absl::StatusOr<Rendering> RenderSpectrogram(std::span<const float> audio, const FeatureConfig& config,
                                             const RenderOptions& options);
 
