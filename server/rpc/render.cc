@@ -122,7 +122,7 @@ absl::StatusOr<Prepared> PrepareRender(const RpcEnv& env, const v1::RenderReques
   if (absl::Status s = ToRenderOptions(request, *env.limits, &options); !s.ok()) return s;
   // Option errors (sizes against the image limit and the figure frame) before
   // the cost, so an oversized width is named as such.
-  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return AttributeLeadingField(s, kRenames);
+  if (absl::Status s = ValidateRenderOptions(options); !s.ok()) return ToRequestField(s, CoreFields::kRender, "");
   const v1::SpectrogramKind kind = request.spectrogram_kind();
   const bool mel =
       options.view == RenderView::kMel || kind == v1::SPECTROGRAM_KIND_MEL || kind == v1::SPECTROGRAM_KIND_LOG_MEL;

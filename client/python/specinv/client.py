@@ -816,8 +816,8 @@ class Client:
                colormap: Optional[str] = None, range_db: Optional[float] = None,
                width: int = 0, height: int = 0, interpolation: Optional[str] = None,
                view_fmin: Optional[float] = None, view_fmax: Optional[float] = None,
-               color_bar: bool = False, weight_by_magnitude: bool = False, full: bool = False,
-               **config: Any) -> Union[bytes, RenderResult]:
+               color_bar: bool = False, weight_by_magnitude: bool = False, bare: bool = False,
+               full: bool = False, **config: Any) -> Union[bytes, RenderResult]:
         """Renders a spectrogram or phase image as PNG (Render).
 
         Args:
@@ -831,11 +831,14 @@ class Client:
             layout: axis order of an array `source`.
             colormap: "viridis", "magma", "inferno", "gray", "hue", "red-blue".
             range_db: dynamic range of dB views (default 80).
-            width, height: pixels (0: one column per frame / row per bin).
+            width, height: pixels of the heatmap (0: one column per frame /
+                row per bin); the figure around it adds axes, labels and a
+                colour bar.
             interpolation: "nearest" or "bilinear".
             view_fmin, view_fmax: frequency range shown, Hz.
             color_bar: append a colour bar.
             weight_by_magnitude: phase views: darken quiet bins.
+            bare: the heatmap alone, without the figure (for machine use).
             full: return a :class:`RenderResult` instead of the PNG bytes.
             **config: SpectrogramConfig overrides (see :meth:`analyze`).
 
@@ -849,7 +852,8 @@ class Client:
             width_pixels=codec.as_int(width, "width"),
             height_pixels=codec.as_int(height, "height"),
             color_bar=codec.as_bool(color_bar, "color_bar"),
-            weight_by_magnitude=codec.as_bool(weight_by_magnitude, "weight_by_magnitude"))
+            weight_by_magnitude=codec.as_bool(weight_by_magnitude, "weight_by_magnitude"),
+            bare=codec.as_bool(bare, "bare"))
         if kind is not None:
             request.spectrogram_kind = codec.parse_enum(config_pb2.SpectrogramKind, kind, "kind")
             request.spectrogram.CopyFrom(codec.tensor_from_array(

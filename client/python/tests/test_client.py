@@ -462,12 +462,15 @@ def test_render_returns_png(client):
     x = glide(0.5)
     png = client.render(x, SR)
     assert isinstance(png, bytes) and png.startswith(PNG_SIGNATURE)
-    full = client.render(x, SR, view="mel", width=200, height=100, colormap="magma", full=True)
-    assert full.png.startswith(PNG_SIGNATURE)
-    assert (full.width, full.height) == (200, 100)
-    assert full.value_unit == "dB"
+    bare = client.render(x, SR, view="mel", width=200, height=100, colormap="magma", bare=True, full=True)
+    assert bare.png.startswith(PNG_SIGNATURE)
+    assert (bare.width, bare.height) == (200, 100)
+    assert bare.value_unit == "dB"
+    # The figure frames the same heatmap with axes, labels and a colour bar.
+    figure = client.render(x, SR, view="mel", width=200, height=100, colormap="magma", full=True)
+    assert figure.width > 200 and figure.height > 100
 
     stft = client.analyze(x, SR, kind="complex-stft")
-    phase_png = client.render(stft, view="phase", kind="complex-stft", full=True)
+    phase_png = client.render(stft, view="phase", kind="complex-stft", bare=True, full=True)
     assert phase_png.png.startswith(PNG_SIGNATURE)
     assert (phase_png.width, phase_png.height) == (stft.shape[1], stft.shape[0])
