@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target for a bounded time (FUZZ_SECONDS each, default 60)
-# on a scratch copy of its corpus. A crash input is copied into the target's
+# Runs every libFuzzer target (or those named in FUZZ_TARGETS) for a bounded
+# time (FUZZ_SECONDS each, default 60) on a scratch copy of its corpus, with
+# a 2 GiB RSS limit and a 10 s limit per input. A crash input is copied into the target's
 # kept corpus under tests/fuzz/corpus/, where the regression tests replay it.
 set -euo pipefail
 build=${1:?usage: run-fuzz.sh BUILD_DIR}
@@ -9,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 declare -A corpus=([npy_fuzz]=tests/fuzz/corpus/npy [audio_decode_fuzz]=tests/fuzz/corpus/audio
                    [request_fuzz]=tests/server/fuzz_corpus/request)
 status=0
-for target in "${!corpus[@]}"; do
+for target in ${FUZZ_TARGETS:-${!corpus[@]}}; do
+  [[ -n "${corpus[$target]:-}" ]] || { echo "run-fuzz: unknown target $target" >&2; exit 2; }
   bin=$(find "$build" -type f -name "$target" -perm -u+x | head -n 1)
   [[ -n "$bin" ]] || { echo "run-fuzz: $target not built in $build, skipped" >&2; continue; }
   kept="$root/${corpus[$target]}"
@@ -17,7 +19,7 @@ for target in "${!corpus[@]}"; do
   cp "$kept"/* "$work"/
   artifacts=$(mktemp -d)
   echo "== $target: ${seconds}s"
-  if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -artifact_prefix="$artifacts/" \
+  if ! "$bin" -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$artifacts/" \
        "$work" 2>"$artifacts/log"; then
     status=1
     tail -n 30 "$artifacts/log" >&2

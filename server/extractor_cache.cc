@@ -3,6 +3,7 @@
 #include "server/extractor_cache.h"
 
 #include "server/conversion.h"
+#include "specinv/analysis/analysis_cost.h"
 #include "specinv/v1/spectrogram_config.pb.h"
 
 namespace specinv::server {
@@ -33,8 +34,9 @@ absl::StatusOr<std::shared_ptr<const FeatureExtractor>> ExtractorCache::Get(cons
     if (it != index_.end()) {
       lru_.splice(lru_.begin(), lru_, it->second);
       ++hits_;
-      return it->second->second;
+      return it->second->extractor;
     }
+    ++misses_;
   }
   // Built outside the lock; a concurrent miss on the same key builds twice
   // and keeps one.
@@ -43,24 +45,30 @@ absl::StatusOr<std::shared_ptr<const FeatureExtractor>> ExtractorCache::Get(cons
   auto extractor = std::make_shared<const FeatureExtractor>(*std::move(built));
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
-  if (it != index_.end()) return it->second->second;
-  lru_.emplace_front(key, extractor);
+  if (it != index_.end()) return it->second->extractor;
+  const int64_t bytes = ExtractorResidentBytes(config);
+  lru_.push_front(Entry{key, extractor, bytes});
   index_[key] = lru_.begin();
-  while (lru_.size() > capacity_) {
-    index_.erase(lru_.back().first);
+  bytes_ += bytes;
+  while (bytes_ > limit_bytes_ && lru_.size() > 1) {
+    bytes_ -= lru_.back().bytes;
+    index_.erase(lru_.back().key);
     lru_.pop_back();
+    ++evictions_;
   }
   return extractor;
 }
 
-size_t ExtractorCache::size() const {
+ExtractorCacheStats ExtractorCache::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return lru_.size();
-}
-
-int64_t ExtractorCache::hits() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return hits_;
+  ExtractorCacheStats s;
+  s.entries = static_cast<int64_t>(lru_.size());
+  s.bytes = bytes_;
+  s.limit_bytes = limit_bytes_;
+  s.hits = hits_;
+  s.misses = misses_;
+  s.evictions = evictions_;
+  return s;
 }
 
 }  // namespace specinv::server

@@ -62,6 +62,16 @@ int main(int argc, char** argv) {
                  "under the container's memory limit")
       ->envname("SPECINV_MAX_JOB_MEMORY_MB")
       ->capture_default_str();
+  double fft_plan_cache_mb = static_cast<double>(options.fft_plan_cache_bytes) / (1 << 20);
+  app.add_option("--fft-plan-cache-mb", fft_plan_cache_mb,
+                 "Bound of the FFT plan cache, MiB (least recently used plans go; /metrics specinv_cache_*)")
+      ->envname("SPECINV_FFT_PLAN_CACHE_MB")
+      ->capture_default_str();
+  double extractor_cache_mb = static_cast<double>(options.extractor_cache_bytes) / (1 << 20);
+  app.add_option("--extractor-cache-mb", extractor_cache_mb,
+                 "Bound of the cache of analysis front ends (window, mel filterbank, its inverse), MiB")
+      ->envname("SPECINV_EXTRACTOR_CACHE_MB")
+      ->capture_default_str();
   app.add_option("--max-streams", options.limits.max_streams,
                  "Most StreamVocode calls open at once (beyond: RESOURCE_EXHAUSTED with a retry hint)")
       ->envname("SPECINV_MAX_STREAMS")
@@ -118,6 +128,10 @@ int main(int argc, char** argv) {
   options.limits.max_job_memory_bytes = max_job_memory_mb >= 0.0 && max_job_memory_mb <= 1073741824.0
                                             ? static_cast<int64_t>(max_job_memory_mb * 1024.0 * 1024.0)
                                             : -1;
+  // Likewise for the cache bounds.
+  auto mib = [](double mb) { return mb >= 0.0 && mb <= 1048576.0 ? static_cast<int64_t>(mb * 1024.0 * 1024.0) : -1; };
+  options.fft_plan_cache_bytes = mib(fft_plan_cache_mb);
+  options.extractor_cache_bytes = mib(extractor_cache_mb);
 
   // Signals are taken synchronously by this thread; block them before any
   // other thread exists so every thread inherits the mask.

@@ -69,6 +69,37 @@ int64_t Metrics::RpcCount(absl::string_view method, absl::string_view code) cons
   return it == requests_.end() ? 0 : it->second;
 }
 
+namespace {
+
+// One family per counter, one sample per cache.
+void AppendCaches(std::string* out, const std::vector<CacheGauges>& caches) {
+  if (caches.empty()) return;
+  struct Family {
+    const char* name;
+    const char* help;
+    const char* type;
+    int64_t CacheGauges::*value;
+  };
+  static constexpr Family kFamilies[] = {
+      {"specinv_cache_entries", "Entries held by a bounded cache.", "gauge", &CacheGauges::entries},
+      {"specinv_cache_bytes", "Estimated bytes held by a bounded cache.", "gauge", &CacheGauges::bytes},
+      {"specinv_cache_limit_bytes", "The byte bound of a cache (--fft-plan-cache-mb, --extractor-cache-mb).",
+       "gauge", &CacheGauges::limit_bytes},
+      {"specinv_cache_hits_total", "Lookups answered from a cache.", "counter", &CacheGauges::hits},
+      {"specinv_cache_misses_total", "Lookups that had to build the entry.", "counter", &CacheGauges::misses},
+      {"specinv_cache_evictions_total", "Entries dropped to stay under the bound.", "counter",
+       &CacheGauges::evictions},
+  };
+  for (const Family& f : kFamilies) {
+    absl::StrAppend(out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name, " ", f.type, "\n");
+    for (const CacheGauges& c : caches) {
+      absl::StrAppend(out, f.name, "{cache=\"", c.name, "\"} ", c.*(f.value), "\n");
+    }
+  }
+}
+
+}  // namespace
+
 std::string Metrics::RenderPrometheus() const {
   std::string out;
   const PoolGauges pool = pool_gauges_ ? pool_gauges_() : PoolGauges{};
@@ -110,6 +141,7 @@ std::string Metrics::RenderPrometheus() const {
         in_flight_.load(std::memory_order_relaxed));
   gauge("specinv_stream_vocode_streams", "StreamVocode streams open (call started, status not yet sent).", "gauge",
         vocode_streams_.load(std::memory_order_relaxed));
+  AppendCaches(&out, cache_gauges_ ? cache_gauges_() : std::vector<CacheGauges>{});
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -48,6 +49,17 @@ struct PoolGauges {
   int64_t rejected_total = 0;
 };
 
+// Counters of a bounded cache, read when rendering.
+struct CacheGauges {
+  std::string name;  // the "cache" label: "fft_plans", "extractors"
+  int64_t entries = 0;
+  int64_t bytes = 0;
+  int64_t limit_bytes = 0;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  int64_t evictions = 0;
+};
+
 class Metrics {
  public:
   // Upper bounds (seconds) of the latency histogram buckets.
@@ -56,6 +68,10 @@ class Metrics {
                                                       10.0,  30.0,   60.0,  300.0};
 
   explicit Metrics(std::function<PoolGauges()> pool_gauges = {});
+
+  // Where the cache gauges come from; set once, before the metrics are
+  // served.
+  void SetCacheGauges(std::function<std::vector<CacheGauges>()> read) { cache_gauges_ = std::move(read); }
 
   void RpcStarted();
   // `code` is the gRPC status code name ("OK", "INVALID_ARGUMENT", ...).
@@ -81,6 +97,7 @@ class Metrics {
     void Observe(double value);
   };
   std::function<PoolGauges()> pool_gauges_;
+  std::function<std::vector<CacheGauges>()> cache_gauges_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, int64_t> requests_;
   std::map<std::string, Histogram> durations_;

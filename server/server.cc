@@ -38,6 +38,13 @@ absl::Status ValidateOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--queue-depth must be in [-1, 100000] (-1 = 2 x workers), got %d", o.queue_depth));
   }
+  for (const auto& [flag, bytes] : {std::pair<const char*, int64_t>{"--fft-plan-cache-mb", o.fft_plan_cache_bytes},
+                                    {"--extractor-cache-mb", o.extractor_cache_bytes}}) {
+    if (bytes < 0 || bytes > (int64_t{1} << 40)) {
+      return absl::InvalidArgumentError(absl::StrFormat("%s must be in [0, 1048576], got %g", flag,
+                                                        static_cast<double>(bytes) / (1 << 20)));
+    }
+  }
   const ServiceLimits& l = o.limits;
   if (l.max_message_bytes < (1 << 20) || l.max_message_bytes > (int64_t{2047} << 20)) {
     return absl::InvalidArgumentError(
@@ -152,8 +159,17 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   });
   ServiceInfo info;
   info.tls_enabled = !o.tls_cert_file.empty();
-  self->service_ =
-      std::make_unique<SpectrogramService>(self->pool_.get(), self->metrics_.get(), &self->auth_, o.limits, info);
+  self->service_ = std::make_unique<SpectrogramService>(self->pool_.get(), self->metrics_.get(), &self->auth_,
+                                                       o.limits, info, o.extractor_cache_bytes);
+  SetFftPlanCacheLimitBytes(o.fft_plan_cache_bytes);
+  self->metrics_->SetCacheGauges([service = self->service_.get()] {
+    const FftPlanCacheStats plans = GetFftPlanCacheStats();
+    const ExtractorCacheStats extractors = service->extractor_cache_stats();
+    return std::vector<CacheGauges>{
+        {"fft_plans", plans.entries, plans.bytes, plans.limit_bytes, plans.hits, plans.misses, plans.evictions},
+        {"extractors", extractors.entries, extractors.bytes, extractors.limit_bytes, extractors.hits,
+         extractors.misses, extractors.evictions}};
+  });
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

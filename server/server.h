@@ -27,7 +27,9 @@
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/service.h"
+#include "server/extractor_cache.h"
 #include "server/worker_pool.h"
+#include "specinv/base/fft_plan_cache.h"
 
 namespace specinv::server {
 
@@ -48,6 +50,10 @@ struct ServerOptions {
   // on or this is set (--allow-insecure-auth), e.g. behind a TLS-terminating
   // proxy on a private network.
   bool allow_insecure_auth = false;
+  // Bounds of the two caches, bytes (least recently used entries go; both
+  // are visible in /metrics): FFT plans (process-wide) and extractors.
+  int64_t fft_plan_cache_bytes = kDefaultFftPlanCacheLimitBytes;
+  int64_t extractor_cache_bytes = kDefaultExtractorCacheBytes;
 };
 
 class SpecinvServer {
@@ -60,6 +66,7 @@ class SpecinvServer {
   int metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
   WorkerPool& pool() { return *pool_; }
   Metrics& metrics() { return *metrics_; }
+  const SpectrogramService& service() const { return *service_; }
   const ServerOptions& options() const { return options_; }
 
   // See the file comment. Idempotent; thread-safe.

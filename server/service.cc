@@ -40,12 +40,13 @@ absl::Status RunDirect(const CallLifecycle& life, const RpcEnv& env, const char*
 }  // namespace
 
 SpectrogramService::SpectrogramService(WorkerPool* pool, Metrics* metrics, const TokenAuthenticator* auth,
-                                       const ServiceLimits& limits, ServiceInfo info)
+                                       const ServiceLimits& limits, ServiceInfo info, int64_t extractor_cache_bytes)
     : pool_(pool),
       metrics_(metrics),
       auth_(auth),
       limits_(limits),
       info_(info),
+      extractors_(extractor_cache_bytes),
       life_(pool, metrics, auth, &limits_),
       env_{&limits_, &extractors_, pool->workers()} {}
 

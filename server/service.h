@@ -54,7 +54,8 @@ class SpectrogramService final : public SpectrogramServiceBase {
  public:
   // Pointers must outlive the service.
   SpectrogramService(WorkerPool* pool, Metrics* metrics, const TokenAuthenticator* auth,
-                     const ServiceLimits& limits, ServiceInfo info);
+                     const ServiceLimits& limits, ServiceInfo info,
+                     int64_t extractor_cache_bytes = kDefaultExtractorCacheBytes);
 
   grpc::ServerUnaryReactor* Analyze(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
                                     grpc::ByteBuffer* response) override;
@@ -79,6 +80,8 @@ class SpectrogramService final : public SpectrogramServiceBase {
   grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* ctx,
                                           const v1::GetServerInfoRequest* request,
                                           v1::GetServerInfoResponse* response) override;
+
+  ExtractorCacheStats extractor_cache_stats() const { return extractors_.stats(); }
 
   // Fully qualified names of the implemented RPCs.
   static std::vector<std::string> ImplementedRpcs();

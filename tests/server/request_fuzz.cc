@@ -61,7 +61,7 @@ ServiceLimits FuzzLimits() {
 
 struct Env {
   ServiceLimits limits = FuzzLimits();
-  specinv::server::ExtractorCache extractors{8};
+  specinv::server::ExtractorCache extractors;
   specinv::server::RpcEnv rpc{&limits, &extractors, 1};
 };
 

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "absl/strings/str_cat.h"
+#include "specinv/base/fft_plan_cache.h"
 #include "server/service.h"
 #include "server/test_server.h"
 #include "specinv/io/audio_io.h"
@@ -554,6 +556,31 @@ TEST_F(ServiceTest, MetricsCountRpcsByStatus) {
   EXPECT_THAT(text, HasSubstr("specinv_rpc_duration_seconds_count{method=\"GetServerInfo\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("specinv_workers 2\n"));
   EXPECT_THAT(text, HasSubstr("specinv_queue_capacity 64\n"));
+}
+
+TEST_F(ServiceTest, MetricsShowBothCachesAndTheirBounds) {
+  v1::AnalyzeRequest request;
+  *request.mutable_audio() = PcmAudio(std::vector<float>(22050, 0.25f), 22050);
+  request.mutable_config()->set_preset("hifigan");
+  request.set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
+  v1::AnalyzeResponse response;
+  for (int i = 0; i < 2; ++i) {
+    auto ctx = Context();
+    const grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::string text = server_.server().metrics().RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("# TYPE specinv_cache_bytes gauge\n"));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("specinv_cache_limit_bytes{cache=\"extractors\"} ",
+                                           server::kDefaultExtractorCacheBytes, "\n")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("specinv_cache_limit_bytes{cache=\"fft_plans\"} ",
+                                           kDefaultFftPlanCacheLimitBytes, "\n")));
+  // The second Analyze of the same configuration reused the extractor.
+  const server::ExtractorCacheStats stats = server_.server().service().extractor_cache_stats();
+  EXPECT_GE(stats.entries, 1);
+  EXPECT_GE(stats.hits, 1);
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("specinv_cache_entries{cache=\"extractors\"} ", stats.entries, "\n")));
+  EXPECT_THAT(text, HasSubstr("specinv_cache_hits_total{cache=\"fft_plans\"} "));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "specinv/analysis/analysis_cost.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace specinv {
@@ -66,6 +67,16 @@ JobCost AnalysisCost(const FeatureConfig& config, int64_t num_samples, AnalysisO
     cost.work_flops += 2.0 * static_cast<double>(cells);  // sparse filterbank: ~2 filters per bin
   }
   return cost;
+}
+
+int64_t ExtractorResidentBytes(const FeatureConfig& config) {
+  const int64_t bins = config.stft.n_fft / 2 + 1;
+  const int64_t weights = SaturatingMul(bins, std::max(config.n_mels, 1));
+  // Filterbank: dense + sparse float weights; inverter: the same again plus a
+  // float64 pseudo-inverse; window: float + float64; per-bin steps.
+  int64_t bytes = SaturatingMul(weights, 4 + 4 + 4 + 4 + 8);
+  bytes = SaturatingAdd(bytes, SaturatingMul(config.stft.n_fft, 4 + 8));
+  return SaturatingAdd(bytes, SaturatingMul(bins, 8));
 }
 
 }  // namespace specinv

@@ -37,6 +37,13 @@ JobCost AnalysisCost(const FeatureConfig& config, int64_t num_samples, AnalysisO
 // encoding overhead).
 int64_t AnalysisOutputBytes(const FeatureConfig& config, int64_t num_samples, AnalysisOutput output);
 
+// Bytes a FeatureExtractor of `config` keeps resident, an upper estimate:
+// the window (float and float64), the mel filterbank in its dense and sparse
+// forms, and the mel inverter built on first use (a copy of the filterbank,
+// its pseudo-inverse and step sizes). FFT plans are not counted: they belong
+// to the plan cache (base/fft_plan_cache.h).
+int64_t ExtractorResidentBytes(const FeatureConfig& config);
+
 }  // namespace specinv
 
 #endif  // SPECINV_ANALYSIS_ANALYSIS_COST_H_
