@@ -25,7 +25,8 @@ float LowBandWeight(int band) {
 }
 
 absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double power,
-                                              const FrameFeatureOptions& options) {
+                                              const FrameFeatureOptions& options,
+                                              const std::function<absl::Status()>& check) {
   if (auto s = ValidateFrameFeatureOptions(options); !s.ok()) return s;
   if (!std::isfinite(power) || power <= 0.0 || power > 8.0) {
     return InvalidField("power", absl::StrFormat("must be in (0, 8], got %g", power));
@@ -43,7 +44,11 @@ absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double powe
   const double to_power = 2.0 / power;  // M^(2/p) is a power quantity
   RealMatrix out(bands, frames);
   double max_db = -std::numeric_limits<double>::infinity();
+  constexpr Eigen::Index kFramesPerCheck = 4096;
   for (Eigen::Index t = 0; t < frames; ++t) {
+    if (check && t % kFramesPerCheck == 0) {
+      if (absl::Status s = check(); !s.ok()) return s;
+    }
     const float* column = mel.data() + t * bands;
     double scale = 1.0;
     if (options.volume_normalize) {

@@ -50,22 +50,38 @@ double SquaredDistance(const RealMatrix& points, Eigen::Index a, Eigen::Index b)
   return s;
 }
 
-// The extractor's Mel(), from an STFT already computed.
-RealMatrix MelFromSpectrogram(const FeatureExtractor& extractor, const ComplexMatrix& spec) {
+// The extractor's Mel(), from an STFT already computed, in blocks of frames
+// (each column is independent, so the result does not depend on the block
+// size) with `check` polled between blocks.
+absl::StatusOr<RealMatrix> MelFromSpectrogram(const FeatureExtractor& extractor, const ComplexMatrix& spec,
+                                              const std::function<absl::Status()>& check) {
   const FeatureConfig& config = extractor.config();
-  RealMatrix mel;
-  if (config.power == 2.0 && config.magnitude_epsilon == 0.0) {
-    const RealMatrix power = spec.cwiseAbs2();
-    extractor.filterbank().Apply(power, &mel);
-    return mel;
-  }
+  constexpr Eigen::Index kBlockFrames = 4096;
+  const Eigen::Index frames = spec.cols();
+  RealMatrix mel(config.n_mels, frames);
+  RealMatrix block_mel;
+  RealMatrix mag;
   const auto eps = static_cast<float>(config.magnitude_epsilon);
-  RealMatrix mag(spec.rows(), spec.cols());
-  for (Eigen::Index i = 0; i < mag.size(); ++i) {
-    const std::complex<float> c = spec.data()[i];
-    mag.data()[i] = std::sqrt(c.real() * c.real() + c.imag() * c.imag() + eps);
+  for (Eigen::Index start = 0; start < frames; start += kBlockFrames) {
+    if (check) {
+      if (absl::Status s = check(); !s.ok()) return s;
+    }
+    const Eigen::Index count = std::min(kBlockFrames, frames - start);
+    const auto block = spec.middleCols(start, count);
+    if (config.power == 2.0 && config.magnitude_epsilon == 0.0) {
+      mag = block.cwiseAbs2();
+      extractor.filterbank().Apply(mag, &block_mel);
+    } else {
+      mag.resize(spec.rows(), count);
+      for (Eigen::Index i = 0; i < mag.size(); ++i) {
+        const std::complex<float> c = block.data()[i];
+        mag.data()[i] = std::sqrt(c.real() * c.real() + c.imag() * c.imag() + eps);
+      }
+      block_mel = extractor.MagnitudeToMel(mag);
+    }
+    mel.middleCols(start, count) = block_mel;
   }
-  return extractor.MagnitudeToMel(mag);
+  return mel;
 }
 
 // Leading eigenvector of a symmetric positive semi-definite operator by power
@@ -381,8 +397,17 @@ absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::sp
   ReorderResult result;
   result.num_frames = frames;
   bool reverse_bins = false;
+  // Each stage below is a pass over all frames; the check is polled between
+  // stages and inside the long ones.
+  auto poll = [&options]() { return options.check ? options.check() : absl::OkStatus(); };
+  if (absl::Status s = poll(); !s.ok()) return s;
   auto features = [&]() -> absl::StatusOr<RealMatrix> {
-    return MelToFrameFeatures(MelFromSpectrogram(extractor, *spec), extractor.config().power, options.features);
+    absl::StatusOr<RealMatrix> mel = MelFromSpectrogram(extractor, *spec, options.check);
+    if (!mel.ok()) return mel.status();
+    auto f = MelToFrameFeatures(*mel, extractor.config().power, options.features, options.check);
+    if (!f.ok()) return f.status();
+    if (absl::Status s = poll(); !s.ok()) return s;
+    return f;
   };
   switch (options.strategy) {
     case ReorderStrategy::kPca: {

@@ -96,6 +96,21 @@ struct SparseP {
   std::vector<double> val;
 };
 
+// Sizes `v` to `n` zeros in chunks of 2^20, polling between them: the first
+// touch of hundreds of MB of fresh pages takes long enough to need it. False
+// once the poller has stopped.
+template <typename T>
+bool ResizePolled(std::vector<T>* v, size_t n, CheckPoller* poller) {
+  constexpr size_t kChunk = size_t{1} << 20;
+  v->clear();
+  v->reserve(n);
+  while (v->size() < n) {
+    if (!poller->Poll()) return false;
+    v->resize(std::min(n, v->size() + kChunk));
+  }
+  return true;
+}
+
 SparseP SymmetrizeKnn(const NeighborLists& nn, const std::vector<double>& conditional, int n) {
   const int k = nn.k;
   std::vector<int> count(static_cast<size_t>(n), 0);
@@ -342,6 +357,9 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
   const auto n = static_cast<int>(points.cols());
   if (auto s = CheckRange("k", k, 1, n - 1); !s.ok()) return s;
   if (auto s = CheckRange("max_threads", max_threads, 1, 1024); !s.ok()) return s;
+  if (check) {
+    if (absl::Status s = check(); !s.ok()) return s;
+  }
 
   // Centring keeps |x|^2 small, which keeps the Gram-based distances accurate.
   const Eigen::VectorXd mean = points.cast<double>().rowwise().mean();
@@ -354,22 +372,27 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
   const int block = static_cast<int>(std::clamp<int64_t>(kBlockBudget / n, 8, 256));
   const int blocks = (n + block - 1) / block;
 
+  // Polled per block (at most 2^22 Gram entries) and every 4 rows within it.
+  CheckPoller poller(check);
   NeighborLists out;
   out.k = k;
-  out.indices.resize(static_cast<size_t>(n) * static_cast<size_t>(k));
-  out.squared_distances.resize(out.indices.size());
-  // One poll per block: a block is at most 2^22 Gram entries (a few ms).
-  CheckPoller poller(check);
+  const size_t entries = static_cast<size_t>(n) * static_cast<size_t>(k);
+  if (!ResizePolled(&out.indices, entries, &poller) || !ResizePolled(&out.squared_distances, entries, &poller)) {
+    return poller.status();
+  }
   ParallelFor(blocks, max_threads, [&](int64_t b0, int64_t b1) {
     RealMatrix gram(block, n);
     std::vector<std::pair<float, int>> approx(static_cast<size_t>(n));
     std::vector<std::pair<double, int>> exact(static_cast<size_t>(candidates));
+    int since_poll = 0;
     for (int64_t b = b0; b < b1; ++b) {
       if (!poller.Poll()) return;
       const int start = static_cast<int>(b) * block;
       const int rows = std::min(block, n - start);
       gram.topRows(rows).noalias() = centred.middleCols(start, rows).transpose() * centred;
       for (int r = 0; r < rows; ++r) {
+        // A row selects among all n candidates (~1 ms at n = 150k).
+        if (!poller.Tick(&since_poll, 4)) return;
         const int i = start + r;
         size_t m = 0;
         for (int j = 0; j < n; ++j) {
@@ -468,14 +491,22 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
     const int k = std::min(n - 1, static_cast<int>(std::floor(3.0 * perplexity + 1.0)));
     auto nn = ExactNearestNeighbors(points, k, threads, options.check);
     if (!nn.ok()) return nn.status();
-    std::vector<double> conditional(un * static_cast<size_t>(k));
+    CheckPoller poller(options.check);  // every 1024 rows of O(k log) work each
+    std::vector<double> conditional;
+    if (!ResizePolled(&conditional, un * static_cast<size_t>(k), &poller)) return poller.status();
     ParallelFor(n, threads, [&](int64_t i0, int64_t i1) {
+      int since = 0;
       for (int64_t i = i0; i < i1; ++i) {
+        if (!poller.Tick(&since, 1024)) return;
         const size_t at = static_cast<size_t>(i) * static_cast<size_t>(k);
         ConditionalProbabilities(nn->squared_distances.data() + at, k, log_perplexity, conditional.data() + at);
       }
     });
+    if (poller.stopped()) return poller.status();
     sparse = SymmetrizeKnn(*nn, conditional, n);
+    if (options.check) {
+      if (absl::Status s = options.check(); !s.ok()) return s;
+    }
   }
 
   // Initial embedding.

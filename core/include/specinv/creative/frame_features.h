@@ -40,6 +40,7 @@
 #ifndef SPECINV_FRAME_FEATURES_H_
 #define SPECINV_FRAME_FEATURES_H_
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -67,8 +68,10 @@ float LowBandWeight(int band);
 // dB features from an uncompressed mel (n_mels, frames), W |X|^power with
 // power > 0 (1 = magnitude, 2 = power). InvalidArgument for an empty, negative
 // or non-finite mel, a bad power, or bad options.
+// `check` (may be empty) is polled every 4096 frames; its error is returned.
 absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double power,
-                                              const FrameFeatureOptions& options);
+                                              const FrameFeatureOptions& options,
+                                              const std::function<absl::Status()>& check = {});
 
 // Mel of `audio` with the extractor's config, then MelToFrameFeatures.
 absl::StatusOr<RealMatrix> ComputeFrameFeatures(const FeatureExtractor& extractor,
