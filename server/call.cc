@@ -105,6 +105,8 @@ std::shared_ptr<CallRecord> CallLifecycle::Begin(const char* method, grpc::Callb
   return call;
 }
 
+absl::Status CallLifecycle::Shed() const { return pool_->RefuseIfSaturated(); }
+
 absl::Status CallLifecycle::Admit(CallRecord& call, const Admission& admission) const {
   call.cost = admission.cost.ToString();
   return server::Admit(admission, *limits_);

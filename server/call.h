@@ -73,6 +73,11 @@ class CallLifecycle {
   // authentication result: the caller ends the call with it when not OK.
   std::shared_ptr<CallRecord> Begin(const char* method, grpc::CallbackServerContext* ctx, absl::Status* auth) const;
 
+  // The pool's refusal when it is saturated now (WorkerPool::
+  // RefuseIfSaturated): a call is shed before its request is parsed or
+  // prepared, the work a saturated server can least afford.
+  absl::Status Shed() const;
+
   // Admission of a prepared job (admission.h); records the cost for the log.
   absl::Status Admit(CallRecord& call, const Admission& admission) const;
 

@@ -28,20 +28,27 @@ absl::Status WorkerPool::TrySubmit(Job job) {
     if (stopping_) return absl::UnavailableError("server is shutting down; not accepting new jobs");
     // Room if a worker is idle or a queue slot is free: jobs in the system
     // (waiting + running) below workers + capacity.
-    if (SaturatedLocked()) {
-      rejected_.fetch_add(1, std::memory_order_relaxed);
-      return WithRetryDelay(
-          absl::ResourceExhaustedError(absl::StrFormat(
-              "server busy: all %d workers are busy and the job queue is full (--queue-depth=%d); "
-              "retry later",
-              threads_.size(), queue_capacity_)),
-          RetryHint());
-    }
+    if (SaturatedLocked()) return BusyLocked();
     queue_.push_back(Entry{std::move(job), absl::Now()});
   }
   cv_.notify_one();
   NotifySaturation();
   return absl::OkStatus();
+}
+
+absl::Status WorkerPool::RefuseIfSaturated() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return absl::UnavailableError("server is shutting down; not accepting new jobs");
+  return SaturatedLocked() ? BusyLocked() : absl::OkStatus();
+}
+
+absl::Status WorkerPool::BusyLocked() {
+  rejected_.fetch_add(1, std::memory_order_relaxed);
+  return WithRetryDelay(absl::ResourceExhaustedError(absl::StrFormat(
+                            "server busy: all %d workers are busy and the job queue is full (--queue-depth=%d); "
+                            "retry later",
+                            threads_.size(), queue_capacity_)),
+                        RetryHint());
 }
 
 bool WorkerPool::SaturatedLocked() const {

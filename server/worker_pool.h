@@ -45,6 +45,11 @@ class WorkerPool {
   // when the queue is full, Unavailable after Stop. Never blocks.
   absl::Status TrySubmit(Job job);
 
+  // TrySubmit's refusal if a job submitted now would be refused (counted as
+  // rejected), else OK. Lets a caller shed a call before spending anything
+  // on it; TrySubmit still decides.
+  absl::Status RefuseIfSaturated();
+
   // Stops accepting jobs, runs the queued ones, joins the threads.
   // Idempotent.
   void Stop();
@@ -87,6 +92,8 @@ class WorkerPool {
   // Calls the listener when saturation changed since the last call.
   void NotifySaturation();
   bool SaturatedLocked() const;
+  // The refusal of a full pool (counted), with its retry hint.
+  absl::Status BusyLocked();
 
   const int queue_capacity_;
   mutable std::mutex mu_;

@@ -3,9 +3,10 @@
 // The shapes of call that the RPCs share, built from CallLifecycle
 // (call.h) and a Prepare function (rpc.h):
 //
-//   ServeUnary     Begin (auth) -> Parse -> Prepare -> Admit -> Submit the
-//                  job (its runners) -> End -> Finish. Prepare runs inside
-//                  exception containment too.
+//   ServeUnary     Begin (auth) -> Shed (a saturated pool refuses at once)
+//                  -> Parse -> Prepare -> Admit -> Submit the job (its
+//                  runners) -> End -> Finish. Prepare runs inside exception
+//                  containment too.
 //   ServeProgress  the same for a server-streaming call whose job reports
 //                  inversion progress: progress events, then the result.
 //
@@ -103,6 +104,10 @@ grpc::ServerUnaryReactor* ServeUnary(const CallLifecycle& life, const RpcEnv& en
   };
   if (!auth.ok()) {
     finish(auth);
+    return reactor;
+  }
+  if (absl::Status s = life.Shed(); !s.ok()) {
+    finish(s);
     return reactor;
   }
   if (absl::Status s = ParseRequest(*raw_request, &messages->request); !s.ok()) {
@@ -213,6 +218,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ServeProgress(const CallLifecycle& l
   };
   if (!auth.ok()) {
     finish(auth);
+    return reactor;
+  }
+  if (absl::Status s = life.Shed(); !s.ok()) {
+    finish(s);
     return reactor;
   }
   if (absl::Status s = ParseRequest(*raw_request, request.get()); !s.ok()) {

@@ -40,17 +40,26 @@ TEST(WorkerPoolTest, CapacityIsWorkersPlusQueueDepth) {
     cv.notify_all();
     cv.wait(lock, [&] { return open; });
   };
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool.TrySubmit(blocking).ok()) << i;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(pool.RefuseIfSaturated().ok()) << i;  // room: nothing counted
+    ASSERT_TRUE(pool.TrySubmit(blocking).ok()) << i;
+  }
   {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return started == 2; });
   }
   EXPECT_EQ(pool.busy(), 2);
   EXPECT_EQ(pool.queued(), 3);
+  // Shedding answers as TrySubmit would, before any job exists.
+  absl::Status shed = pool.RefuseIfSaturated();
+  EXPECT_EQ(shed.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(RetryDelayOf(shed).has_value());
+  EXPECT_EQ(pool.rejected(), 1);
+  EXPECT_EQ(pool.queued(), 3);
   absl::Status rejected = pool.TrySubmit(blocking);
   EXPECT_EQ(rejected.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(RetryDelayOf(rejected).has_value());
-  EXPECT_EQ(pool.rejected(), 1);
+  EXPECT_EQ(pool.rejected(), 2);
   {
     std::lock_guard<std::mutex> lock(mu);
     open = true;
@@ -59,6 +68,7 @@ TEST(WorkerPoolTest, CapacityIsWorkersPlusQueueDepth) {
   pool.Stop();
   EXPECT_EQ(started, 5);
   EXPECT_EQ(pool.TrySubmit(blocking).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(pool.RefuseIfSaturated().code(), absl::StatusCode::kUnavailable);
 }
 
 // A job alone in the pool may use the idle workers' cores; with every worker
