@@ -1,6 +1,5 @@
 // Copyright specinv authors.
 
-#include "server/field_paths.h"
 #include "server/stream_vocode.h"
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "server/conversion.h"
+#include "server/field_paths.h"
 #include "server/status_mapping.h"
 #include "specinv/v1/audio.pb.h"
 

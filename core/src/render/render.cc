@@ -649,26 +649,19 @@ absl::Status ValidateRenderOptions(const RenderOptions& options) {
       !s.ok()) {
     return s;
   }
-  const int max_width = options.max_dimension - frame_columns;
-  if (options.width < 0 || options.width > max_width) {
-    return InvalidField(
-        "width",
-        absl::StrFormat("must be in [0, %d]%s, got %d", max_width,
-                        frame_columns > 0 ? absl::StrFormat(" (max_dimension %d%s)", options.max_dimension,
-                                                            FrameNote(options, frame_columns))
-                                          : std::string(),
-                        options.width));
-  }
-  const int max_height = options.max_dimension - frame_rows;
-  if (options.height < 0 || options.height > max_height) {
-    return InvalidField(
-        "height",
-        absl::StrFormat("must be in [0, %d]%s, got %d", max_height,
-                        frame_rows > 0 ? absl::StrFormat(" (max_dimension %d%s)", options.max_dimension,
-                                                         FrameNote(options, frame_rows))
-                                       : std::string(),
-                        options.height));
-  }
+  // The heatmap's sides: what max_dimension leaves after the frame.
+  auto check_side = [&options](const char* field, int value, int frame) -> absl::Status {
+    const int max_side = options.max_dimension - frame;
+    if (value >= 0 && value <= max_side) return absl::OkStatus();
+    return InvalidField(field, absl::StrFormat("must be in [0, %d]%s, got %d", max_side,
+                                               frame > 0 ? absl::StrFormat(" (max_dimension %d%s)",
+                                                                           options.max_dimension,
+                                                                           FrameNote(options, frame))
+                                                         : std::string(),
+                                               value));
+  };
+  if (auto s = check_side("width", options.width, frame_columns); !s.ok()) return s;
+  if (auto s = check_side("height", options.height, frame_rows); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("top_db", options.top_db, 0.0, kMaxTopDb); !s.ok()) return s;
   if (options.weight_by_magnitude && !IsPhaseView(options.view)) {
     return InvalidField("weight_by_magnitude",
