@@ -9,6 +9,8 @@ seconds=${FUZZ_SECONDS:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 declare -A corpus=([npy_fuzz]=tests/fuzz/corpus/npy [audio_decode_fuzz]=tests/fuzz/corpus/audio
                    [request_fuzz]=tests/server/fuzz_corpus/request)
+# The same LeakSanitizer suppressions as the tests (third-party libraries only).
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 status=0
 for target in ${FUZZ_TARGETS:-${!corpus[@]}}; do
   [[ -n "${corpus[$target]:-}" ]] || { echo "run-fuzz: unknown target $target" >&2; exit 2; }
