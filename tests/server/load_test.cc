@@ -298,7 +298,9 @@ TEST(CancellationTest, JobWhoseDeadlinePassedInTheQueueDoesNotRun) {
   ASSERT_TRUE(pool.TrySubmit([&](absl::Duration) { gate.Wait(); }).ok());
   gate.WaitForWaiters(1);
   v1::InvertMelResponse response;
-  auto ctx = Context(absl::Milliseconds(100));
+  // Long enough for the call to reach the queue on a loaded machine; it then
+  // expires there, behind the gated job.
+  auto ctx = Context(absl::Milliseconds(500));
   EXPECT_EQ(server.stub().InvertMel(ctx.get(), LongRefine(), &response).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   gate.Open();

@@ -342,8 +342,10 @@ def test_progress_callback_exception_stops_the_job(client):
     class Stop(Exception):
         pass
 
+    # Progress events are advisory (the server keeps only the newest while a
+    # write is in flight), so a given iteration may be skipped.
     def stop_at_third(p):
-        if p.iteration == 3:
+        if p.iteration >= 3:
             raise Stop()
 
     with pytest.raises(Stop):
