@@ -32,7 +32,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_test import generate_stubs  # noqa: E402
+from interop_test import generate_stubs, wait_for_start  # noqa: E402
 
 BUDGET_MB = 512          # --max-job-memory-mb of the server under test
 RESULTS = []
@@ -55,30 +55,11 @@ class Server:
         elif cap_gb > 0:
             cmd = ["prlimit", f"--as={int(cap_gb * (1 << 30))}"] + cmd
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
-        self.port = None
-        lines = []
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if event.get("event") == "start":
-                self.port = int(event["port"])
-                break
-        if self.port is None:
-            self.proc.kill()
-            fail("server did not start:\n" + "".join(lines))
-        self.log = []
-        threading.Thread(target=lambda: self.log.extend(self.proc.stderr), daemon=True).start()
-        self.pid = self.proc.pid
-        if not sanitized and cap_gb > 0:
-            # prlimit execs the server: same pid.
-            pass
+        try:
+            self.port, self.log = wait_for_start(self.proc, 60)
+        except RuntimeError as e:
+            fail(str(e))
+        self.pid = self.proc.pid  # prlimit execs the server: the same pid
 
     def alive(self):
         return self.proc.poll() is None

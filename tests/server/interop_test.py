@@ -39,12 +39,13 @@ def generate_stubs(args, out_dir):
                              os.path.join(health_src, "health.proto")], check=True)
 
 
-def start_server(binary):
-    proc = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--workers", "2",
-         "--log-format", "json", "--shutdown-grace-s", "10"],
-        stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 30
+def wait_for_start(proc, timeout_s):
+    """Reads a server's JSON log until its start event; returns (port, log).
+
+    The log (a list) keeps filling in the background so the server never
+    blocks on a full pipe. Kills the server if it does not start in time.
+    """
+    deadline = time.time() + timeout_s
     port = None
     lines = []
     while time.time() < deadline:
@@ -62,9 +63,17 @@ def start_server(binary):
     if port is None:
         proc.kill()
         raise RuntimeError("server did not start:\n" + "".join(lines))
-    # Keep draining stderr so the server never blocks on a full pipe.
     log = []
     threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True).start()
+    return port, log
+
+
+def start_server(binary):
+    proc = subprocess.Popen(
+        [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--workers", "2",
+         "--log-format", "json", "--shutdown-grace-s", "10"],
+        stderr=subprocess.PIPE, text=True)
+    port, log = wait_for_start(proc, 30)
     return proc, port, log
 
 
