@@ -134,6 +134,10 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const ConnectionOpt
     args.SetSslTargetNameOverride(options.tls_server_name);
   }
   args.SetString(GRPC_ARG_PRIMARY_USER_AGENT_STRING, "specinv-client/" SPECINV_VERSION);
+  // Responses of hundreds of KB (audio) arrive without waiting for HTTP/2
+  // window updates: the announced stream window is larger than gRPC's 64 KiB
+  // default.
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 8 << 20);
   connection->channel_ = grpc::CreateCustomChannel(ChannelTarget(options), credentials, args);
   return connection;
 }

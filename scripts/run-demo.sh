@@ -18,7 +18,7 @@ for b in "$server_bin" "$client_bin"; do
 done
 mkdir -p out
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server_bin" --host 127.0.0.1 --port "$port" --metrics-port -1 >out/server.log 2>&1 &
+"$server_bin" --host 127.0.0.1 --port "$port" --metrics-port -1 --http-port 0 >out/server.log 2>&1 &
 server_pid=$!
 cleanup() { kill "$server_pid" 2>/dev/null || true; }
 trap cleanup EXIT

@@ -44,17 +44,21 @@ absl::StatusOr<std::vector<std::string>> TokenAuthenticator::ReadTokenFile(const
 }
 
 absl::Status TokenAuthenticator::Check(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
-  if (tokens_.empty()) return absl::OkStatus();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError("missing \"authorization: Bearer <token>\" metadata");
+  if (it == metadata.end()) return CheckAuthorization(std::nullopt);
+  return CheckAuthorization(absl::string_view(it->second.data(), it->second.size()));
+}
+
+absl::Status TokenAuthenticator::CheckAuthorization(std::optional<absl::string_view> value) const {
+  if (tokens_.empty()) return absl::OkStatus();
+  if (!value.has_value()) {
+    return absl::UnauthenticatedError("missing authorization: send \"authorization: Bearer <token>\"");
   }
-  const absl::string_view value(it->second.data(), it->second.size());
   constexpr absl::string_view kBearer = "Bearer ";
-  if (value.size() <= kBearer.size() || !absl::StartsWithIgnoreCase(value, kBearer)) {
-    return absl::UnauthenticatedError("authorization metadata must be \"Bearer <token>\"");
+  if (value->size() <= kBearer.size() || !absl::StartsWithIgnoreCase(*value, kBearer)) {
+    return absl::UnauthenticatedError("authorization must be \"Bearer <token>\"");
   }
-  const absl::string_view presented = value.substr(kBearer.size());
+  const absl::string_view presented = value->substr(kBearer.size());
   bool match = false;
   for (const std::string& token : tokens_) {
     // Compare against every token, no early exit.

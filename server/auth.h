@@ -10,6 +10,7 @@
 #define SPECINV_SERVER_AUTH_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ class TokenAuthenticator {
   // OK when disabled or the metadata carries a valid bearer token;
   // Unauthenticated otherwise (the message never echoes the token).
   absl::Status Check(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+  // The same for the value of an authorization header (HTTP), nullopt when
+  // the header is absent.
+  absl::Status CheckAuthorization(std::optional<absl::string_view> value) const;
 
  private:
   std::vector<std::string> tokens_;

@@ -20,40 +20,18 @@ std::string NewRequestId() {
   return absl::StrFormat("%016x", rng());
 }
 
-// The client's x-request-id when it is a sane token, else a fresh one.
-std::string RequestIdOf(const grpc::CallbackServerContext& ctx) {
-  auto it = ctx.client_metadata().find("x-request-id");
-  if (it != ctx.client_metadata().end()) {
-    const absl::string_view id(it->second.data(), it->second.size());
-    const bool sane = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-      return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
-    });
-    if (sane) return std::string(id);
-  }
-  return NewRequestId();
+// The client's request id when it is a sane token, else a fresh one.
+std::string SaneRequestId(absl::string_view id) {
+  const bool sane = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  return sane ? std::string(id) : NewRequestId();
 }
 
-absl::string_view CodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kOk: return "OK";
-    case absl::StatusCode::kCancelled: return "CANCELLED";
-    case absl::StatusCode::kUnknown: return "UNKNOWN";
-    case absl::StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case absl::StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case absl::StatusCode::kNotFound: return "NOT_FOUND";
-    case absl::StatusCode::kAlreadyExists: return "ALREADY_EXISTS";
-    case absl::StatusCode::kPermissionDenied: return "PERMISSION_DENIED";
-    case absl::StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case absl::StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case absl::StatusCode::kAborted: return "ABORTED";
-    case absl::StatusCode::kOutOfRange: return "OUT_OF_RANGE";
-    case absl::StatusCode::kUnimplemented: return "UNIMPLEMENTED";
-    case absl::StatusCode::kInternal: return "INTERNAL";
-    case absl::StatusCode::kUnavailable: return "UNAVAILABLE";
-    case absl::StatusCode::kDataLoss: return "DATA_LOSS";
-    case absl::StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
-    default: return "UNKNOWN";
-  }
+std::string RequestIdOf(const grpc::CallbackServerContext& ctx) {
+  auto it = ctx.client_metadata().find("x-request-id");
+  if (it == ctx.client_metadata().end()) return NewRequestId();
+  return SaneRequestId(absl::string_view(it->second.data(), it->second.size()));
 }
 
 // Log lines carry at most this much of an error message.
@@ -105,6 +83,24 @@ std::shared_ptr<CallRecord> CallLifecycle::Begin(const char* method, grpc::Callb
   return call;
 }
 
+std::shared_ptr<CallRecord> CallLifecycle::Begin(const char* method, const HttpOrigin& origin,
+                                                 absl::Status* auth) const {
+  auto call = std::make_shared<CallRecord>();
+  call->method = method;
+  call->request_id = SaneRequestId(origin.request_id);
+  call->peer = origin.peer;
+  call->start = absl::Now();
+  call->deadline = origin.deadline;
+  call->cancelled = origin.cancelled;
+  metrics_->RpcStarted();
+  if (origin.authorization.has_value()) {
+    *auth = auth_->CheckAuthorization(absl::string_view(*origin.authorization));
+  } else {
+    *auth = auth_->CheckAuthorization(std::nullopt);
+  }
+  return call;
+}
+
 absl::Status CallLifecycle::Shed() const { return pool_->RefuseIfSaturated(); }
 
 absl::Status CallLifecycle::Admit(CallRecord& call, const Admission& admission) const {
@@ -120,7 +116,8 @@ absl::Status CallLifecycle::Submit(std::shared_ptr<CallRecord> call, grpc::Callb
                            on_progress = std::move(on_progress)](absl::Duration queue_wait) {
     call->queue_ms = absl::ToDoubleMilliseconds(queue_wait);
     metrics_->JobStarted(absl::ToDoubleSeconds(queue_wait));
-    Job job(ctx, queue_wait, pool_->ThreadsForRunningJob());
+    Job job = ctx != nullptr ? Job(ctx, queue_wait, pool_->ThreadsForRunningJob())
+                             : Job(call->deadline, queue_wait, pool_->ThreadsForRunningJob(), call->cancelled);
     job.on_progress = on_progress;
     absl::Status s = job.Check();  // cancelled or expired while queued: dropped, never run
     if (s.ok()) s = RunContained(call->method, call->request_id, [&] { return body(job); });
@@ -135,7 +132,7 @@ void CallLifecycle::End(CallRecord& call, grpc::CallbackServerContext* ctx, cons
     if (auto delay = RetryDelayOf(status)) ctx->AddTrailingMetadata(kRetryPushbackKey, RetryPushbackMetadata(*delay));
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - call.start);
-  const absl::string_view code = CodeName(status.code());
+  const std::string code = absl::StatusCodeToString(status.code());
   const double audio_seconds = call.audio_seconds.load();
   metrics_->RpcFinished(call.method, code, seconds, audio_seconds);
   const bool server_fault = status.code() == absl::StatusCode::kInternal ||

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -52,6 +53,18 @@ struct CallRecord {
   std::atomic<double> audio_seconds{0.0};
   std::atomic<double> queue_ms{0.0};
   std::string cost;  // the admitted cost, for the log line (empty: none)
+  // Calls without a gRPC context (HTTP): when the job must stop.
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+// What an HTTP call brings in place of a gRPC context.
+struct HttpOrigin {
+  std::string request_id;                    // X-Request-Id (kept when sane)
+  std::optional<std::string> authorization;  // Authorization header
+  std::string peer;                          // "ipv4:addr:port"
+  absl::Time deadline = absl::InfiniteFuture();
+  const std::atomic<bool>* cancelled = nullptr;  // set when the server gives up on the call
 };
 
 // Runs `body`, turning any exception into a status (see the file comment).
@@ -72,6 +85,9 @@ class CallLifecycle {
   // Starts the call's record (see the file comment). `*auth` receives the
   // authentication result: the caller ends the call with it when not OK.
   std::shared_ptr<CallRecord> Begin(const char* method, grpc::CallbackServerContext* ctx, absl::Status* auth) const;
+  // The same for an HTTP call (server/http/): the request id is sent back by
+  // the caller as an X-Request-Id header; Submit and End take a null ctx.
+  std::shared_ptr<CallRecord> Begin(const char* method, const HttpOrigin& origin, absl::Status* auth) const;
 
   // The pool's refusal when it is saturated now (WorkerPool::
   // RefuseIfSaturated): a call is shed before its request is parsed or

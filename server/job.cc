@@ -25,8 +25,14 @@ Job::Job(grpc::CallbackServerContext* ctx, absl::Duration wait, int threads)
       ctx_(ctx),
       deadline_(ctx != nullptr ? DeadlineOf(*ctx) : absl::InfiniteFuture()) {}
 
-Job::Job(absl::Time deadline, int threads)
-    : queue_wait(absl::ZeroDuration()), max_threads(threads < 1 ? 1 : threads), ctx_(nullptr), deadline_(deadline) {}
+Job::Job(absl::Time deadline, int threads) : Job(deadline, absl::ZeroDuration(), threads) {}
+
+Job::Job(absl::Time deadline, absl::Duration wait, int threads, const std::atomic<bool>* cancelled)
+    : queue_wait(wait),
+      max_threads(threads < 1 ? 1 : threads),
+      ctx_(nullptr),
+      deadline_(deadline),
+      cancelled_(cancelled) {}
 
 absl::Status Job::Check() const {
   if (absl::Now() >= deadline_) return absl::DeadlineExceededError("the call's deadline passed; the job was stopped");
@@ -37,6 +43,9 @@ absl::Status Job::Check() const {
       return absl::DeadlineExceededError("the call's deadline passed; the job was stopped");
     }
     return absl::CancelledError("the call was cancelled; the job was stopped");
+  }
+  if (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("the server is shutting down past its grace period; the job was stopped");
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 #ifndef SPECINV_SERVER_JOB_H_
 #define SPECINV_SERVER_JOB_H_
 
+#include <atomic>
 #include <functional>
 
 #include <grpcpp/grpcpp.h>
@@ -32,6 +33,10 @@ class Job {
   Job(grpc::CallbackServerContext* ctx, absl::Duration queue_wait, int max_threads);
   // A direct job that stops at `deadline` (tests, fuzzing).
   Job(absl::Time deadline, int max_threads);
+  // A job without a gRPC context (HTTP calls) that stops at `deadline` or
+  // when `*cancelled` (if given) turns true.
+  Job(absl::Time deadline, absl::Duration queue_wait, int max_threads,
+      const std::atomic<bool>* cancelled = nullptr);
 
   // DeadlineExceeded past the call's deadline, Cancelled when the client
   // cancelled (or the server is shutting down past its grace period).
@@ -50,6 +55,7 @@ class Job {
  private:
   grpc::CallbackServerContext* ctx_;
   absl::Time deadline_;
+  const std::atomic<bool>* cancelled_ = nullptr;
 };
 
 }  // namespace specinv::server

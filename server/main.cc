@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "absl/time/time.h"
+#include "server/allocator.h"
 #include "server/logging.h"
 #include "server/server.h"
 
@@ -72,6 +73,12 @@ int main(int argc, char** argv) {
                  "Bound of the cache of analysis front ends (window, mel filterbank, its inverse), MiB")
       ->envname("SPECINV_EXTRACTOR_CACHE_MB")
       ->capture_default_str();
+  double malloc_retain_mb = static_cast<double>(specinv::server::kDefaultMallocRetainBytes) / (1 << 20);
+  app.add_option("--malloc-retain-mb", malloc_retain_mb,
+                 "Freed heap memory kept for the next jobs instead of returned to the kernel, MiB per malloc arena "
+                 "(0 = the C library's defaults); saves the page faults of re-touching fresh memory on every job")
+      ->envname("SPECINV_MALLOC_RETAIN_MB")
+      ->capture_default_str();
   app.add_option("--max-streams", options.limits.max_streams,
                  "Most StreamVocode calls open at once (beyond: RESOURCE_EXHAUSTED with a retry hint)")
       ->envname("SPECINV_MAX_STREAMS")
@@ -90,6 +97,12 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-port", options.metrics_port,
                  "Port of the Prometheus text endpoint /metrics (0 picks a free one, -1 disables)")
       ->envname("SPECINV_METRICS_PORT")
+      ->capture_default_str();
+  options.http_port = 8080;
+  app.add_option("--http-port", options.http_port,
+                 "Port of the HTTP API (POST /v1/invert-mel, /v1/analyze, ...; GET /v1/info, /healthz, /readyz) on "
+                 "--host; 0 disables it")
+      ->envname("SPECINV_HTTP_PORT")
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("SPECINV_LOG_LEVEL")
@@ -132,6 +145,13 @@ int main(int argc, char** argv) {
   auto mib = [](double mb) { return mb >= 0.0 && mb <= 1048576.0 ? static_cast<int64_t>(mb * 1024.0 * 1024.0) : -1; };
   options.fft_plan_cache_bytes = mib(fft_plan_cache_mb);
   options.extractor_cache_bytes = mib(extractor_cache_mb);
+
+  if (absl::Status s = specinv::server::RetainFreedMemory(mib(malloc_retain_mb)); absl::IsInvalidArgument(s)) {
+    std::fprintf(stderr, "specinv-server: %s\n", std::string(s.message()).c_str());
+    return 2;
+  } else if (!s.ok()) {
+    LogEvent(spdlog::level::warn, "allocator", {{"warning", std::string(s.message())}});
+  }
 
   // Signals are taken synchronously by this thread; block them before any
   // other thread exists so every thread inherits the mask.

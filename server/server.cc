@@ -22,6 +22,7 @@ namespace specinv::server {
 namespace {
 
 constexpr char kServiceName[] = "specinv.v1.Spectrogram";
+constexpr int kStreamLookaheadBytes = 8 << 20;
 
 absl::Status ValidateOptions(const ServerOptions& o) {
   if (o.port < 0 || o.port > 65535) {
@@ -144,6 +145,7 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   // ("") stays SERVING.
   SpecinvServer* server = self.get();
   pool->SetSaturationListener([server](bool saturated) {
+    server->saturated_ = saturated;
     grpc::HealthCheckServiceInterface* h = server->health_.load();
     if (h == nullptr || server->draining_.load()) return;
     h->SetServingStatus(kServiceName, !saturated);
@@ -183,9 +185,15 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
   builder.AddListeningPort(absl::StrCat(o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host, ":", o.port),
                            credentials, &self->port_);
   builder.RegisterService(self->service_.get());
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(NewReflectionAuthInterceptorFactory(&self->auth_));
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  // Requests of hundreds of KB (audio, spectrograms) arrive without waiting
+  // for HTTP/2 window updates: the announced stream window is larger than
+  // gRPC's 64 KiB default.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kStreamLookaheadBytes);
+  if (self->auth_.enabled()) {  // interceptors cost every call a little; only auth needs this one
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(NewReflectionAuthInterceptorFactory(&self->auth_));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   self->server_ = builder.BuildAndStart();
   if (!self->server_ || self->port_ == 0) {
     self->pool_->Stop();
@@ -207,8 +215,24 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
     }
     self->metrics_http_ = *std::move(http);
   }
+  if (o.http_port > 0) {
+    HttpApi::Deps deps;
+    deps.life = &self->service_->lifecycle();
+    deps.env = &self->service_->env();
+    deps.ready = [server] { return !server->saturated_.load() && !server->draining_.load(); };
+    deps.server_info = [server](v1::GetServerInfoResponse* out) { server->service_->FillServerInfo(out); };
+    deps.max_body_bytes = o.limits.max_message_bytes;
+    absl::StatusOr<std::unique_ptr<HttpApi>> http =
+        HttpApi::Start(deps, o.http_host.empty() ? o.host : o.http_host, o.http_port);
+    if (!http.ok()) {
+      self->Shutdown(absl::ZeroDuration());
+      return http.status();
+    }
+    self->http_api_ = *std::move(http);
+  }
   LogEvent(spdlog::level::info, "start",
            {{"version", SPECINV_VERSION}, {"port", self->port_}, {"metrics_port", self->metrics_port()},
+            {"http_port", self->http_port()},
             {"workers", o.workers}, {"queue_depth", o.queue_depth},
             {"max_message_mb", static_cast<double>(o.limits.max_message_bytes) / (1 << 20)},
             {"tls", !o.tls_cert_file.empty()}, {"mutual_tls", !o.tls_client_ca_file.empty()},
@@ -222,6 +246,7 @@ void SpecinvServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   const absl::Time start = absl::Now();
   draining_ = true;
+  if (http_api_) http_api_->Drain();
   if (server_) {
     if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
       health->SetServingStatus(false);
@@ -235,6 +260,7 @@ void SpecinvServer::Shutdown(absl::Duration grace) {
     server_->Shutdown(absl::ToChronoTime(start + grace));
     server_->Wait();
   }
+  if (http_api_) http_api_->Stop(start + grace);  // then cancels what still runs
   if (pool_) pool_->Stop();
   if (metrics_http_) metrics_http_->Stop();
   LogEvent(spdlog::level::info, "shutdown",

@@ -28,6 +28,7 @@
 #include "server/metrics.h"
 #include "server/service.h"
 #include "server/extractor_cache.h"
+#include "server/http/http_api.h"
 #include "server/worker_pool.h"
 #include "specinv/base/fft_plan_cache.h"
 
@@ -41,6 +42,8 @@ struct ServerOptions {
   ServiceLimits limits;
   std::string metrics_host = "0.0.0.0";
   int metrics_port = 9090;        // 0 picks a free port, -1 disables the endpoint
+  std::string http_host;          // the HTTP API's address (empty: `host`)
+  int http_port = 0;              // the HTTP API (server/http/http_api.h); 0 disables it
   std::string tls_cert_file;      // PEM; with tls_key_file enables TLS
   std::string tls_key_file;       // PEM
   std::string tls_client_ca_file; // PEM; requires and verifies client certificates (mutual TLS)
@@ -64,6 +67,7 @@ class SpecinvServer {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_http_ ? metrics_http_->port() : -1; }
+  int http_port() const { return http_api_ ? http_api_->port() : 0; }
   WorkerPool& pool() { return *pool_; }
   Metrics& metrics() { return *metrics_; }
   const SpectrogramService& service() const { return *service_; }
@@ -83,7 +87,9 @@ class SpecinvServer {
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   std::unique_ptr<SpectrogramService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpApi> http_api_;
   std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
+  std::atomic<bool> saturated_{false};
   std::atomic<bool> draining_{false};
   std::mutex shutdown_mu_;
   bool shut_down_ = false;

@@ -25,15 +25,16 @@ class FinishedBidiReactor final
 
 // Prepare, admit and run on the calling thread (in-process measurements).
 template <typename Request, typename Response>
-absl::Status RunDirect(const CallLifecycle& life, const RpcEnv& env, const char* method, const Request& request,
-                       Response* response, PrepareFn<Request, Response> prepare) {
+absl::Status RunDirect(const CallLifecycle& life, const RpcEnv& env, const WorkerPool& pool, const char* method,
+                       const Request& request, Response* response, PrepareFn<Request, Response> prepare) {
   CallRecord call;
   call.method = method;
   Prepared prepared;
   if (absl::Status s = internal::PrepareAndAdmit(life, env, call, request, response, prepare, &prepared); !s.ok()) {
     return s;
   }
-  Job job(nullptr, absl::ZeroDuration(), 1);
+  // The same helper-thread share as a served job (CallLifecycle::Submit).
+  Job job(nullptr, absl::ZeroDuration(), pool.ThreadsForRunningJob());
   return RunContained(method, "direct", [&] { return prepared.run(job); });
 }
 
@@ -60,17 +61,17 @@ std::vector<std::string> SpectrogramService::ImplementedRpcs() {
 }
 
 absl::Status SpectrogramService::AnalyzeDirect(const v1::AnalyzeRequest& request, v1::AnalyzeResponse* response) {
-  return RunDirect(life_, env_, "Analyze", request, response, &PrepareAnalyze);
+  return RunDirect(life_, env_, *pool_, "Analyze", request, response, &PrepareAnalyze);
 }
 
 absl::Status SpectrogramService::InvertMelDirect(const v1::InvertMelRequest& request,
                                                  v1::InvertMelResponse* response) {
-  return RunDirect(life_, env_, "InvertMel", request, response, &PrepareInvertMel);
+  return RunDirect(life_, env_, *pool_, "InvertMel", request, response, &PrepareInvertMel);
 }
 
 absl::Status SpectrogramService::InvertSpectrogramDirect(const v1::InvertSpectrogramRequest& request,
                                                          v1::InvertSpectrogramResponse* response) {
-  return RunDirect(life_, env_, "InvertSpectrogram", request, response, &PrepareInvertSpectrogram);
+  return RunDirect(life_, env_, *pool_, "InvertSpectrogram", request, response, &PrepareInvertSpectrogram);
 }
 
 grpc::ServerUnaryReactor* SpectrogramService::Analyze(grpc::CallbackServerContext* ctx,
@@ -146,6 +147,17 @@ grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* Spec
   return NewStreamVocodeReactor(ctx, std::move(env));
 }
 
+void SpectrogramService::FillServerInfo(v1::GetServerInfoResponse* response) const {
+  ServerFacts facts;
+  facts.limits = &limits_;
+  facts.pool = pool_;
+  facts.implemented_rpcs = ImplementedRpcs();
+  facts.start_time = info_.start_time;
+  facts.tls_enabled = info_.tls_enabled;
+  facts.auth_required = auth_->enabled();
+  server::FillServerInfo(facts, response);
+}
+
 grpc::ServerUnaryReactor* SpectrogramService::GetServerInfo(grpc::CallbackServerContext* ctx,
                                                             const v1::GetServerInfoRequest*,
                                                             v1::GetServerInfoResponse* response) {
@@ -153,16 +165,7 @@ grpc::ServerUnaryReactor* SpectrogramService::GetServerInfo(grpc::CallbackServer
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Status s;
   std::shared_ptr<CallRecord> call = life_.Begin("GetServerInfo", ctx, &s);
-  if (s.ok()) {
-    ServerFacts facts;
-    facts.limits = &limits_;
-    facts.pool = pool_;
-    facts.implemented_rpcs = ImplementedRpcs();
-    facts.start_time = info_.start_time;
-    facts.tls_enabled = info_.tls_enabled;
-    facts.auth_required = auth_->enabled();
-    FillServerInfo(facts, response);
-  }
+  if (s.ok()) FillServerInfo(response);
   life_.End(*call, ctx, s);
   reactor->Finish(ToGrpcStatus(s));
   return reactor;

@@ -83,6 +83,12 @@ class SpectrogramService final : public SpectrogramServiceBase {
 
   ExtractorCacheStats extractor_cache_stats() const { return extractors_.stats(); }
 
+  // What other transports (the HTTP API) share with the RPCs.
+  const CallLifecycle& lifecycle() const { return life_; }
+  const RpcEnv& env() const { return env_; }
+  // GetServerInfo's answer.
+  void FillServerInfo(v1::GetServerInfoResponse* response) const;
+
   // Fully qualified names of the implemented RPCs.
   static std::vector<std::string> ImplementedRpcs();
 

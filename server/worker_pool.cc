@@ -110,8 +110,9 @@ void WorkerPool::ReleaseCurrentJob() {
 
 absl::Duration WorkerPool::RetryHint() const {
   const int64_t mean_us = mean_job_us_.load(std::memory_order_relaxed);
-  const int64_t per_slot = mean_us / std::max<int64_t>(1, static_cast<int64_t>(threads_.size()));
-  return std::max(absl::Milliseconds(10), absl::Microseconds(per_slot));
+  const int64_t half_queue = std::max<int64_t>(1, queue_capacity_ / 2);
+  const int64_t drain_us = mean_us * half_queue / std::max<int64_t>(1, static_cast<int64_t>(threads_.size()));
+  return std::max(absl::Milliseconds(10), absl::Microseconds(drain_us));
 }
 
 void WorkerPool::Loop() {

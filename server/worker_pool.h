@@ -80,7 +80,10 @@ class WorkerPool {
   void SetSaturationListener(std::function<void(bool saturated)> listener) { on_saturation_ = std::move(listener); }
 
   // Suggested wait before retrying a rejected job: the expected time for the
-  // queue to move by one job (mean recent job time / workers), at least 10 ms.
+  // workers to drain half of a full queue (mean recent job time x
+  // max(1, queue capacity / 2) / workers), at least 10 ms. A caller that
+  // waits this long still finds queued work ahead of it, so the workers do not
+  // run dry, and it does not spend a call on a queue that cannot have moved.
   absl::Duration RetryHint() const;
 
  private:

@@ -22,6 +22,7 @@
 #include "client/retry_hint.h"
 #include "client/payloads.h"
 #include "client/status_format.h"
+#include "server/allocator.h"
 #include "server/in_process.h"
 #include "server/status_mapping.h"
 
@@ -88,6 +89,11 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
     if (args.rpc != "invert-mel" && args.rpc != "invert-spectrogram" && args.rpc != "analyze") {
       return absl::InvalidArgumentError(absl::StrCat(
           "--in-process runs invert-mel, invert-spectrogram or analyze, got --rpc ", args.rpc));
+    }
+    // The server's allocator setting (specinv-server --malloc-retain-mb default).
+    // FailedPrecondition (another allocator, e.g. a sanitizer's) leaves its defaults, as in the server.
+    if (absl::Status s = server::RetainFreedMemory(server::kDefaultMallocRetainBytes); absl::IsInvalidArgument(s)) {
+      return s;
     }
     server::InProcessService::Options options;
     options.workers = args.workers;

@@ -30,7 +30,7 @@ fail() {
 }
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-"$SERVER" --host 127.0.0.1 --port "$PORT" --workers 2 --log-level warn >"$WORK/server.log" 2>&1 &
+"$SERVER" --host 127.0.0.1 --port "$PORT" --http-port 0 --workers 2 --log-level warn >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 
 specinv() { "$CLIENT" --server "127.0.0.1:$PORT" "$@"; }

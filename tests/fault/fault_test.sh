@@ -137,7 +137,7 @@ NAMES=(A B C)
 
 for i in 0 1 2; do
   "$SERVER" --host 127.0.0.1 --port "${GRPC_PORTS[$i]}" --metrics-host 127.0.0.1 \
-    --metrics-port "${METRICS_PORTS[$i]}" --workers "$WORKERS" --queue-depth "$CONCURRENCY" \
+    --metrics-port "${METRICS_PORTS[$i]}" --http-port 0 --workers "$WORKERS" --queue-depth "$CONCURRENCY" \
     --shutdown-grace-s "$GRACE_S" --log-format json --log-level info >"$WORK/server$i.log" 2>&1 &
   PIDS[$i]=$!
 done

@@ -46,7 +46,7 @@ class Server:
     """A specinv-server process with its log drained in the background."""
 
     def __init__(self, binary, sanitized, extra, cap_gb):
-        cmd = [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--workers", "2",
+        cmd = [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--http-port", "0", "--workers", "2",
                "--queue-depth", "2", "--log-format", "json", "--shutdown-grace-s", "1",
                "--max-job-memory-mb", str(BUDGET_MB)] + extra
         env = dict(os.environ)

@@ -70,7 +70,7 @@ def wait_for_start(proc, timeout_s):
 
 def start_server(binary):
     proc = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--workers", "2",
+        [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--http-port", "0", "--workers", "2",
          "--log-format", "json", "--shutdown-grace-s", "10"],
         stderr=subprocess.PIPE, text=True)
     port, log = wait_for_start(proc, 30)

@@ -187,5 +187,19 @@ TEST(WorkerPoolTest, JobsSeeTheirQueueWait) {
   EXPECT_GE(pool.RetryHint(), absl::Milliseconds(10));
 }
 
+TEST(WorkerPoolTest, RetryHintIsTheTimeToDrainHalfTheQueue) {
+  // One worker, a queue of 8: after jobs of 40 ms, half the queue (4 jobs)
+  // drains in about 160 ms. The mean is an average of recent jobs that starts
+  // from the first one, so the hint lies between 4 x 40 ms and 4 x the
+  // slowest job's time.
+  WorkerPool pool(1, 8);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(pool.TrySubmit([](absl::Duration) { absl::SleepFor(absl::Milliseconds(40)); }).ok());
+  }
+  pool.Stop();
+  EXPECT_GE(pool.RetryHint(), absl::Milliseconds(4 * 40));
+  EXPECT_LT(pool.RetryHint(), absl::Milliseconds(4 * 400));
+}
+
 }  // namespace
 }  // namespace specinv::server

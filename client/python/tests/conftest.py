@@ -20,7 +20,7 @@ class Server:
     """A specinv-server process; its log is drained in the background."""
 
     def __init__(self, binary, *extra):
-        cmd = [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1",
+        cmd = [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--http-port", "0",
                "--log-format", "json", "--shutdown-grace-s", "2", *extra]
         if "--workers" not in extra:
             cmd += ["--workers", "2"]

@@ -1,0 +1,366 @@
+// Copyright specinv authors.
+
+#include "server/http/http_api.h"
+
+#include <httplib.h>
+
+#include <future>
+#include <map>
+#include <utility>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/http/http_status.h"
+#include "server/http/query_fields.h"
+#include "server/logging.h"
+#include "server/rpc/serve.h"
+#include "server/status_mapping.h"
+
+namespace specinv::server {
+namespace {
+
+constexpr char kNpyType[] = "application/x-npy";
+
+// Aliases shared by the routes (a route's message may lack some: those keys
+// are then unknown parameters of that route).
+const QueryFieldOptions& RouteQuery(absl::string_view route) {
+  static const auto* const kInversion = new QueryFieldOptions{
+      {{"preset", "config.preset"},
+       {"sample_rate", "config.sample_rate_hertz"},
+       {"method", "options.method"},
+       {"iterations", "options.iterations"},
+       {"seed", "options.seed"},
+       {"encoding", "output.encoding"},
+       {"length_samples", "output.length_samples"},
+       {"layout", "mel.layout"}},
+      {}};
+  static const auto* const kSpectrogram = new QueryFieldOptions{
+      {{"preset", "config.preset"},
+       {"sample_rate", "config.sample_rate_hertz"},
+       {"method", "options.method"},
+       {"iterations", "options.iterations"},
+       {"seed", "options.seed"},
+       {"encoding", "output.encoding"},
+       {"length_samples", "output.length_samples"},
+       {"layout", "magnitude.layout"}},
+      {}};
+  static const auto* const kAnalyze =
+      new QueryFieldOptions{{{"preset", "config.preset"}, {"kind", "kind"}, {"layout", "layout"}}, {}};
+  static const auto* const kRender = new QueryFieldOptions{{{"preset", "config.preset"},
+                                                            {"kind", "spectrogram_kind"},
+                                                            {"view", "view"},
+                                                            {"colormap", "colormap"},
+                                                            {"width", "width_pixels"},
+                                                            {"height", "height_pixels"},
+                                                            {"sample_rate", "config.sample_rate_hertz"},
+                                                            {"layout", "spectrogram.layout"}},
+                                                           {}};
+  if (route == "invert-mel") return *kInversion;
+  if (route == "invert-spectrogram") return *kSpectrogram;
+  if (route == "analyze") return *kAnalyze;
+  return *kRender;
+}
+
+// The URL's query parameters only (httplib also parses a form-encoded body
+// into req.params; our bodies are data, never forms).
+absl::Status QueryInto(const httplib::Request& req, absl::string_view route, google::protobuf::Message* message) {
+  httplib::Params params;
+  if (const size_t q = req.target.find('?'); q != std::string::npos) {
+    httplib::detail::parse_query_text(req.target.substr(q + 1), params);
+  }
+  return SetFieldsFromQuery(std::multimap<std::string, std::string>(params.begin(), params.end()), RouteQuery(route),
+                            message);
+}
+
+// The whole body, false when it is larger than `max_bytes` (answered 413).
+// Read through a ContentReader: httplib caps bodies sent as
+// application/x-www-form-urlencoded (curl's default for --data-binary) at
+// 8 KiB when it reads them itself.
+bool ReadBody(const httplib::Request& req, const httplib::ContentReader& reader, int64_t max_bytes,
+              std::string* body) {
+  uint64_t declared = 0;
+  if (absl::SimpleAtoi(req.get_header_value("Content-Length"), &declared) &&
+      declared > static_cast<uint64_t>(max_bytes)) {
+    return false;
+  }
+  const bool complete = reader([body, max_bytes](const char* data, size_t length) {
+    body->append(data, length);
+    return static_cast<int64_t>(body->size()) <= max_bytes;
+  });
+  return complete && static_cast<int64_t>(body->size()) <= max_bytes;
+}
+
+void WriteTooLarge(int64_t max_bytes, httplib::Response& res) {
+  res.status = 413;
+  res.set_content(ErrorJson(InvalidField("body", absl::StrFormat("is larger than the server's --max-message-mb=%g",
+                                                                 static_cast<double>(max_bytes) / (1 << 20))),
+                            ""),
+                  "application/json");
+}
+
+absl::Status RequireBody(const std::string& body, absl::string_view what) {
+  if (body.empty()) return InvalidField("body", absl::StrCat("is empty; send ", what));
+  return absl::OkStatus();
+}
+
+// The content type of an encoded audio answer.
+const char* AudioContentType(v1::AudioEncoding encoding) {
+  switch (encoding) {
+    case v1::AUDIO_ENCODING_FLAC: return "audio/flac";
+    case v1::AUDIO_ENCODING_OGG_VORBIS: return "audio/ogg";
+    case v1::AUDIO_ENCODING_MP3: return "audio/mpeg";
+    case v1::AUDIO_ENCODING_PCM_FLOAT32_LE:
+    case v1::AUDIO_ENCODING_PCM_INT16_LE: return "application/octet-stream";
+    default: return "audio/wav";
+  }
+}
+
+void WriteAudio(const v1::Audio& audio, httplib::Response& res) {
+  const std::string& bytes = audio.has_pcm_data() ? audio.pcm_data() : audio.encoded_data();
+  res.set_header("X-Sample-Rate", absl::StrCat(audio.sample_rate_hertz()));
+  res.set_header("X-Channels", absl::StrCat(std::max(1, audio.channel_count())));
+  res.set_header("X-Audio-Encoding", v1::AudioEncoding_Name(audio.encoding()));
+  res.set_content(bytes, AudioContentType(audio.encoding()));
+}
+
+void WriteError(const absl::Status& status, const std::string& request_id, httplib::Response& res) {
+  res.status = HttpStatusOf(status.code());
+  if (std::optional<std::string> retry_after = RetryAfterOf(status)) res.set_header("Retry-After", *retry_after);
+  if (status.code() == absl::StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
+  res.set_content(ErrorJson(status, request_id), "application/json");
+}
+
+std::optional<std::string> HeaderOf(const httplib::Request& req, const char* name) {
+  if (!req.has_header(name)) return std::nullopt;
+  return req.get_header_value(name);
+}
+
+// What Serve needs of the HttpApi.
+struct ServeContext {
+  const HttpApi::Deps& deps;
+  const std::atomic<bool>& draining;
+  const std::atomic<bool>& cancelled;
+  std::atomic<int>& in_flight;
+};
+
+// One call: Begin (auth, request id) -> Shed -> convert the HTTP request
+// (body, query) -> Prepare -> Admit -> Submit and wait -> respond -> End.
+template <typename Request, typename Response>
+void Serve(const ServeContext& ctx, const char* method, const httplib::Request& req, httplib::Response& res,
+           const std::function<absl::Status(Request*)>& convert,
+           absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*),
+           const std::function<absl::Status(const Response&, httplib::Response&)>& respond) {
+  const HttpApi::Deps& deps = ctx.deps;
+  ++ctx.in_flight;
+  HttpOrigin origin;
+  origin.request_id = req.get_header_value("X-Request-Id");
+  origin.authorization = HeaderOf(req, "Authorization");
+  origin.peer = absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
+  origin.cancelled = &ctx.cancelled;
+  absl::Status header = absl::OkStatus();
+  if (std::optional<std::string> timeout = HeaderOf(req, "X-Request-Timeout")) {
+    double seconds = 0.0;
+    if (!absl::SimpleAtod(*timeout, &seconds) || !(seconds > 0.0 && seconds <= 86400.0)) {
+      header = InvalidField("X-Request-Timeout", absl::StrCat("must be seconds in (0, 86400], got \"",
+                                                               BoundedEcho(*timeout), "\""));
+    } else {
+      origin.deadline = absl::Now() + absl::Seconds(seconds);
+    }
+  }
+  absl::Status auth;
+  std::shared_ptr<CallRecord> call = deps.life->Begin(method, origin, &auth);
+  res.set_header("X-Request-Id", call->request_id);
+
+  Request request;
+  Response response;
+  absl::Status s = auth;
+  if (s.ok()) s = header;
+  if (s.ok() && ctx.draining) s = absl::UnavailableError("server is shutting down; not accepting new calls");
+  if (s.ok()) s = deps.life->Shed();
+  if (s.ok()) s = RunContained(method, call->request_id, [&] { return convert(&request); });
+  Prepared prepared;
+  if (s.ok()) s = internal::PrepareAndAdmit(*deps.life, *deps.env, *call, request, &response, prepare, &prepared);
+  if (s.ok()) {
+    std::promise<absl::Status> done;
+    std::future<absl::Status> result = done.get_future();
+    s = internal::SubmitRunners(*deps.life, call, nullptr, std::move(prepared),
+                                [&done](const absl::Status& status) { done.set_value(status); });
+    if (s.ok()) s = result.get();  // the pool always runs or drops a queued job, never loses it
+  }
+  if (s.ok()) s = RunContained(method, call->request_id, [&] { return respond(response, res); });
+  deps.life->End(*call, nullptr, s);
+  if (!s.ok()) WriteError(s, call->request_id, res);
+  --ctx.in_flight;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(const Deps& deps, const std::string& host, int port) {
+  std::unique_ptr<HttpApi> api(new HttpApi());
+  api->deps_ = deps;
+  api->http_ = std::make_unique<httplib::Server>();
+  api->http_->set_payload_max_length(static_cast<size_t>(std::max<int64_t>(deps.max_body_bytes, 1)));
+  api->Routes();
+  api->port_ = port == 0 ? api->http_->bind_to_any_port(host) : (api->http_->bind_to_port(host, port) ? port : -1);
+  if (api->port_ <= 0) {
+    return absl::UnavailableError(absl::StrFormat("http: cannot listen on %s:%d (--http-port)", host, port));
+  }
+  httplib::Server* http = api->http_.get();
+  api->thread_ = std::thread([http] { http->listen_after_bind(); });
+  return api;
+}
+
+HttpApi::~HttpApi() { Stop(absl::Now()); }
+
+void HttpApi::Drain() { draining_ = true; }
+
+void HttpApi::Stop(absl::Time deadline) {
+  if (stopped_) return;
+  stopped_ = true;
+  draining_ = true;
+  while (in_flight_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  cancelled_ = true;  // jobs still running stop at their next check
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HttpApi::Routes() {
+  httplib::Server& http = *http_;
+  http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  http.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_) {
+      res.status = 503;
+      res.set_content("not ready: shutting down\n", "text/plain");
+    } else if (deps_.ready && !deps_.ready()) {
+      res.status = 503;
+      res.set_content("not ready: every worker is busy and the queue is full\n", "text/plain");
+    } else {
+      res.set_content("ready\n", "text/plain");
+    }
+  });
+  http.Get("/v1/info", [this](const httplib::Request& req, httplib::Response& res) {
+    HttpOrigin origin;
+    origin.request_id = req.get_header_value("X-Request-Id");
+    origin.authorization = HeaderOf(req, "Authorization");
+    origin.peer = absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
+    absl::Status s;
+    std::shared_ptr<CallRecord> call = deps_.life->Begin("GetServerInfo", origin, &s);
+    res.set_header("X-Request-Id", call->request_id);
+    if (s.ok()) {
+      v1::GetServerInfoResponse info;
+      deps_.server_info(&info);
+      std::string json;
+      google::protobuf::util::JsonPrintOptions options;
+      options.add_whitespace = true;
+      if (google::protobuf::util::MessageToJsonString(info, &json, options).ok()) {
+        res.set_content(json, "application/json");
+      } else {
+        s = absl::InternalError("the server information could not be written as JSON");
+      }
+    }
+    deps_.life->End(*call, nullptr, s);
+    if (!s.ok()) WriteError(s, call->request_id, res);
+  });
+
+  http.Post("/v1/analyze", [this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::AnalyzeRequest, v1::AnalyzeResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Analyze", req, res,
+        [&req, &body](v1::AnalyzeRequest* r) {
+          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
+          r->mutable_audio()->set_encoded_data(body);
+          r->set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
+          if (absl::Status s = QueryInto(req, "analyze", r); !s.ok()) return s;
+          r->set_tensor_format(v1::TENSOR_FORMAT_NPY);
+          return absl::OkStatus();
+        },
+        &PrepareAnalyze,
+        [](const v1::AnalyzeResponse& r, httplib::Response& out) {
+          out.set_header("X-Audio-Duration-Seconds", absl::StrCat(r.audio_duration_seconds()));
+          out.set_header("X-Spectrogram-Kind", v1::SpectrogramKind_Name(r.kind()));
+          out.set_content(r.spectrogram().npy_data(), kNpyType);
+          return absl::OkStatus();
+        });
+  });
+
+  auto inversion_headers = [](httplib::Response& res, double sc_db, int iterations, const char* sc_header) {
+    res.set_header(sc_header, absl::StrFormat("%.3f", sc_db));
+    res.set_header("X-Iterations", absl::StrCat(iterations));
+  };
+  http.Post("/v1/invert-mel", [this, inversion_headers](const httplib::Request& req, httplib::Response& res,
+                                                         const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::InvertMelRequest, v1::InvertMelResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "InvertMel", req, res,
+        [&req, &body](v1::InvertMelRequest* r) {
+          if (absl::Status s = RequireBody(body, "a .npy mel spectrogram (n_mels, frames)"); !s.ok()) return s;
+          r->mutable_mel()->set_npy_data(body);
+          return QueryInto(req, "invert-mel", r);
+        },
+        &PrepareInvertMel,
+        [inversion_headers](const v1::InvertMelResponse& r, httplib::Response& out) {
+          inversion_headers(out, r.spectral_convergence_mel_db(), r.iterations_run(),
+                            "X-Spectral-Convergence-Mel-Db");
+          WriteAudio(r.audio(), out);
+          return absl::OkStatus();
+        });
+  });
+  http.Post("/v1/invert-spectrogram", [this, inversion_headers](const httplib::Request& req, httplib::Response& res,
+                                                                 const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "InvertSpectrogram", req, res,
+        [&req, &body](v1::InvertSpectrogramRequest* r) {
+          if (absl::Status s = RequireBody(body, "a .npy magnitude (n_fft/2+1, frames)"); !s.ok()) return s;
+          r->mutable_magnitude()->set_npy_data(body);
+          return QueryInto(req, "invert-spectrogram", r);
+        },
+        &PrepareInvertSpectrogram,
+        [inversion_headers](const v1::InvertSpectrogramResponse& r, httplib::Response& out) {
+          inversion_headers(out, r.spectral_convergence_db(), r.iterations_run(), "X-Spectral-Convergence-Db");
+          WriteAudio(r.audio(), out);
+          return absl::OkStatus();
+        });
+  });
+  http.Post("/v1/render", [this](const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::RenderRequest, v1::RenderResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Render", req, res,
+        [&req, &body](v1::RenderRequest* r) {
+          if (absl::Status s = RequireBody(body, "an audio file or a .npy spectrogram"); !s.ok()) return s;
+          if (absl::StartsWith(req.get_header_value("Content-Type"), kNpyType)) {
+            r->mutable_spectrogram()->set_npy_data(body);
+          } else {
+            r->mutable_audio()->set_encoded_data(body);
+          }
+          return QueryInto(req, "render", r);
+        },
+        &PrepareRender,
+        [](const v1::RenderResponse& r, httplib::Response& out) {
+          out.set_content(r.png_data(), "image/png");
+          return absl::OkStatus();
+        });
+  });
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a route already wrote its answer
+    const absl::Status s =
+        res.status == 413 ? absl::InvalidArgumentError("the request body is larger than the server's --max-message-mb")
+        : res.status == 404 ? absl::NotFoundError("no such route; see GET /v1/info and the README's HTTP API section")
+                            : absl::InvalidArgumentError(absl::StrCat("HTTP ", res.status));
+    const int code = res.status;
+    WriteError(s, "", res);
+    res.status = code;
+  });
+}
+
+}  // namespace specinv::server

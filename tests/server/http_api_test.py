@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+# Copyright specinv authors.
+#
+# The HTTP API (server/http/http_api.h) against a real specinv-server
+# process, from Python's standard library (urllib) and numpy: health and
+# readiness, /v1/info, analyze (the same spectrogram as gRPC Analyze),
+# invert-mel (a WAV whose pitch is the input's), raw PCM encodings, render,
+# JSON errors naming their field, 404/413, deadlines (504), load shedding
+# (429 + Retry-After, /readyz 503), bearer auth (401) and SIGTERM.
+#
+# Run by ctest (tests/server/CMakeLists.txt) with Debian's /usr/bin/python3.
+
+import argparse
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import wave
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_test import generate_stubs, wait_for_start  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+FAILURES = []
+
+
+def check(condition, message):
+    if not condition:
+        FAILURES.append(message)
+        print("FAIL:", message, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(binary, *extra):
+    http_port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--host", "127.0.0.1", "--port", "0", "--metrics-port", "-1", "--http-port", str(http_port),
+         "--log-format", "json", "--shutdown-grace-s", "5", *extra],
+        stderr=subprocess.PIPE, text=True)
+    port, log = wait_for_start(proc, 60)
+    return proc, port, http_port, log
+
+
+def call(http_port, method, path, body=None, headers=None, timeout=60):
+    """(status, headers, body bytes) of one HTTP call."""
+    req = urllib.request.Request(f"http://127.0.0.1:{http_port}{path}", data=body, method=method,
+                                 headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def wav_bytes(samples, rate):
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out.getvalue()
+
+
+def sine(freq, seconds, rate=22050):
+    t = np.arange(int(seconds * rate)) / rate
+    return 0.5 * np.sin(2 * np.pi * freq * t)
+
+
+def peak_hz(samples, rate):
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return np.argmax(spectrum) * rate / len(samples)
+
+
+def error_of(status, headers, body):
+    check(headers.get("Content-Type", "").startswith("application/json"),
+          f"error {status} is not JSON: {headers.get('Content-Type')}")
+    return json.loads(body)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    for flag in ("--server", "--protoc", "--grpc-python-plugin", "--proto-dir", "--health-proto-dir"):
+        parser.add_argument(flag, required=True)
+    args = parser.parse_args()
+    import grpc
+
+    tmp = tempfile.mkdtemp(prefix="specinv_http_")
+    generate_stubs(args, tmp)
+    sys.path.insert(0, tmp)
+    from specinv.v1 import spectrogram_service_pb2 as svc, spectrogram_service_pb2_grpc as svc_grpc
+    from specinv.v1 import spectrogram_config_pb2 as config_pb2, tensor_pb2
+
+    procs = []
+    try:
+        proc, grpc_port, port, log = start(args.server, "--workers", "1", "--queue-depth", "0",
+                                           "--max-message-mb", "4")
+        procs.append(proc)
+
+        # Liveness, readiness, info.
+        status, _, body = call(port, "GET", "/healthz")
+        check(status == 200, f"/healthz: {status}")
+        status, _, body = call(port, "GET", "/readyz")
+        check(status == 200, f"/readyz idle: {status} {body!r}")
+        status, headers, body = call(port, "GET", "/v1/info")
+        info = json.loads(body)
+        check(status == 200 and headers.get("Content-Type") == "application/json", f"/v1/info: {status}")
+        check(info["limits"]["maxAudioDurationSeconds"] > 0 and any(p["name"] == "hifigan" for p in info["presets"]),
+              f"/v1/info lacks limits or presets: {list(info)}")
+
+        # Analyze: the same log-mel as gRPC Analyze of the same file.
+        audio = wav_bytes(sine(440.0, 1.0), 22050)
+        status, headers, body = call(port, "POST", "/v1/analyze?preset=hifigan", audio)
+        check(status == 200 and headers.get("Content-Type") == "application/x-npy", f"analyze: {status} {body[:200]!r}")
+        mel = np.load(io.BytesIO(body))
+        # HiFi-GAN framing: (n_fft - hop) / 2 reflected each side, not centred.
+        check(mel.shape == (80, 1 + (22050 + 2 * 384 - 1024) // 256) and mel.dtype == np.float32,
+              f"analyze shape {mel.shape}")
+        check(headers.get("X-Request-Id"), "analyze answered no X-Request-Id")
+        stub = svc_grpc.SpectrogramStub(grpc.insecure_channel(f"127.0.0.1:{grpc_port}"))
+        request = svc.AnalyzeRequest(kind=config_pb2.SPECTROGRAM_KIND_LOG_MEL,
+                                     tensor_format=tensor_pb2.TENSOR_FORMAT_NPY)
+        request.audio.encoded_data = audio
+        request.config.preset = "hifigan"
+        by_grpc = np.load(io.BytesIO(stub.Analyze(request, timeout=60).spectrogram.npy_data))
+        check(np.array_equal(mel, by_grpc), "HTTP and gRPC Analyze differ")
+
+        # Invert-mel: a WAV at the preset's rate whose pitch is the input's.
+        status, headers, body = call(port, "POST", "/v1/invert-mel?preset=hifigan&method=fgla&iterations=24&seed=3",
+                                     _npy(mel))
+        check(status == 200 and headers.get("Content-Type") == "audio/wav", f"invert-mel: {status} {body[:200]!r}")
+        with wave.open(io.BytesIO(body)) as w:
+            rate, frames = w.getframerate(), w.readframes(w.getnframes())
+        samples = np.frombuffer(frames, "<i2").astype(np.float64) / 32768
+        check(rate == 22050 and abs(len(samples) - 22050) <= 256, f"invert-mel: {rate} Hz, {len(samples)} samples")
+        check(abs(peak_hz(samples, rate) - 440.0) < 5.0, f"invert-mel pitch {peak_hz(samples, rate):.1f} Hz")
+        check(headers.get("X-Iterations") == "24", f"X-Iterations {headers.get('X-Iterations')}")
+        check(float(headers.get("X-Spectral-Convergence-Mel-Db", "0")) < -10.0,
+              f"X-Spectral-Convergence-Mel-Db {headers.get('X-Spectral-Convergence-Mel-Db')}")
+
+        # Raw float PCM with its rate in a header: the WAV's samples, unquantised.
+        status, headers, body = call(port, "POST",
+                                     "/v1/invert-mel?preset=hifigan&method=fgla&iterations=24&seed=3"
+                                     "&encoding=pcm-float32-le", _npy(mel))
+        check(status == 200 and headers.get("Content-Type") == "application/octet-stream"
+              and headers.get("X-Sample-Rate") == "22050", f"pcm: {status} {dict(headers)}")
+        pcm = np.frombuffer(body, "<f4")
+        check(len(pcm) == len(samples) and np.max(np.abs(pcm - samples)) <= 1.5 / 32768,
+              f"pcm float32 differs from the WAV: {len(pcm)} vs {len(samples)} samples")
+
+        # Render: a PNG.
+        status, headers, body = call(port, "POST", "/v1/render?preset=hifigan&view=mel", audio)
+        check(status == 200 and headers.get("Content-Type") == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n",
+              f"render: {status} {body[:100]!r}")
+
+        # Errors: JSON with the code, the field and the request id.
+        for path, body, field in (
+                ("/v1/invert-mel?preset=hifigan&config.hop_length=0", _npy(mel), "config.hop_length"),
+                ("/v1/invert-mel?preset=hifigan&method=bogus", _npy(mel), "method"),
+                ("/v1/invert-mel?preset=hifigan&no_such=1", _npy(mel), "no_such"),
+                ("/v1/invert-mel?preset=hifigan&iterations=many", _npy(mel), "iterations"),
+                ("/v1/invert-mel?preset=hifigan", b"", "body"),
+                ("/v1/invert-mel?preset=hifigan", b"not a npy file", None)):
+            status, headers, raw = call(port, "POST", path, body)
+            error = error_of(status, headers, raw)
+            check(status == 400 and error["code"] == "INVALID_ARGUMENT" and error.get("request_id"),
+                  f"{path}: {status} {error}")
+            if field is not None:
+                check(error.get("field") == field, f"{path}: field {error.get('field')}, expected {field}")
+        status, headers, raw = call(port, "GET", "/v1/nowhere")
+        check(status == 404 and error_of(status, headers, raw)["code"] == "NOT_FOUND", f"404: {status}")
+        # A body over --max-message-mb is refused from its Content-Length,
+        # before it is read (so only the headers are sent here).
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"POST /v1/invert-mel HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (5 << 20))
+            answer = s.recv(65536).decode(errors="replace")
+        check(answer.startswith("HTTP/1.1 413") and '"field":"body"' in answer.replace(" ", ""),
+              f"5 MB body with --max-message-mb 4: {answer[:300]!r}")
+
+        # A deadline stops the job: 504 soon after it passes.
+        long_audio = wav_bytes(np.random.default_rng(1).uniform(-0.5, 0.5, 22050 * 60), 22050)
+        status, _, body = call(port, "POST", "/v1/analyze?preset=hifigan", long_audio)
+        long_mel = _npy(np.load(io.BytesIO(body)))
+        start_t = time.time()
+        status, headers, raw = call(port, "POST", "/v1/invert-mel?preset=hifigan&method=refine&iterations=1000",
+                                    long_mel, headers={"X-Request-Timeout": "0.5"})
+        took = time.time() - start_t
+        check(status == 504 and error_of(status, headers, raw)["code"] == "DEADLINE_EXCEEDED",
+              f"deadline: {status} {raw[:200]!r}")
+        check(took < 3.0, f"deadline answered after {took:.2f} s")
+
+        # Saturation: one worker, no queue. A second call is shed (429 with
+        # Retry-After) and /readyz says not ready while the first runs.
+        first = {}
+        worker = threading.Thread(target=lambda: first.update(r=call(
+            port, "POST", "/v1/invert-mel?preset=hifigan&method=refine&iterations=1000", long_mel,
+            headers={"X-Request-Timeout": "3"})))
+        worker.start()
+        time.sleep(0.5)
+        status, headers, raw = call(port, "POST", "/v1/invert-mel?preset=hifigan", _npy(mel))
+        check(status == 429 and error_of(status, headers, raw)["code"] == "RESOURCE_EXHAUSTED"
+              and int(headers.get("Retry-After", "0")) >= 1, f"saturated: {status} {dict(headers)}")
+        status, _, body = call(port, "GET", "/readyz")
+        check(status == 503, f"/readyz while saturated: {status}")
+        status, _, _ = call(port, "GET", "/healthz")
+        check(status == 200, f"/healthz while saturated: {status}")
+        worker.join()
+        check(first["r"][0] == 504, f"the long call: {first['r'][0]}")
+        status, _, _ = call(port, "GET", "/readyz")
+        check(status == 200, f"/readyz after the long call: {status}")
+
+        # SIGTERM: exit 0.
+        proc.send_signal(signal.SIGTERM)
+        check(proc.wait(timeout=15) == 0, f"SIGTERM exit code {proc.returncode}")
+
+        # Bearer auth: every route but the probes needs the token.
+        token_file = os.path.join(tmp, "tokens")
+        with open(token_file, "w") as f:
+            f.write("s3cret\n")
+        proc, _, port, log = start(args.server, "--auth-token-file", token_file, "--allow-insecure-auth")
+        procs.append(proc)
+        status, headers, raw = call(port, "GET", "/v1/info")
+        check(status == 401 and headers.get("WWW-Authenticate") == "Bearer"
+              and error_of(status, headers, raw)["code"] == "UNAUTHENTICATED", f"no token: {status}")
+        status, headers, raw = call(port, "POST", "/v1/invert-mel?preset=hifigan", _npy(mel),
+                                    headers={"Authorization": "Bearer wrong"})
+        check(status == 401, f"wrong token: {status}")
+        status, _, _ = call(port, "GET", "/v1/info", headers={"Authorization": "Bearer s3cret"})
+        check(status == 200, f"good token: {status}")
+        for probe in ("/healthz", "/readyz"):
+            status, _, _ = call(port, "GET", probe)
+            check(status == 200, f"{probe} without token: {status}")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    if FAILURES:
+        print(f"{len(FAILURES)} failure(s)")
+        return 1
+    print("http api: all checks passed")
+    return 0
+
+
+def _npy(array):
+    out = io.BytesIO()
+    np.save(out, np.asarray(array, dtype=np.float32))
+    return out.getvalue()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
