@@ -7,6 +7,7 @@
 #include <cmath>
 #include <complex>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include <Eigen/Core>
@@ -33,6 +34,7 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 constexpr double kMaxSampleRate = 384000.0;
 
 using BandMatrix = Eigen::Matrix<double, kNumBands, Eigen::Dynamic>;  // (bands, frames)
+using Segment = Eigen::Matrix<double, kNumBands, kSegmentFrames>;    // (bands, N frames)
 
 // numpy.hanning(kFrameLength + 2)[1:-1].
 const std::array<double, kFrameLength>& StoiWindow() {
@@ -156,8 +158,7 @@ BandMatrix BandEnvelopes(const std::vector<double>& signal) {
 
 // Classic STOI of one band segment pair (rows of length kSegmentFrames):
 // the clipped correlation summed over bands.
-double StoiSegmentSum(const Eigen::Matrix<double, kNumBands, kSegmentFrames>& x,
-                      const Eigen::Matrix<double, kNumBands, kSegmentFrames>& y) {
+double StoiSegmentSum(const Segment& x, const Segment& y) {
   const double clip = std::pow(10.0, -kBetaDb / 20.0);
   double total = 0.0;
   for (int j = 0; j < kNumBands; ++j) {
@@ -174,7 +175,7 @@ double StoiSegmentSum(const Eigen::Matrix<double, kNumBands, kSegmentFrames>& x,
 }
 
 // ESTOI normalisation: zero mean, unit norm along rows, then along columns.
-Eigen::Matrix<double, kNumBands, kSegmentFrames> RowColumnNormalise(Eigen::Matrix<double, kNumBands, kSegmentFrames> m) {
+Segment RowColumnNormalise(Segment m) {
   for (int j = 0; j < kNumBands; ++j) {
     m.row(j).array() -= m.row(j).mean();
     m.row(j) /= m.row(j).norm() + kEps;
@@ -186,12 +187,68 @@ Eigen::Matrix<double, kNumBands, kSegmentFrames> RowColumnNormalise(Eigen::Matri
   return m;
 }
 
-absl::StatusOr<std::vector<double>> To10k(std::span<const double> samples, double sample_rate) {
+// pystoi's resample_oct: scipy.signal.resample_poly(x, up, down) with the
+// Octave-compatible Kaiser-windowed sinc (60 dB rejection, transition width a
+// tenth of the cutoff), normalised to unit sum, in float64. Output sample n
+// sits at input time n * down / up: y[n] = up * sum_m x[m] h[L + n*down - m*up].
+std::vector<double> ResamplePolyOctave(std::span<const double> x, int64_t up, int64_t down) {
+  const int64_t g = std::gcd(up, down);
+  up /= g;
+  down /= g;
+  const double rejection_db = 60.0;
+  const double cutoff = 1.0 / (2.0 * static_cast<double>(std::max(up, down)));
+  const double roll_off = cutoff / 10.0;
+  const int64_t half = static_cast<int64_t>(std::ceil((rejection_db - 8.0) / (28.714 * roll_off)));
+  const double beta = 0.1102 * (rejection_db - 8.7);
+  const int64_t taps = 2 * half + 1;
+  std::vector<double> h(static_cast<size_t>(taps));
+  double sum = 0.0;
+  const double i0_beta = std::cyl_bessel_i(0.0, beta);
+  for (int64_t i = 0; i < taps; ++i) {
+    const double t = static_cast<double>(i - half);
+    const double arg = 2.0 * cutoff * t;
+    const double sinc = arg == 0.0 ? 1.0 : std::sin(M_PI * arg) / (M_PI * arg);
+    const double r = 2.0 * static_cast<double>(i) / static_cast<double>(taps - 1) - 1.0;
+    const double kaiser = std::cyl_bessel_i(0.0, beta * std::sqrt(std::max(0.0, 1.0 - r * r))) / i0_beta;
+    h[static_cast<size_t>(i)] = kaiser * 2.0 * static_cast<double>(up) * cutoff * sinc;
+    sum += h[static_cast<size_t>(i)];
+  }
+  for (double& v : h) v = v / sum * static_cast<double>(up);
+  const int64_t n_in = static_cast<int64_t>(x.size());
+  const int64_t n_out = (n_in * up + down - 1) / down;
+  std::vector<double> y(static_cast<size_t>(n_out), 0.0);
+  for (int64_t n = 0; n < n_out; ++n) {
+    // Taps k = half + n*down - m*up in [0, taps): m in [ceil((n*down - half)/up), floor((n*down + half)/up)].
+    const int64_t centre = n * down;
+    const int64_t m_lo = centre - half <= 0 ? 0 : (centre - half + up - 1) / up;
+    const int64_t m_hi = std::min(n_in - 1, (centre + half) / up);
+    double acc = 0.0;
+    for (int64_t m = m_lo; m <= m_hi; ++m) {
+      acc += x[static_cast<size_t>(m)] * h[static_cast<size_t>(half + centre - m * up)];
+    }
+    y[static_cast<size_t>(n)] = acc;
+  }
+  return y;
+}
+
+absl::StatusOr<std::vector<double>> To10k(std::span<const double> samples, double sample_rate,
+                                          StoiResampler resampler) {
   if (sample_rate == kStoiSampleRate) return std::vector<double>(samples.begin(), samples.end());
+  if (resampler == StoiResampler::kPystoi) {
+    return ResamplePolyOctave(samples, static_cast<int64_t>(kStoiSampleRate), static_cast<int64_t>(sample_rate));
+  }
   std::vector<float> f(samples.begin(), samples.end());
   auto resampled = Resample(f, sample_rate, kStoiSampleRate);
   if (!resampled.ok()) return resampled.status();
   return std::vector<double>(resampled->begin(), resampled->end());
+}
+
+// Taps of pystoi's resampling filter between `sample_rate` and 10 kHz.
+int64_t PystoiFilterTaps(int64_t sample_rate) {
+  const int64_t g = std::gcd(sample_rate, static_cast<int64_t>(kStoiSampleRate));
+  const double max_factor = static_cast<double>(std::max(sample_rate, static_cast<int64_t>(kStoiSampleRate)) / g);
+  const double roll_off = 1.0 / (2.0 * max_factor) / 10.0;
+  return 2 * static_cast<int64_t>(std::ceil((60.0 - 8.0) / (28.714 * roll_off))) + 1;
 }
 
 absl::Status CheckSignal(std::string_view field, std::span<const double> samples) {
@@ -217,9 +274,23 @@ absl::StatusOr<double> ComputeStoi(std::span<const double> clean, std::span<cons
   }
   if (auto s = CheckSignal("clean", clean); !s.ok()) return s;
   if (auto s = CheckSignal("degraded", degraded); !s.ok()) return s;
-  // Length at 10 kHz before resampling, so a short input fails fast.
-  const int64_t length_10k =
-      static_cast<int64_t>(std::llround(static_cast<double>(clean.size()) * kStoiSampleRate / sample_rate));
+  const bool pystoi_resampler = options.resampler == StoiResampler::kPystoi && sample_rate != kStoiSampleRate;
+  if (pystoi_resampler) {
+    if (sample_rate != std::floor(sample_rate)) {
+      return InvalidField("sample_rate", absl::StrFormat("must be a whole number of hertz with the pystoi resampler, "
+                                                         "got %v (resampler soxr takes any rate)", sample_rate));
+    }
+    const int64_t taps = PystoiFilterTaps(static_cast<int64_t>(sample_rate));
+    if (taps > kStoiMaxPystoiFilterTaps) {
+      return InvalidField("sample_rate", absl::StrFormat("%v Hz needs a %d-tap pystoi resampling filter (at most %d); "
+                                                         "use resampler soxr",
+                                                         sample_rate, taps, kStoiMaxPystoiFilterTaps));
+    }
+  }
+  // Length at 10 kHz before resampling, so a short input fails fast
+  // (resample_poly yields ceil(n * 10000 / fs) samples, libsoxr round()).
+  const double scaled = static_cast<double>(clean.size()) * kStoiSampleRate / sample_rate;
+  const int64_t length_10k = static_cast<int64_t>(pystoi_resampler ? std::ceil(scaled - 1e-9) : std::llround(scaled));
   if (length_10k < kStoiMinSamples10k) {
     return InvalidField("clean", absl::StrFormat("has %d samples (%d at 10 kHz); STOI needs at least %d samples at "
                                                  "10 kHz (%.4f s) for %d frames",
@@ -227,9 +298,9 @@ absl::StatusOr<double> ComputeStoi(std::span<const double> clean, std::span<cons
                                                  static_cast<double>(kStoiMinSamples10k) / kStoiSampleRate,
                                                  kSegmentFrames));
   }
-  auto x = To10k(clean, sample_rate);
+  auto x = To10k(clean, sample_rate, options.resampler);
   if (!x.ok()) return WithField(x.status(), "clean");
-  auto y = To10k(degraded, sample_rate);
+  auto y = To10k(degraded, sample_rate, options.resampler);
   if (!y.ok()) return WithField(y.status(), "degraded");
 
   std::vector<double> x_kept;
@@ -248,8 +319,8 @@ absl::StatusOr<double> ComputeStoi(std::span<const double> clean, std::span<cons
   const int64_t segments = frames - kSegmentFrames + 1;
   double sum = 0.0;
   for (int64_t m = 0; m < segments; ++m) {
-    const Eigen::Matrix<double, kNumBands, kSegmentFrames> xs = x_bands.middleCols<kSegmentFrames>(m);
-    const Eigen::Matrix<double, kNumBands, kSegmentFrames> ys = y_bands.middleCols<kSegmentFrames>(m);
+    const Segment xs = x_bands.middleCols<kSegmentFrames>(m);
+    const Segment ys = y_bands.middleCols<kSegmentFrames>(m);
     if (options.extended) {
       sum += RowColumnNormalise(xs).cwiseProduct(RowColumnNormalise(ys)).sum() / kSegmentFrames;
     } else {
