@@ -12,7 +12,11 @@
 // over T frames and K bins. A gain g on the signal (P_deg = g^2 P_ref, every
 // bin above the floor) gives LSD = |20 log10 g| exactly; identical inputs
 // give 0. The floor (default 1e-10, librosa's power_to_db amin) keeps silent
-// bins finite: two bins both at or below it compare equal.
+// bins finite: two bins both at or below it compare equal. Every bin counts
+// equally in dB, so near-silent bins dominate: a signal with digital silence
+// reconstructed with a little noise there scores tens of dB (speech22k after
+// 16 FGLA iterations: 29.5 dB at floor 1e-10, 5.1 dB at 1e-4); raise the
+// floor (relative to the signal's power scale) to discount them.
 // From signals, P = |STFT|^2 with the given StftOptions (librosa framing,
 // computed in double precision and rounded to float; see analysis/stft.h).
 //
