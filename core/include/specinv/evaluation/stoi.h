@@ -53,14 +53,14 @@
 //    input) contributes 0.
 //
 // Units and scaling: samples are linear amplitude at `sample_rate` hertz; the
-// score is scale-invariant in both signals. STOI lies in [-1, 1] (about
-// [0.4, 1] for speech), ESTOI likewise; identical signals score 1.
+// score is scale-invariant in both signals. STOI and ESTOI lie in [-1, 1]
+// (means of correlations); identical signals score 1.
 //
 // Errors (InvalidArgument naming the field, see base/field_error.h):
 // "sample_rate" outside (0, 384000] or too far from 10 kHz to resample
 // (io/audio_io.h kMaxResampleRatio), or, with the pystoi resampler, not a
-// whole number of hertz or needing more than kStoiMaxPystoiFilterTaps taps; "degraded" when its length differs from
-// clean's; "clean" / "degraded" for an empty signal or a non-finite sample
+// whole number of hertz or needing more than kStoiMaxPystoiFilterTaps taps;
+// "degraded" when its length differs from clean's; "clean" / "degraded" for an empty signal or a non-finite sample
 // ("clean[17]"); "clean" when the signal is too short for 30 STFT frames at
 // 10 kHz (at least kStoiMinSamples10k samples after resampling) or when fewer
 // than 30 frames remain after silent-frame removal.
