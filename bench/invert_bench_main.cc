@@ -13,13 +13,21 @@
 // magnitude (--domain linear). Per method it prints wall time (ms, the
 // inversion call only, mel -> magnitude included), its CPU time (ms, all
 // threads; the figure to compare on a loaded machine), SC_lin (dB, on the
-// original linear magnitude), SC_mel (dB, on the original mel) and the peak
+// original linear magnitude), SC_mel (dB, on the original mel), the
+// perceptual and spectral measures of the reconstruction against the input
+// audio (evaluation/: STOI and ESTOI, LSD in dB on the configuration's power
+// STFT, the multi-resolution STFT distance; "nan" where a measure does not
+// apply, e.g. for nnls, which makes no audio, or STOI of a clip shorter than
+// 30 frames at 10 kHz) and the peak
 // RSS (MB, VmHWM reset just before the call) of a child process that ran
 // only that method, read when the call returns. It includes the input audio,
 // magnitude and mel the child inherited; the header line gives that baseline
 // and the size of the complex spectrogram. Method "nnls"
 // times mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
 // relative residual).
+//
+// --output-dir DIR writes each method's reconstruction to DIR/<method>.wav
+// (32-bit float WAV at the configured rate; DIR is created if missing).
 //
 // Input: anything DecodeAudio reads (WAV, FLAC, OGG, ...), resampled to the
 // configured rate, or a float32 1-D .npy (taken to be at --sample-rate, or
@@ -30,6 +38,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <limits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +54,8 @@
 #include "specinv/io/audio_io.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/analysis/features.h"
+#include "specinv/evaluation/spectral_distance.h"
+#include "specinv/evaluation/stoi.h"
 #include "specinv/inversion/inversion.h"
 #include "specinv/inversion/mel_inverse.h"
 #include "specinv/io/npy.h"
@@ -58,6 +70,7 @@ struct Args {
   std::string domain = "mel";
   int iterations = 32;
   int refine_iterations = 0;
+  std::string output_dir;  // empty: write no audio
   int threads = 1;
   bool refine_log = false;
   std::string init = "zero";
@@ -80,6 +93,7 @@ void Usage() {
   std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
+               "  [--output-dir DIR]\n"
                "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
@@ -112,6 +126,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--refine-history") a->refine_history = std::stoi(value());
     else if (k == "--mel-inverse") a->mel_inverse = value();
     else if (k == "--json") a->json = true;
+    else if (k == "--output-dir") a->output_dir = value();
     else if (k == "--no-fork") a->fork_each = false;
     else if (k == "--sample-rate") a->sample_rate = std::stod(value());
     else if (k == "--n-fft") a->n_fft = std::stoi(value());
@@ -183,18 +198,30 @@ struct Row {
   double cpu_ms = 0.0;  // CPU time of the call (all threads): robust on a loaded machine
   double sc_lin_db = 0.0;
   double sc_mel_db = 0.0;
+  double stoi = std::numeric_limits<double>::quiet_NaN();
+  double estoi = std::numeric_limits<double>::quiet_NaN();
+  double lsd_db = std::numeric_limits<double>::quiet_NaN();
+  double mr_stft = std::numeric_limits<double>::quiet_NaN();
   double peak_rss_mb = 0.0;
 };
+
+// JSON has no NaN: a measure that does not apply is null.
+std::string JsonNumber(double v, int precision) {
+  return std::isfinite(v) ? absl::StrFormat("%.*f", precision, v) : std::string("null");
+}
 
 std::string Format(const Row& r, bool json) {
   if (json) {
     return absl::StrFormat(
         "{\"method\": \"%s\", \"iterations\": %d, \"ms\": %.2f, \"cpu_ms\": %.2f, \"sc_lin_db\": %.3f, "
-        "\"sc_mel_db\": %.3f, \"peak_rss_mb\": %.1f}",
-        r.method, r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, r.peak_rss_mb);
+        "\"sc_mel_db\": %.3f, \"stoi\": %s, \"estoi\": %s, \"lsd_db\": %s, \"mr_stft\": %s, "
+        "\"peak_rss_mb\": %.1f}",
+        r.method, r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, JsonNumber(r.stoi, 4),
+        JsonNumber(r.estoi, 4), JsonNumber(r.lsd_db, 3), JsonNumber(r.mr_stft, 4), r.peak_rss_mb);
   }
-  return absl::StrFormat("%-10s %6d %10.1f %10.1f %10.2f %10.2f %10.1f", r.method, r.iterations, r.ms, r.cpu_ms,
-                         r.sc_lin_db, r.sc_mel_db, r.peak_rss_mb);
+  return absl::StrFormat("%-10s %6d %10.1f %10.1f %10.2f %10.2f %7.4f %7.4f %8.2f %8.4f %10.1f", r.method,
+                         r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, r.stoi, r.estoi, r.lsd_db,
+                         r.mr_stft, r.peak_rss_mb);
 }
 
 // Runs one method; returns its row (or an error message in `error`).
@@ -274,6 +301,28 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   }
   row.sc_lin_db = ScDb(magnitude, *mag);
   row.sc_mel_db = ScDb(mel, fx.MagnitudeToMel(*mag));
+  const std::vector<float>& out = result->audio;
+  if (out.size() == audio.size()) {
+    const double rate = fx.config().sample_rate;
+    if (auto d = ComputeStoi(audio, out, rate); d.ok()) row.stoi = *d;
+    if (auto d = ComputeStoi(audio, out, rate, StoiOptions{.extended = true}); d.ok()) row.estoi = *d;
+    LogSpectralDistanceOptions lsd;
+    lsd.stft = fx.config().stft;
+    if (auto d = LogSpectralDistance(audio, out, lsd); d.ok()) row.lsd_db = *d;
+    if (auto d = ComputeMultiResolutionStftDistance(audio, out); d.ok()) row.mr_stft = d->total;
+  }
+  if (!args.output_dir.empty()) {
+    auto wav = EncodeAudio(out, fx.config().sample_rate, AudioEncoding::kWavFloat32);
+    if (!wav.ok()) {
+      *error = wav.status().ToString();
+      return row;
+    }
+    const std::string path = (std::filesystem::path(args.output_dir) / (method + ".wav")).string();
+    if (auto s = WriteFileBytes(path, *wav); !s.ok()) {
+      *error = s.ToString();
+      return row;
+    }
+  }
   return row;
 }
 
@@ -349,6 +398,14 @@ int Main(int argc, char** argv) {
     for (size_t i = 0; i < n; ++i) tiled[i] = audio[i % audio.size()];
     audio = std::move(tiled);
   }
+  if (!args.output_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(args.output_dir, ec);
+    if (ec) {
+      std::cerr << "--output-dir " << args.output_dir << ": " << ec.message() << "\n";
+      return 1;
+    }
+  }
   auto magnitude = fx->Magnitude(audio);
   if (!magnitude.ok()) {
     std::cerr << magnitude.status() << "\n";
@@ -365,8 +422,9 @@ int Main(int argc, char** argv) {
                                  args.input, static_cast<double>(audio.size()) / config.sample_rate,
                                  config.sample_rate, args.preset, config.stft.n_fft, config.stft.hop_length,
                                  config.n_mels, config.power, args.domain, args.threads);
-    std::cout << absl::StrFormat("%-10s %6s %10s %10s %10s %10s %10s\n", "method", "iters", "ms", "cpu_ms",
-                                 "SC_lin_dB", "SC_mel_dB", "peakRSS_MB");
+    std::cout << absl::StrFormat("%-10s %6s %10s %10s %10s %10s %7s %7s %8s %8s %10s\n", "method", "iters", "ms",
+                                 "cpu_ms", "SC_lin_dB", "SC_mel_dB", "STOI", "ESTOI", "LSD_dB", "MR-STFT",
+                                 "peakRSS_MB");
   }
   int status = 0;
   for (absl::string_view m : absl::StrSplit(args.methods, ',')) {
