@@ -14,7 +14,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "server/http/http_status.h"
+#include "server/http/kserve.h"
 #include "server/http/query_fields.h"
 #include "server/logging.h"
 #include "server/rpc/serve.h"
@@ -59,6 +61,19 @@ const QueryFieldOptions& RouteQuery(absl::string_view route) {
                                                             {"sample_rate", "config.sample_rate_hertz"},
                                                             {"layout", "spectrogram.layout"}},
                                                            {}};
+  static const auto* const kReorder = new QueryFieldOptions{{{"preset", "config.preset"},
+                                                             {"strategy", "strategy"},
+                                                             {"sort_key", "sort_key"},
+                                                             {"encoding", "output.encoding"}},
+                                                            {}};
+  static const auto* const kTransform = new QueryFieldOptions{{{"preset", "config.preset"},
+                                                               {"phase", "phase"},
+                                                               {"method", "inversion.method"},
+                                                               {"iterations", "inversion.iterations"},
+                                                               {"encoding", "output.encoding"}},
+                                                              {"band_mutes"}};
+  if (route == "reorder") return *kReorder;
+  if (route == "transform") return *kTransform;
   if (route == "invert-mel") return *kInversion;
   if (route == "invert-spectrogram") return *kSpectrogram;
   if (route == "analyze") return *kAnalyze;
@@ -107,6 +122,26 @@ absl::Status RequireBody(const std::string& body, absl::string_view what) {
   return absl::OkStatus();
 }
 
+// band_mutes=LOW-HIGH[,LOW-HIGH...] in hertz (a repeated message field, so
+// not reachable by path).
+absl::Status BandMutesInto(const httplib::Request& req, v1::TransformRequest* r) {
+  if (!req.has_param("band_mutes")) return absl::OkStatus();
+  const std::string text = req.get_param_value("band_mutes");
+  for (absl::string_view band : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> edges = absl::StrSplit(band, absl::MaxSplits('-', 1));
+    double low = 0.0;
+    double high = 0.0;
+    if (!absl::SimpleAtod(edges.first, &low) || !absl::SimpleAtod(edges.second, &high)) {
+      return InvalidField("band_mutes", absl::StrCat("must be LOW-HIGH[,LOW-HIGH...] in hertz, got \"",
+                                                     BoundedEcho(text), "\""));
+    }
+    v1::BandMute* mute = r->add_band_mutes();
+    mute->set_low_hertz(low);
+    mute->set_high_hertz(high);
+  }
+  return absl::OkStatus();
+}
+
 // The content type of an encoded audio answer.
 const char* AudioContentType(v1::AudioEncoding encoding) {
   switch (encoding) {
@@ -127,16 +162,30 @@ void WriteAudio(const v1::Audio& audio, httplib::Response& res) {
   res.set_content(bytes, AudioContentType(audio.encoding()));
 }
 
-void WriteError(const absl::Status& status, const std::string& request_id, httplib::Response& res) {
+using ErrorBody = std::string (*)(const absl::Status& status, absl::string_view request_id);
+
+std::string KserveErrorBody(const absl::Status& status, absl::string_view) { return kserve::ErrorJson(status); }
+
+void WriteError(const absl::Status& status, const std::string& request_id, httplib::Response& res,
+                ErrorBody body = &ErrorJson) {
   res.status = HttpStatusOf(status.code());
   if (std::optional<std::string> retry_after = RetryAfterOf(status)) res.set_header("Retry-After", *retry_after);
   if (status.code() == absl::StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
-  res.set_content(ErrorJson(status, request_id), "application/json");
+  res.set_content(body(status, request_id), "application/json");
 }
 
 std::optional<std::string> HeaderOf(const httplib::Request& req, const char* name) {
   if (!req.has_header(name)) return std::nullopt;
   return req.get_header_value(name);
+}
+
+// Request id, authorization and peer of an HTTP call.
+HttpOrigin OriginOf(const httplib::Request& req) {
+  HttpOrigin origin;
+  origin.request_id = req.get_header_value("X-Request-Id");
+  origin.authorization = HeaderOf(req, "Authorization");
+  origin.peer = absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
+  return origin;
 }
 
 // What Serve needs of the HttpApi.
@@ -145,6 +194,7 @@ struct ServeContext {
   const std::atomic<bool>& draining;
   const std::atomic<bool>& cancelled;
   std::atomic<int>& in_flight;
+  ErrorBody error_body = &ErrorJson;
 };
 
 // One call: Begin (auth, request id) -> Shed -> convert the HTTP request
@@ -156,10 +206,7 @@ void Serve(const ServeContext& ctx, const char* method, const httplib::Request& 
            const std::function<absl::Status(const Response&, httplib::Response&)>& respond) {
   const HttpApi::Deps& deps = ctx.deps;
   ++ctx.in_flight;
-  HttpOrigin origin;
-  origin.request_id = req.get_header_value("X-Request-Id");
-  origin.authorization = HeaderOf(req, "Authorization");
-  origin.peer = absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
+  HttpOrigin origin = OriginOf(req);
   origin.cancelled = &ctx.cancelled;
   absl::Status header = absl::OkStatus();
   if (std::optional<std::string> timeout = HeaderOf(req, "X-Request-Timeout")) {
@@ -193,7 +240,7 @@ void Serve(const ServeContext& ctx, const char* method, const httplib::Request& 
   }
   if (s.ok()) s = RunContained(method, call->request_id, [&] { return respond(response, res); });
   deps.life->End(*call, nullptr, s);
-  if (!s.ok()) WriteError(s, call->request_id, res);
+  if (!s.ok()) WriteError(s, call->request_id, res, ctx.error_body);
   --ctx.in_flight;
 }
 
@@ -243,12 +290,8 @@ void HttpApi::Routes() {
     }
   });
   http.Get("/v1/info", [this](const httplib::Request& req, httplib::Response& res) {
-    HttpOrigin origin;
-    origin.request_id = req.get_header_value("X-Request-Id");
-    origin.authorization = HeaderOf(req, "Authorization");
-    origin.peer = absl::StrCat("http:", req.remote_addr, ":", req.remote_port);
     absl::Status s;
-    std::shared_ptr<CallRecord> call = deps_.life->Begin("GetServerInfo", origin, &s);
+    std::shared_ptr<CallRecord> call = deps_.life->Begin("GetServerInfo", OriginOf(req), &s);
     res.set_header("X-Request-Id", call->request_id);
     if (s.ok()) {
       v1::GetServerInfoResponse info;
@@ -330,6 +373,41 @@ void HttpApi::Routes() {
           return absl::OkStatus();
         });
   });
+  http.Post("/v1/reorder", [this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::ReorderRequest, v1::ReorderResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Reorder", req, res,
+        [&req, &body](v1::ReorderRequest* r) {
+          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
+          r->mutable_audio()->set_encoded_data(body);
+          return QueryInto(req, "reorder", r);
+        },
+        &PrepareReorder,
+        [](const v1::ReorderResponse& r, httplib::Response& out) {
+          WriteAudio(r.audio(), out);
+          return absl::OkStatus();
+        });
+  });
+  http.Post("/v1/transform", [this](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    Serve<v1::TransformRequest, v1::TransformResponse>(
+        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Transform", req, res,
+        [&req, &body](v1::TransformRequest* r) {
+          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
+          r->mutable_audio()->set_encoded_data(body);
+          if (absl::Status s = BandMutesInto(req, r); !s.ok()) return s;
+          return QueryInto(req, "transform", r);
+        },
+        &PrepareTransform,
+        [](const v1::TransformResponse& r, httplib::Response& out) {
+          WriteAudio(r.audio(), out);
+          return absl::OkStatus();
+        });
+  });
   http.Post("/v1/render", [this](const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) {
     std::string body;
@@ -338,6 +416,7 @@ void HttpApi::Routes() {
         ServeContext{deps_, draining_, cancelled_, in_flight_}, "Render", req, res,
         [&req, &body](v1::RenderRequest* r) {
           if (absl::Status s = RequireBody(body, "an audio file or a .npy spectrogram"); !s.ok()) return s;
+          r->set_view(v1::RENDER_VIEW_MEL);  // the query may choose another
           if (absl::StartsWith(req.get_header_value("Content-Type"), kNpyType)) {
             r->mutable_spectrogram()->set_npy_data(body);
           } else {
@@ -351,6 +430,84 @@ void HttpApi::Routes() {
           return absl::OkStatus();
         });
   });
+  // KServe v2 / Triton inference protocol (kserve.h).
+  auto ready = [this] { return !draining_ && (!deps_.ready || deps_.ready()); };
+  http.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(kserve::ServerMetadataJson(), "application/json");
+  });
+  http.Get("/v2/health/live", [](const httplib::Request&, httplib::Response&) {});
+  http.Get("/v2/health/ready", [ready](const httplib::Request&, httplib::Response& res) {
+    if (!ready()) res.status = 503;
+  });
+  http.Get(R"(/v2/models/([^/]+)/ready)", [ready](const httplib::Request& req, httplib::Response& res) {
+    if (absl::StatusOr<kserve::Model> model = kserve::FindModel(req.matches[1]); !model.ok()) {
+      WriteError(model.status(), "", res, &KserveErrorBody);
+    } else if (!ready()) {
+      res.status = 503;
+    }
+  });
+  http.Get(R"(/v2/models/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    absl::Status s;
+    std::shared_ptr<CallRecord> call = deps_.life->Begin("ModelMetadata", OriginOf(req), &s);
+    res.set_header("X-Request-Id", call->request_id);
+    absl::StatusOr<std::string> json = absl::InternalError("unset");
+    if (s.ok()) {
+      absl::StatusOr<kserve::Model> model = kserve::FindModel(req.matches[1]);
+      json = model.ok() ? kserve::ModelMetadataJson(*model) : model.status();
+      s = json.status();
+    }
+    deps_.life->End(*call, nullptr, s);
+    if (s.ok()) {
+      res.set_content(*json, "application/json");
+    } else {
+      WriteError(s, call->request_id, res, &KserveErrorBody);
+    }
+  });
+  http.Post(R"(/v2/models/([^/]+)/infer)", [this](const httplib::Request& req, httplib::Response& res,
+                                                   const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    absl::StatusOr<kserve::Model> model = kserve::FindModel(req.matches[1]);
+    if (!model.ok()) return WriteError(model.status(), "", res, &KserveErrorBody);
+    ServeContext ctx{deps_, draining_, cancelled_, in_flight_, &KserveErrorBody};
+    std::string id;
+    if (model->kind == kserve::ModelKind::kVocoder) {
+      Serve<v1::InvertMelRequest, v1::InvertMelResponse>(
+          ctx, "InvertMel", req, res,
+          [&](v1::InvertMelRequest* r) {
+            absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(*model, body);
+            if (!parsed.ok()) return parsed.status();
+            id = parsed->id;
+            *r = std::move(parsed->invert_mel);
+            return absl::OkStatus();
+          },
+          &PrepareInvertMel,
+          [&](const v1::InvertMelResponse& r, httplib::Response& out) {
+            absl::StatusOr<std::string> json = kserve::InferResponseJson(*model, id, r);
+            if (!json.ok()) return json.status();
+            out.set_content(*json, "application/json");
+            return absl::OkStatus();
+          });
+    } else {
+      Serve<v1::AnalyzeRequest, v1::AnalyzeResponse>(
+          ctx, "Analyze", req, res,
+          [&](v1::AnalyzeRequest* r) {
+            absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(*model, body);
+            if (!parsed.ok()) return parsed.status();
+            id = parsed->id;
+            *r = std::move(parsed->analyze);
+            return absl::OkStatus();
+          },
+          &PrepareAnalyze,
+          [&](const v1::AnalyzeResponse& r, httplib::Response& out) {
+            absl::StatusOr<std::string> json = kserve::InferResponseJson(*model, id, r);
+            if (!json.ok()) return json.status();
+            out.set_content(*json, "application/json");
+            return absl::OkStatus();
+          });
+    }
+  });
+
   http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;  // a route already wrote its answer
     const absl::Status s =

@@ -103,7 +103,7 @@ def main():
     generate_stubs(args, tmp)
     sys.path.insert(0, tmp)
     from specinv.v1 import spectrogram_service_pb2 as svc, spectrogram_service_pb2_grpc as svc_grpc
-    from specinv.v1 import spectrogram_config_pb2 as config_pb2, tensor_pb2
+    from specinv.v1 import spectrogram_config_pb2 as config_pb2, tensor_pb2, audio_pb2, inversion_pb2
 
     procs = []
     try:
@@ -167,6 +167,19 @@ def main():
         check(status == 200 and headers.get("Content-Type") == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n",
               f"render: {status} {body[:100]!r}")
 
+        # Reorder and transform: audio in, audio out.
+        status, headers, body = call(port, "POST", "/v1/reorder?preset=hifigan&strategy=reverse-time", audio)
+        check(status == 200 and headers.get("Content-Type") == "audio/wav", f"reorder: {status} {body[:200]!r}")
+        status, headers, body = call(port, "POST", "/v1/transform?preset=hifigan&phase=random&band_mutes=300-600",
+                                     audio)
+        check(status == 200 and headers.get("Content-Type") == "audio/wav", f"transform: {status} {body[:200]!r}")
+        with wave.open(io.BytesIO(body)) as w:
+            muted = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64) / 32768
+        check(np.sqrt(np.mean(muted ** 2)) < 0.1 * np.sqrt(np.mean(sine(440.0, 1.0) ** 2)),
+              "transform band_mutes=300-600 left the 440 Hz tone loud")
+        status, headers, raw = call(port, "POST", "/v1/transform?preset=hifigan&band_mutes=low-high", audio)
+        check(status == 400 and error_of(status, headers, raw).get("field") == "band_mutes", f"band_mutes: {status}")
+
         # Errors: JSON with the code, the field and the request id.
         for path, body, field in (
                 ("/v1/invert-mel?preset=hifigan&config.hop_length=0", _npy(mel), "config.hop_length"),
@@ -190,6 +203,51 @@ def main():
             answer = s.recv(65536).decode(errors="replace")
         check(answer.startswith("HTTP/1.1 413") and '"field":"body"' in answer.replace(" ", ""),
               f"5 MB body with --max-message-mb 4: {answer[:300]!r}")
+
+        # KServe v2: metadata, health, and infer returning what gRPC returns.
+        status, _, body = call(port, "GET", "/v2")
+        check(status == 200 and json.loads(body)["name"] == "specinv", f"/v2: {status} {body!r}")
+        for path in ("/v2/health/live", "/v2/health/ready", "/v2/models/hifigan-vocoder/ready"):
+            status, _, _ = call(port, "GET", path)
+            check(status == 200, f"{path}: {status}")
+        status, _, body = call(port, "GET", "/v2/models/hifigan-vocoder")
+        meta = json.loads(body)
+        check(status == 200 and meta["inputs"][0]["name"] == "mel" and meta["inputs"][0]["shape"] == [80, -1]
+              and meta["outputs"][0]["name"] == "audio", f"model metadata: {meta}")
+        status, _, body = call(port, "GET", "/v2/models/nope/ready")
+        check(status == 404 and "hifigan-vocoder" in json.loads(body)["error"], f"unknown model: {status} {body!r}")
+
+        # The frontend on the WAV's own samples gives the HTTP analyze mel exactly.
+        wav_samples = (np.clip(sine(440.0, 1.0), -1, 1) * 32767).astype("<i2").astype(np.float32) / 32768
+        infer = {"id": "front-1", "inputs": [{"name": "audio", "shape": [len(wav_samples)], "datatype": "FP32",
+                                               "data": wav_samples.tolist()}]}
+        status, _, body = call(port, "POST", "/v2/models/hifigan-frontend/infer", json.dumps(infer).encode())
+        answer = json.loads(body)
+        out = answer["outputs"][0]
+        front = np.array(out["data"], np.float32).reshape(out["shape"])
+        check(status == 200 and answer["id"] == "front-1" and out["name"] == "log_mel"
+              and np.array_equal(front, mel), f"frontend infer: {status} {out.get('shape')}")
+
+        # The vocoder gives gRPC InvertMel's samples, bit for bit.
+        infer = {"inputs": [{"name": "mel", "shape": list(mel.shape), "datatype": "FP32", "data": mel.tolist()}],
+                 "parameters": {"method": "fgla", "iterations": 24, "seed": 5}}
+        status, _, body = call(port, "POST", "/v2/models/hifigan-vocoder/infer", json.dumps(infer).encode())
+        out = json.loads(body)["outputs"][0]
+        by_kserve = np.array(out["data"], np.float32)
+        request = svc.InvertMelRequest()
+        request.mel.shape.extend(mel.shape)
+        request.mel.float32_data = mel.astype("<f4").tobytes()
+        request.config.preset = "hifigan"
+        request.options.method = inversion_pb2.INVERSION_METHOD_FGLA
+        request.options.iterations = 24
+        request.options.seed = 5
+        request.output.encoding = audio_pb2.AUDIO_ENCODING_PCM_FLOAT32_LE
+        by_grpc = np.frombuffer(stub.InvertMel(request, timeout=60).audio.pcm_data, "<f4")
+        check(status == 200 and out["shape"] == [len(by_grpc)] and np.array_equal(by_kserve, by_grpc),
+              f"vocoder infer differs from gRPC InvertMel: {status} {out.get('shape')} vs {len(by_grpc)}")
+        bad = {"inputs": [{"name": "mel", "shape": [80, 3], "datatype": "FP32", "data": [1.0, 2.0]}]}
+        status, _, body = call(port, "POST", "/v2/models/hifigan-vocoder/infer", json.dumps(bad).encode())
+        check(status == 400 and "inputs[0].data" in json.loads(body)["error"], f"bad infer: {status} {body!r}")
 
         # A deadline stops the job: 504 soon after it passes.
         long_audio = wav_bytes(np.random.default_rng(1).uniform(-0.5, 0.5, 22050 * 60), 22050)
