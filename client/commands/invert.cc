@@ -4,6 +4,7 @@
 // audio file that is analysed first (Analyze, log-mel with the same config)
 // for a round trip.
 
+#include <cstdio>
 #include <string>
 
 #include "absl/strings/str_join.h"
@@ -99,6 +100,9 @@ absl::Status RunInvert(CommandContext& ctx, const InvertArgs& args) {
             response->spectral_convergence_mel_db(), response->iterations_run(),
             response->stop_reason().c_str(), response->elapsed_milliseconds(),
             response->queue_milliseconds());
+  for (const std::string& warning : response->warnings()) {
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  }
   return absl::OkStatus();
 }
 

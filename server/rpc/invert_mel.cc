@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
@@ -17,6 +19,7 @@
 #include "specinv/analysis/features.h"
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/inversion_cost.h"
+#include "specinv/inversion/mel_domain_check.h"
 
 namespace specinv::server {
 
@@ -92,16 +95,14 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertMelReq
       mel->row(m) = (mel->row(m).array() * scale + offset).matrix();
     }
   }
-  if (request.input_domain() == v1::MEL_DOMAIN_LINEAR) {
-    for (int64_t i = 0; i < mel->size(); ++i) {
-      if (mel->data()[i] < 0.0f) {
-        return InvalidField(mel_path, absl::StrFormat("has a negative value %g at bin %d, frame %d; a linear "
-                                                      "(MEL_DOMAIN_LINEAR) mel must be >= 0",
-                                                      static_cast<double>(mel->data()[i]), i % mel->rows(),
-                                                      i / mel->rows()));
-      }
-    }
-  } else {
+  // Domain diagnostics on the values as they will be decompressed: a mel in
+  // the wrong domain inverts into noise, so say so; a negative linear mel is
+  // the one hard error.
+  const bool linear_input = request.input_domain() == v1::MEL_DOMAIN_LINEAR;
+  absl::StatusOr<MelDomainDiagnostics> diagnostics = CheckMelDomain(*mel, config, linear_input);
+  if (!diagnostics.ok()) return ToRequestField(diagnostics.status(), CoreFields::kInversion, prefix);
+  for (std::string& warning : diagnostics->warnings) response->add_warnings(std::move(warning));
+  if (!linear_input) {
     absl::StatusOr<RealMatrix> linear = fx.Decompress(*mel);
     if (!linear.ok()) return WithField(linear.status(), mel_path);
     mel = *std::move(linear);

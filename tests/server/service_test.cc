@@ -265,6 +265,30 @@ TEST_F(ServiceTest, InvertMelMatchesCoreBitExactly) {
   }
 }
 
+TEST_F(ServiceTest, InvertMelWarnsAboutAMisdeclaredMelDomain) {
+  // A hifigan (ln) log-mel sent as espnet (log10): inverted, with a warning
+  // naming the domain it looks like; declared correctly, no warning.
+  const MelCase mc = MakeMelCase(11025);
+  for (const char* preset : {"espnet", "hifigan"}) {
+    v1::InvertMelRequest request;
+    *request.mutable_mel() = MatrixTensor(mc.log_mel);
+    request.mutable_config()->set_preset(preset);
+    request.mutable_options()->set_iterations(2);
+    v1::InvertMelResponse response;
+    auto ctx = Context();
+    grpc::Status status = server_.stub().InvertMel(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_GT(response.audio().duration_seconds(), 0.0);
+    if (std::string(preset) == "espnet") {
+      ASSERT_EQ(response.warnings_size(), 1);
+      EXPECT_THAT(response.warnings(0), HasSubstr("ln-compressed"));
+      EXPECT_THAT(response.warnings(0), HasSubstr("preset espnet"));
+    } else {
+      EXPECT_EQ(response.warnings_size(), 0) << response.warnings(0);
+    }
+  }
+}
+
 TEST_F(ServiceTest, InvertMelAcceptsFramesBinsNpyLinearAndNormalisedInput) {
   const MelCase mc = MakeMelCase(11025);
   InversionOptions options;

@@ -45,6 +45,9 @@ class InversionResult(Tuple[np.ndarray, int]):
         elapsed_milliseconds: processing time on a server worker.
         queue_milliseconds: time the job waited for a worker.
         effective_config: the configuration the server used, as keywords.
+        warnings: the server's non-fatal input diagnostics (e.g. the mel
+            looks like another domain than the one declared); empty when
+            all looked right.
     """
 
     audio: np.ndarray
@@ -55,6 +58,7 @@ class InversionResult(Tuple[np.ndarray, int]):
     elapsed_milliseconds: float
     queue_milliseconds: float
     effective_config: Dict[str, Any]
+    warnings: List[str]
 
     def __new__(cls, audio: np.ndarray, sample_rate: int, **report: Any) -> "InversionResult":
         self = super().__new__(cls, (audio, sample_rate))  # type: ignore[arg-type]
@@ -436,7 +440,8 @@ class Client:
                                stop_reason=response.stop_reason,
                                elapsed_milliseconds=response.elapsed_milliseconds,
                                queue_milliseconds=response.queue_milliseconds,
-                               effective_config=codec.config_to_dict(response.effective_config))
+                               effective_config=codec.config_to_dict(response.effective_config),
+                               warnings=list(getattr(response, "warnings", ())))
 
     # -- analysis --
 
@@ -806,7 +811,8 @@ class Client:
         return InversionResult(samples, rate, spectral_convergence_db=float("nan"), iterations_run=0,
                                stop_reason="", elapsed_milliseconds=response.elapsed_milliseconds,
                                queue_milliseconds=0.0,
-                               effective_config=codec.config_to_dict(response.effective_config))
+                               effective_config=codec.config_to_dict(response.effective_config),
+                               warnings=[])
 
     # -- images --
 
