@@ -351,6 +351,14 @@ void HttpApi::Routes() {
         [inversion_headers](const v1::InvertMelResponse& r, httplib::Response& out) {
           inversion_headers(out, r.spectral_convergence_mel_db(), r.iterations_run(),
                             "X-Spectral-Convergence-Mel-Db");
+          // Input-domain diagnostics (one header per warning; header-safe text).
+          for (const std::string& warning : r.warnings()) {
+            std::string text = BoundedEcho(warning);
+            for (char& c : text) {
+              if (c < 0x20 || c == 0x7f) c = ' ';
+            }
+            out.set_header("X-Warning", text);
+          }
           WriteAudio(r.audio(), out);
           return absl::OkStatus();
         });
