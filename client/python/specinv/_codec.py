@@ -26,7 +26,7 @@ from specinv.v1 import audio_pb2, inversion_pb2, spectrogram_config_pb2 as confi
 AudioInput = Union[np.ndarray, Sequence[float], bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 """Audio a call accepts: a NumPy array of samples ((samples,) mono or
 (samples, channels) interleaved; float or int16), the bytes of an audio file
-(WAV, FLAC, OGG/Vorbis, MP3), or the path of one."""
+(WAV incl. mu-law/A-law, FLAC, OGG/Vorbis, OGG/Opus, MP3), or the path of one."""
 
 
 # --- enumerations -------------------------------------------------------------

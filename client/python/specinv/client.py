@@ -448,7 +448,7 @@ class Client:
         Args:
             audio: samples ((samples,) mono or (samples, channels), float in
                 [-1, 1] or int16) with ``sample_rate``; or the bytes or path of
-                an audio file (WAV, FLAC, OGG/Vorbis, MP3; its own rate is used).
+                an audio file (WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3; its own rate is used).
                 Multi-channel audio is mixed to mono; audio at another rate than
                 the config's is resampled.
             sample_rate: rate of `audio` samples in Hz (arrays only).
