@@ -685,7 +685,7 @@ absl::StatusOr<EncodedShape> PlanEncode(int64_t samples, double sample_rate, con
     return InvalidField("encoding", absl::StrFormat("has unknown value %d", static_cast<int>(options.encoding)));
   }
   if (!EncodingSupported(options.encoding)) {
-    return absl::UnimplementedError(absl::StrCat("encoding ", AudioEncodingName(options.encoding),
+    return absl::UnimplementedError(absl::StrCat("encoding ", std::string(AudioEncodingName(options.encoding)),
                                                  " cannot be written: the linked libsndfile was built without it"));
   }
   if (samples < 1) return InvalidField("samples", "is empty; nothing to encode");
@@ -700,7 +700,7 @@ absl::StatusOr<EncodedShape> PlanEncode(int64_t samples, double sample_rate, con
   }
   const double target = EncodedSampleRate(requested, options.encoding);
   if (auto status = ValidateResampleRatio(sample_rate, target); !status.ok()) {
-    return InvalidField("sample_rate_hertz", status.message());
+    return InvalidField("sample_rate_hertz", std::string(status.message()));
   }
   EncodedShape shape;
   shape.sample_rate = target;

@@ -216,10 +216,13 @@ struct EncodedAudio {
 // i.e. values outside [-1, 1) are clipped by the codec; kWavFloat32 stores
 // the samples bit-exactly (no clipping). mu-law / A-law, Opus, Vorbis and MP3
 // are handed libsndfile's float samples (it clips to [-1, 1]).
-// Round-trip fidelity measured by tests/core/audio_encoding_test.cc (tones
-// and chirps at -6 dBFS): mu-law / A-law SNR >= 35 dB, exact length; Opus,
-// Vorbis and MP3: dominant frequency kept, lengths and SNR as documented
-// there (MP3 decoders may add up to one 1152-sample frame of padding).
+// Round trips through DecodeAudio (tests/core/audio_encoding_test.cc, chirps
+// at -6/-1 dBFS, libsndfile 1.2.0): mu-law 38.5 dB and A-law 39.0 dB SNR;
+// Opus 27.6 dB (48 kHz) / 39.9 dB (16 kHz), Vorbis 28.5 dB (44.1 kHz), MP3
+// 18.6 dB (44.1 kHz) / 22.7 dB (16 kHz); every length exact and no delay
+// (libsndfile trims Opus pre-skip, Vorbis/Opus end granules and, via the
+// LAME gapless tag, MP3 encoder delay and padding; other MP3 decoders may
+// return up to two 1152-sample frames more).
 absl::StatusOr<EncodedAudio> EncodeAudio(std::span<const float> samples, double sample_rate,
                                          const EncodeOptions& options);
 // The file only, at the source rate (or EncodedSampleRate for Opus / MP3).
