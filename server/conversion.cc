@@ -396,7 +396,7 @@ absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sa
   if (output.sample_rate_hertz() != 0) {
     // Core owns the rate rules (bounds, resampling ratio).
     absl::StatusOr<EncodedShape> shape = PlanEncode(1, sample_rate, CoreEncodeOptions(output));
-    if (!shape.ok()) return WithFieldPrefix(shape.status(), path);
+    if (!shape.ok()) return WithFieldPrefix(shape.status(), std::string_view(path.data(), path.size()));
   }
   return absl::OkStatus();
 }

@@ -89,7 +89,9 @@ Alignment Align(std::span<const float> reference, std::span<const float> decoded
   double best_corr = -1e300;
   for (int lag = -max_lag; lag <= max_lag; ++lag) {
     double corr = 0.0;
-    for (int64_t i = begin; i < begin + window; ++i) corr += double{reference[i]} * decoded[i + lag];
+    for (int64_t i = begin; i < begin + window; ++i) {
+      corr += static_cast<double>(reference[i]) * static_cast<double>(decoded[i + lag]);
+    }
     if (corr > best_corr) {
       best_corr = corr;
       best.lag = lag;
@@ -112,8 +114,10 @@ double SnrDb(std::span<const float> reference, std::span<const float> decoded) {
   double signal = 0.0;
   double noise = 0.0;
   for (size_t i = 0; i < std::min(reference.size(), decoded.size()); ++i) {
-    signal += double{reference[i]} * reference[i];
-    noise += (double{reference[i]} - decoded[i]) * (double{reference[i]} - decoded[i]);
+    const double r = reference[i];
+    const double d = decoded[i];
+    signal += r * r;
+    noise += (r - d) * (r - d);
   }
   return 10.0 * std::log10(signal / std::max(noise, 1e-30));
 }
