@@ -41,7 +41,7 @@ double PowerAt(std::span<const float> x, double frequency, double sample_rate) {
   double s1 = 0.0;
   double s2 = 0.0;
   for (float v : x) {
-    const double s0 = v + c * s1 - s2;
+    const double s0 = static_cast<double>(v) + c * s1 - s2;
     s2 = s1;
     s1 = s0;
   }
