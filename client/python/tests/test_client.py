@@ -243,6 +243,15 @@ def test_saturated_server_is_resource_exhausted_with_a_retry_hint(busy_server):
 
 # --- InvertMel ----------------------------------------------------------------------
 
+def test_invert_mel_output_rate_resamples(client, hifigan):
+    x = sine(440.0, 0.5)
+    mel = client.analyze(x, SR)
+    audio, sr = client.invert_mel(mel, length=len(x), output_rate=44100, iterations=8)
+    assert sr == 44100 and audio.shape == (2 * len(x),)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    assert abs(np.argmax(spectrum) * sr / len(audio) - 440.0) < 5.0
+
+
 def test_invert_mel_round_trip(client, hifigan):
     x = glide()
     mel = client.analyze(x, SR)
