@@ -394,8 +394,10 @@ absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sa
                         absl::StrFormat("must be a whole number of hertz to produce audio, got %g", sample_rate));
   }
   if (output.sample_rate_hertz() != 0) {
-    // Core owns the rate rules (bounds, resampling ratio).
-    absl::StatusOr<EncodedShape> shape = PlanEncode(1, sample_rate, CoreEncodeOptions(output));
+    // Core owns the rate rules (bounds, resampling ratio); the length is
+    // checked at admission, so plan a length any allowed ratio keeps
+    // non-empty (2^20 > kMaxResampleRatio).
+    absl::StatusOr<EncodedShape> shape = PlanEncode(int64_t{1} << 20, sample_rate, CoreEncodeOptions(output));
     if (!shape.ok()) return WithFieldPrefix(shape.status(), std::string_view(path.data(), path.size()));
   }
   return absl::OkStatus();

@@ -384,7 +384,7 @@ TEST_F(ServiceTest, InvertMelLossyAndCompandedEncodings) {
 TEST_F(ServiceTest, InvertMelOutputSampleRateResamples) {
   const MelCase mc = MakeMelCase(11025);
   const int64_t samples = 43 * 256;
-  for (int32_t rate : {44100, 16000}) {
+  for (int32_t rate : {44100, 16000, 8000}) {
     v1::InvertMelRequest request;
     *request.mutable_mel() = MatrixTensor(mc.log_mel);
     request.mutable_config()->set_preset("hifigan");
