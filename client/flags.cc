@@ -243,8 +243,12 @@ absl::StatusOr<v1::InversionOptions> ToInversionOptions(const InversionFlags& f)
 void AddOutputFlags(CLI::App* app, OutputFlags* f) {
   app->add_option("-o,--output", f->output, "output file (\"-\" = stdout)")->required();
   app->add_option("--encoding", f->encoding,
-                  "wav16, wav-float, flac, raw-f32, raw-s16, npy (default: from the -o extension)");
+                  "wav16, wav-float, flac, wav-mulaw, wav-alaw, opus, vorbis, mp3, raw-f32, raw-s16, npy "
+                  "(default: from the -o extension)");
   app->add_option("--length-samples", f->length_samples, "exact output length in samples");
+  app->add_option("--output-rate", f->output_rate,
+                  "resample the returned audio to this rate in Hz (default: the config's; Opus and MP3 round up "
+                  "to a rate they support)");
 }
 
 absl::StatusOr<AudioOutputPlan> PlanAudioOutput(const OutputFlags& f) {
@@ -253,6 +257,16 @@ absl::StatusOr<AudioOutputPlan> PlanAudioOutput(const OutputFlags& f) {
     const std::string ext = FileExtension(f.output);
     if (ext == "flac") {
       encoding = "flac";
+    } else if (ext == "opus") {
+      encoding = "opus";
+    } else if (ext == "ogg" || ext == "oga") {
+      encoding = "vorbis";
+    } else if (ext == "mp3") {
+      encoding = "mp3";
+    } else if (ext == "ul" || ext == "ulaw") {
+      encoding = "wav-mulaw";
+    } else if (ext == "al" || ext == "alaw") {
+      encoding = "wav-alaw";
     } else if (ext == "raw" || ext == "pcm" || ext == "f32") {
       encoding = "raw-f32";
     } else if (ext == "s16") {
@@ -270,6 +284,16 @@ absl::StatusOr<AudioOutputPlan> PlanAudioOutput(const OutputFlags& f) {
     plan.options.set_encoding(v1::AUDIO_ENCODING_WAV_FLOAT32);
   } else if (encoding == "flac") {
     plan.options.set_encoding(v1::AUDIO_ENCODING_FLAC);
+  } else if (encoding == "wav-mulaw" || encoding == "mulaw" || encoding == "ulaw") {
+    plan.options.set_encoding(v1::AUDIO_ENCODING_WAV_MULAW);
+  } else if (encoding == "wav-alaw" || encoding == "alaw") {
+    plan.options.set_encoding(v1::AUDIO_ENCODING_WAV_ALAW);
+  } else if (encoding == "opus" || encoding == "ogg-opus") {
+    plan.options.set_encoding(v1::AUDIO_ENCODING_OGG_OPUS);
+  } else if (encoding == "vorbis" || encoding == "ogg-vorbis" || encoding == "ogg") {
+    plan.options.set_encoding(v1::AUDIO_ENCODING_OGG_VORBIS);
+  } else if (encoding == "mp3") {
+    plan.options.set_encoding(v1::AUDIO_ENCODING_MP3);
   } else if (encoding == "raw-f32") {
     plan.options.set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
   } else if (encoding == "raw-s16") {
@@ -279,10 +303,18 @@ absl::StatusOr<AudioOutputPlan> PlanAudioOutput(const OutputFlags& f) {
     plan.file_kind = AudioFileKind::kNpy;
   } else {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--encoding must be one of wav16, wav-float, flac, raw-f32, raw-s16, npy, got \"",
+        "--encoding must be one of wav16, wav-float, flac, wav-mulaw, wav-alaw, opus, vorbis, mp3, raw-f32, "
+        "raw-s16, npy, got \"",
         f.encoding, "\""));
   }
   if (f.length_samples) plan.options.set_length_samples(*f.length_samples);
+  if (f.output_rate) {
+    // The bounds are the server's (core's) to check; only the sign here.
+    if (*f.output_rate <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--output-rate must be > 0 Hz, got ", *f.output_rate));
+    }
+    plan.options.set_sample_rate_hertz(*f.output_rate);
+  }
   return plan;
 }
 

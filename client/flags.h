@@ -125,11 +125,15 @@ absl::StatusOr<v1::InversionOptions> ToInversionOptions(const InversionFlags& fl
 
 struct OutputFlags {
   std::string output;    // -o path ("-" = stdout)
-  std::string encoding;  // wav16, wav-float, flac, raw-f32, raw-s16, npy; "" = from extension
+  // wav16, wav-float, flac, wav-mulaw, wav-alaw, opus, vorbis, mp3, raw-f32,
+  // raw-s16, npy; "" = from extension
+  std::string encoding;
   std::optional<int64_t> length_samples;
+  std::optional<int32_t> output_rate;  // --output-rate: resample the result to this many Hz
 };
 
-// Adds -o/--output (required) plus --encoding and --length-samples.
+// Adds -o/--output (required) plus --encoding, --length-samples and
+// --output-rate.
 void AddOutputFlags(CLI::App* app, OutputFlags* flags);
 
 // How returned audio is written locally.
@@ -139,8 +143,10 @@ struct AudioOutputPlan {
   AudioFileKind file_kind = AudioFileKind::kAsReturned;
 };
 // --encoding, else the -o extension: .wav -> WAV 16-bit, .flac -> FLAC,
-// .raw/.pcm/.f32 -> raw float32, .s16 -> raw int16, .npy -> float32 samples
-// written as a 1-D .npy; anything else -> WAV 16-bit.
+// .opus -> Ogg/Opus, .ogg/.oga -> Ogg/Vorbis, .mp3 -> MP3, .ul/.ulaw ->
+// mu-law WAV, .al/.alaw -> A-law WAV, .raw/.pcm/.f32 -> raw float32, .s16 ->
+// raw int16, .npy -> float32 samples written as a 1-D .npy; anything else ->
+// WAV 16-bit.
 absl::StatusOr<AudioOutputPlan> PlanAudioOutput(const OutputFlags& flags);
 
 // --- Mel input -------------------------------------------------------------

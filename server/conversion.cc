@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -14,6 +16,8 @@
 #include "absl/strings/str_join.h"
 #include "server/field_paths.h"
 #include "server/status_mapping.h"
+#include "specinv/base/field_error.h"
+#include "specinv/base/job_cost.h"
 #include "specinv/base/validate.h"
 #include "specinv/io/npy.h"
 
@@ -338,22 +342,47 @@ absl::StatusOr<specinv::Audio> DecodeAudioInput(const AudioInput& input, const S
   return decoded;
 }
 
-absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate, absl::string_view path) {
-  switch (output.encoding()) {
+namespace {
+
+// The core encoder of a file encoding; nullopt for raw PCM (and unknown).
+std::optional<AudioEncoding> CoreEncoding(v1::AudioEncoding encoding) {
+  switch (encoding) {
     case v1::AUDIO_ENCODING_UNSPECIFIED:
-    case v1::AUDIO_ENCODING_WAV_PCM16:
-    case v1::AUDIO_ENCODING_WAV_FLOAT32:
-    case v1::AUDIO_ENCODING_FLAC:
-    case v1::AUDIO_ENCODING_PCM_FLOAT32_LE:
-    case v1::AUDIO_ENCODING_PCM_INT16_LE:
-      break;
-    case v1::AUDIO_ENCODING_OGG_VORBIS:
-    case v1::AUDIO_ENCODING_MP3:
-      return InvalidField(Join(path, "encoding"),
-                          absl::StrFormat("%s is an input-only encoding; use WAV_PCM16, WAV_FLOAT32, FLAC, "
-                                          "PCM_FLOAT32_LE or PCM_INT16_LE",
-                                          v1::AudioEncoding_Name(output.encoding())));
-    default: return UnknownEnum(Join(path, "encoding"), output.encoding());
+    case v1::AUDIO_ENCODING_WAV_PCM16: return AudioEncoding::kWavPcm16;
+    case v1::AUDIO_ENCODING_WAV_FLOAT32: return AudioEncoding::kWavFloat32;
+    case v1::AUDIO_ENCODING_FLAC: return AudioEncoding::kFlac;
+    case v1::AUDIO_ENCODING_OGG_VORBIS: return AudioEncoding::kOggVorbis;
+    case v1::AUDIO_ENCODING_MP3: return AudioEncoding::kMp3;
+    case v1::AUDIO_ENCODING_OGG_OPUS: return AudioEncoding::kOggOpus;
+    case v1::AUDIO_ENCODING_WAV_MULAW: return AudioEncoding::kWavMulaw;
+    case v1::AUDIO_ENCODING_WAV_ALAW: return AudioEncoding::kWavAlaw;
+    default: return std::nullopt;
+  }
+}
+
+bool IsRawPcm(v1::AudioEncoding encoding) {
+  return encoding == v1::AUDIO_ENCODING_PCM_FLOAT32_LE || encoding == v1::AUDIO_ENCODING_PCM_INT16_LE;
+}
+
+// Core options for `output`; raw PCM has no codec rate rules, so it is
+// planned as float WAV (the same resampling).
+EncodeOptions CoreEncodeOptions(const v1::AudioOutputOptions& output) {
+  EncodeOptions options;
+  options.encoding = CoreEncoding(output.encoding()).value_or(AudioEncoding::kWavFloat32);
+  options.sample_rate = output.sample_rate_hertz();
+  return options;
+}
+
+}  // namespace
+
+absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate, absl::string_view path) {
+  if (!v1::AudioEncoding_IsValid(output.encoding())) return UnknownEnum(Join(path, "encoding"), output.encoding());
+  if (const std::optional<AudioEncoding> core = CoreEncoding(output.encoding());
+      core.has_value() && !EncodingSupported(*core)) {
+    return InvalidField(Join(path, "encoding"),
+                        absl::StrFormat("%s cannot be produced by this server (its libsndfile was built without "
+                                        "it); use WAV_PCM16, WAV_FLOAT32, FLAC, OGG_OPUS or the PCM encodings",
+                                        v1::AudioEncoding_Name(output.encoding())));
   }
   // The upper bound (--max-audio-seconds) is admission's (admission.h).
   if (output.has_length_samples() && output.length_samples() < 1) {
@@ -364,51 +393,96 @@ absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sa
     return InvalidField("config.sample_rate_hertz",
                         absl::StrFormat("must be a whole number of hertz to produce audio, got %g", sample_rate));
   }
+  if (output.sample_rate_hertz() != 0) {
+    // Core owns the rate rules (bounds, resampling ratio); the length is
+    // checked at admission, so plan a length any allowed ratio keeps
+    // non-empty (2^20 > kMaxResampleRatio).
+    absl::StatusOr<EncodedShape> shape = PlanEncode(int64_t{1} << 20, sample_rate, CoreEncodeOptions(output));
+    if (!shape.ok()) return WithFieldPrefix(shape.status(), std::string_view(path.data(), path.size()));
+  }
   return absl::OkStatus();
 }
 
-absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
-                                v1::AudioEncoding encoding, v1::Audio* audio) {
-  audio->Clear();
+EncodedShape OutputAudioShape(const v1::AudioOutputOptions& output, double sample_rate, int64_t samples) {
+  EncodeOptions options = CoreEncodeOptions(output);
+  if (IsRawPcm(output.encoding()) && options.sample_rate == 0) options.sample_rate = sample_rate;
+  absl::StatusOr<EncodedShape> shape = PlanEncode(std::max<int64_t>(samples, 1), sample_rate, options);
+  if (!shape.ok()) return EncodedShape{sample_rate, samples};
+  return *shape;
+}
+
+int64_t EncodedAudioBytes(int64_t samples, v1::AudioEncoding encoding) {
+  int64_t bytes_per_sample = 2;
   switch (encoding) {
-    case v1::AUDIO_ENCODING_UNSPECIFIED:
-    case v1::AUDIO_ENCODING_WAV_PCM16:
     case v1::AUDIO_ENCODING_WAV_FLOAT32:
-    case v1::AUDIO_ENCODING_FLAC: {
-      const AudioEncoding core = encoding == v1::AUDIO_ENCODING_WAV_FLOAT32 ? AudioEncoding::kWavFloat32
-                                 : encoding == v1::AUDIO_ENCODING_FLAC   ? AudioEncoding::kFlac
-                                                                         : AudioEncoding::kWavPcm16;
-      absl::StatusOr<std::string> bytes = EncodeAudio(samples, sample_rate, core);
-      if (!bytes.ok()) return bytes.status();
-      audio->set_encoded_data(*std::move(bytes));
-      audio->set_encoding(encoding == v1::AUDIO_ENCODING_UNSPECIFIED ? v1::AUDIO_ENCODING_WAV_PCM16 : encoding);
-      break;
+    case v1::AUDIO_ENCODING_PCM_FLOAT32_LE: bytes_per_sample = 4; break;
+    case v1::AUDIO_ENCODING_WAV_MULAW:
+    case v1::AUDIO_ENCODING_WAV_ALAW: bytes_per_sample = 1; break;
+    // Lossy codecs: bounded by 16-bit PCM (their default bitrates are far
+    // below 16 bits per sample; Ogg/MP3 framing fits the slack).
+    default: break;
+  }
+  return SaturatingAdd(SaturatingMul(samples, bytes_per_sample), 4096);
+}
+
+int64_t EncodeWorkingBytes(int64_t samples, v1::AudioEncoding encoding, bool resampled) {
+  const int64_t copy = resampled ? SaturatingMul(samples, 4) : 0;
+  return SaturatingAdd(copy, EncodedAudioBytes(samples, encoding));
+}
+
+absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate, v1::AudioEncoding encoding,
+                                v1::Audio* audio) {
+  v1::AudioOutputOptions output;
+  output.set_encoding(encoding);
+  return EncodeAudioMessage(samples, sample_rate, output, audio);
+}
+
+absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
+                                const v1::AudioOutputOptions& output, v1::Audio* audio,
+                                const std::function<absl::Status()>& check) {
+  audio->Clear();
+  const v1::AudioEncoding encoding = output.encoding();
+  double rate = sample_rate;
+  int64_t count = static_cast<int64_t>(samples.size());
+  if (const std::optional<AudioEncoding> core = CoreEncoding(encoding); core.has_value()) {
+    EncodeOptions options = CoreEncodeOptions(output);
+    options.check = check;
+    absl::StatusOr<EncodedAudio> encoded = specinv::EncodeAudio(samples, sample_rate, options);
+    if (!encoded.ok()) return encoded.status();
+    rate = encoded->sample_rate;
+    count = encoded->samples;
+    audio->set_encoded_data(std::move(encoded->bytes));
+    audio->set_encoding(encoding == v1::AUDIO_ENCODING_UNSPECIFIED ? v1::AUDIO_ENCODING_WAV_PCM16 : encoding);
+  } else if (IsRawPcm(encoding)) {
+    std::vector<float> resampled;
+    if (output.sample_rate_hertz() != 0 && output.sample_rate_hertz() != sample_rate) {
+      absl::StatusOr<std::vector<float>> r = Resample(samples, sample_rate, output.sample_rate_hertz(), check);
+      if (!r.ok()) return r.status();
+      resampled = *std::move(r);
+      samples = resampled;
+      rate = output.sample_rate_hertz();
+      count = static_cast<int64_t>(samples.size());
     }
-    case v1::AUDIO_ENCODING_PCM_FLOAT32_LE: {
-      std::string* out = audio->mutable_pcm_data();
+    std::string* out = audio->mutable_pcm_data();
+    if (encoding == v1::AUDIO_ENCODING_PCM_FLOAT32_LE) {
       out->resize(samples.size() * sizeof(float));
       if (!samples.empty()) std::memcpy(out->data(), samples.data(), out->size());
-      audio->set_encoding(encoding);
-      break;
-    }
-    case v1::AUDIO_ENCODING_PCM_INT16_LE: {
-      std::string* out = audio->mutable_pcm_data();
+    } else {
       out->resize(samples.size() * sizeof(int16_t));
       for (size_t i = 0; i < samples.size(); ++i) {
         const float scaled = std::nearbyint(samples[i] * 32768.0f);
         const auto v = static_cast<int16_t>(std::clamp(scaled, -32768.0f, 32767.0f));
         std::memcpy(out->data() + i * sizeof(int16_t), &v, sizeof(v));
       }
-      audio->set_encoding(encoding);
-      break;
     }
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrFormat("output encoding %d cannot be produced", static_cast<int>(encoding)));
+    audio->set_encoding(encoding);
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("output encoding %d cannot be produced", static_cast<int>(encoding)));
   }
-  audio->set_sample_rate_hertz(static_cast<int32_t>(sample_rate));
+  audio->set_sample_rate_hertz(static_cast<int32_t>(rate));
   audio->set_channel_count(1);
-  audio->set_duration_seconds(static_cast<double>(samples.size()) / sample_rate);
+  audio->set_duration_seconds(static_cast<double>(count) / rate);
   return absl::OkStatus();
 }
 

@@ -63,12 +63,30 @@ absl::StatusOr<AudioInput> ToAudioInput(const v1::Audio& audio, double target_sa
 absl::StatusOr<specinv::Audio> DecodeAudioInput(const AudioInput& input, const ServiceLimits& limits,
                                                 std::function<absl::Status()> check);
 
-// Checks `output`: an encoding allowed for output, length_samples >= 1 when
-// set, a whole-hertz rate. Its upper bound is admission's (admission.h).
+// Checks `output`: an encoding this server can produce, length_samples >= 1
+// when set, a whole-hertz rate, and output.sample_rate_hertz (core's
+// PlanEncode rules, field "<path>.sample_rate_hertz"). The length's upper
+// bound is admission's (admission.h).
 absl::Status ValidateAudioOutput(const v1::AudioOutputOptions& output, double sample_rate, absl::string_view path);
+// The audio a call returns: `samples` at `sample_rate` (the config's) after
+// output.sample_rate_hertz and the codec's own rate rules (core PlanEncode).
+// Call after ValidateAudioOutput; an invalid `output` yields the input shape.
+EncodedShape OutputAudioShape(const v1::AudioOutputOptions& output, double sample_rate, int64_t samples);
+// Bytes of `samples` encoded as `encoding` (upper bound, header slack
+// included) and the working memory encoding them takes (the resampled
+// float copy when `resampled`, plus the encoder's output).
+int64_t EncodedAudioBytes(int64_t samples, v1::AudioEncoding encoding);
+int64_t EncodeWorkingBytes(int64_t samples, v1::AudioEncoding encoding, bool resampled);
 // Encodes mono samples as `encoding` (unspecified: WAV PCM16) into `audio`.
+// Opus and MP3 may change the rate (core EncodedSampleRate); `audio` carries
+// the rate encoded.
 absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
                                 v1::AudioEncoding encoding, v1::Audio* audio);
+// As above, resampled to output.sample_rate_hertz first when set (polling
+// `check` while resampling).
+absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_rate,
+                                const v1::AudioOutputOptions& output, v1::Audio* audio,
+                                const std::function<absl::Status()>& check = {});
 
 // A 2-D real tensor as a (bins, frames) matrix, honouring its layout; values
 // must be finite.

@@ -54,12 +54,29 @@ absl::StatusOr<std::string> EncodeOutput(std::vector<float> samples, double samp
   absl::StatusOr<AudioOutputPlan> plan = PlanAudioOutput(output);
   if (!plan.ok()) return plan.status();
   if (output.length_samples) samples.resize(static_cast<size_t>(*output.length_samples), 0.0f);
+  if (plan->options.sample_rate_hertz() > 0 && plan->options.sample_rate_hertz() != sample_rate) {
+    absl::StatusOr<std::vector<float>> resampled =
+        Resample(samples, sample_rate, plan->options.sample_rate_hertz());
+    if (!resampled.ok()) return resampled.status();
+    samples = *std::move(resampled);
+    sample_rate = plan->options.sample_rate_hertz();
+  }
   if (plan->file_kind == AudioFileKind::kNpy) return RealVectorToNpy(samples);
   switch (plan->options.encoding()) {
     case v1::AUDIO_ENCODING_WAV_FLOAT32:
       return EncodeAudio(samples, sample_rate, AudioEncoding::kWavFloat32);
     case v1::AUDIO_ENCODING_FLAC:
       return EncodeAudio(samples, sample_rate, AudioEncoding::kFlac);
+    case v1::AUDIO_ENCODING_WAV_MULAW:
+      return EncodeAudio(samples, sample_rate, AudioEncoding::kWavMulaw);
+    case v1::AUDIO_ENCODING_WAV_ALAW:
+      return EncodeAudio(samples, sample_rate, AudioEncoding::kWavAlaw);
+    case v1::AUDIO_ENCODING_OGG_OPUS:
+      return EncodeAudio(samples, sample_rate, AudioEncoding::kOggOpus);
+    case v1::AUDIO_ENCODING_OGG_VORBIS:
+      return EncodeAudio(samples, sample_rate, AudioEncoding::kOggVorbis);
+    case v1::AUDIO_ENCODING_MP3:
+      return EncodeAudio(samples, sample_rate, AudioEncoding::kMp3);
     case v1::AUDIO_ENCODING_PCM_FLOAT32_LE: {
       std::string bytes(samples.size() * 4, '\0');
       std::memcpy(bytes.data(), samples.data(), bytes.size());

@@ -38,6 +38,7 @@ const QueryFieldOptions& RouteQuery(absl::string_view route) {
        {"seed", "options.seed"},
        {"encoding", "output.encoding"},
        {"length_samples", "output.length_samples"},
+       {"output_rate", "output.sample_rate_hertz"},
        {"layout", "mel.layout"}},
       {}};
   static const auto* const kSpectrogram = new QueryFieldOptions{
@@ -48,6 +49,7 @@ const QueryFieldOptions& RouteQuery(absl::string_view route) {
        {"seed", "options.seed"},
        {"encoding", "output.encoding"},
        {"length_samples", "output.length_samples"},
+       {"output_rate", "output.sample_rate_hertz"},
        {"layout", "magnitude.layout"}},
       {}};
   static const auto* const kAnalyze =
@@ -147,9 +149,12 @@ const char* AudioContentType(v1::AudioEncoding encoding) {
   switch (encoding) {
     case v1::AUDIO_ENCODING_FLAC: return "audio/flac";
     case v1::AUDIO_ENCODING_OGG_VORBIS: return "audio/ogg";
+    case v1::AUDIO_ENCODING_OGG_OPUS: return "audio/ogg";  // RFC 7845 (codecs=opus)
     case v1::AUDIO_ENCODING_MP3: return "audio/mpeg";
     case v1::AUDIO_ENCODING_PCM_FLOAT32_LE:
     case v1::AUDIO_ENCODING_PCM_INT16_LE: return "application/octet-stream";
+    case v1::AUDIO_ENCODING_WAV_MULAW:
+    case v1::AUDIO_ENCODING_WAV_ALAW:
     default: return "audio/wav";
   }
 }

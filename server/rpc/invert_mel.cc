@@ -27,12 +27,6 @@ int64_t ImpliedSamples(int64_t frames, int hop_length, int n_fft) {
   return SaturatingAdd(SaturatingMul(std::max<int64_t>(frames, 1), hop_length), n_fft);
 }
 
-int64_t EncodedAudioBytes(int64_t samples, v1::AudioEncoding encoding) {
-  const int64_t bytes_per_sample =
-      encoding == v1::AUDIO_ENCODING_WAV_FLOAT32 || encoding == v1::AUDIO_ENCODING_PCM_FLOAT32_LE ? 4 : 2;
-  return SaturatingAdd(SaturatingMul(samples, bytes_per_sample), 4096);
-}
-
 int64_t TensorValuesBound(const v1::Tensor& tensor) {
   return static_cast<int64_t>(tensor.float32_data().size() + tensor.npy_data().size()) / 4;
 }
@@ -128,8 +122,8 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertMelReq
   if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, prefix);
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
-  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output().encoding(),
-                                          response->mutable_audio());
+  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output(),
+                                          response->mutable_audio(), job.Checker());
       !s.ok()) {
     return s;
   }
@@ -171,17 +165,23 @@ absl::StatusOr<Prepared> PrepareInvertMelItem(const RpcEnv& env, const v1::Inver
   Admission& a = prepared.admission;
   a.output_seconds = static_cast<double>(samples) / config->sample_rate;
   a.output_field = length_set ? Path(prefix, "output.length_samples") : Path(prefix, "mel");
-  a.response_bytes = EncodedAudioBytes(samples, request.output().encoding());
+  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
+  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, samples);
+  a.response_bytes = EncodedAudioBytes(out.samples, request.output().encoding());
   InversionShape shape;
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
   shape.n_mels = config->n_mels;
   shape.length = samples;
   a.cost = InversionCost(shape, *options);
-  a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, a.response_bytes);
+  a.cost.peak_bytes = SaturatingAdd(
+      a.cost.peak_bytes,
+      EncodeWorkingBytes(out.samples, request.output().encoding(), out.sample_rate != config->sample_rate));
   a.cost_field = Path(prefix, "mel");
-  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out",
-                                  frames, shape.n_fft / 2 + 1, shape.n_fft, config->stft.hop_length, samples);
+  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out "
+                                  "(%d at %g Hz encoded)",
+                                  frames, shape.n_fft / 2 + 1, shape.n_fft, config->stft.hop_length, samples,
+                                  out.samples, out.sample_rate);
   prepared.run = [&env, plan = Plan{*std::move(config), *std::move(options), prefix}, &request,
                   response](Job& job) mutable { return Run(env, job, plan, request, response); };
   return prepared;

@@ -16,10 +16,9 @@ absl::StatusOr<Prepared> PrepareInvertMelItem(const RpcEnv& env, const v1::Inver
                                               v1::InvertMelResponse* response, const std::string& prefix);
 
 // Samples an inversion of `frames` frames produces at `hop` (the audio a
-// request implies when it does not set output.length_samples), and bytes of
-// `samples` in `encoding` (header slack included).
+// request implies when it does not set output.length_samples). Encoded
+// sizes: EncodedAudioBytes / OutputAudioShape (server/conversion.h).
 int64_t ImpliedSamples(int64_t frames, int hop_length, int n_fft);
-int64_t EncodedAudioBytes(int64_t samples, v1::AudioEncoding encoding);
 // Upper bound of the float values a tensor holds (4 bytes each), from its
 // byte size alone; the conversion checks the shape exactly later.
 int64_t TensorValuesBound(const v1::Tensor& tensor);

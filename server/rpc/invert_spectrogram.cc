@@ -86,8 +86,8 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertSpectr
   if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, "");
   if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
 
-  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output().encoding(),
-                                          response->mutable_audio());
+  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output(),
+                                          response->mutable_audio(), job.Checker());
       !s.ok()) {
     return s;
   }
@@ -121,17 +121,23 @@ absl::StatusOr<Prepared> PrepareInvertSpectrogram(const RpcEnv& env, const v1::I
   Admission& a = prepared.admission;
   a.output_seconds = static_cast<double>(samples) / config->sample_rate;
   a.output_field = length_set ? "output.length_samples" : "magnitude";
-  a.response_bytes = EncodedAudioBytes(samples, request.output().encoding());
+  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
+  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, samples);
+  a.response_bytes = EncodedAudioBytes(out.samples, request.output().encoding());
   InversionShape shape;
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
   shape.length = samples;
   a.cost = InversionCost(shape, *options);
   if (request.has_phase()) a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, SaturatingMul(SaturatingMul(frames, bins), 12));
-  a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, a.response_bytes);
+  a.cost.peak_bytes = SaturatingAdd(
+      a.cost.peak_bytes,
+      EncodeWorkingBytes(out.samples, request.output().encoding(), out.sample_rate != config->sample_rate));
   a.cost_field = "magnitude";
-  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out",
-                                  frames, bins, shape.n_fft, config->stft.hop_length, samples);
+  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out "
+                                  "(%d at %g Hz encoded)",
+                                  frames, bins, shape.n_fft, config->stft.hop_length, samples, out.samples,
+                                  out.sample_rate);
   prepared.run = [&env, plan = Plan{*std::move(config), *std::move(options)}, &request, response](Job& job) mutable {
     return Run(env, job, plan, request, response);
   };

@@ -86,8 +86,8 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::ReorderReque
   plan.options.max_threads = job.max_threads;
   absl::StatusOr<ReorderResult> result = specinv::Reorder(**cached, audio->samples, plan.options);
   if (!result.ok()) return ToRequestField(result.status(), CoreFields::kReorder, "");
-  if (absl::Status s = EncodeAudioMessage(result->audio, plan.config.sample_rate, request.output().encoding(),
-                                          response->mutable_audio());
+  if (absl::Status s = EncodeAudioMessage(result->audio, plan.config.sample_rate, request.output(),
+                                          response->mutable_audio(), job.Checker());
       !s.ok()) {
     return s;
   }
@@ -122,10 +122,15 @@ absl::StatusOr<Prepared> PrepareReorder(const RpcEnv& env, const v1::ReorderRequ
   a.output_field = request.output().has_length_samples()        ? "output.length_samples"
                    : options.strategy == ReorderStrategy::kCustom ? "custom_order"
                                                                   : input->field;
-  a.response_bytes = SaturatingAdd(EncodedAudioBytes(out_samples, request.output().encoding()),
+  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
+  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, out_samples);
+  a.response_bytes = SaturatingAdd(EncodedAudioBytes(out.samples, request.output().encoding()),
                                    SaturatingMul(frames, 12));  // order + embedding
   a.cost = DecodeCost(input->shape).Then(ReorderCost(*config, samples, options), 0);
   a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, a.response_bytes);
+  if (out.sample_rate != config->sample_rate) {
+    a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, SaturatingMul(out.samples, 4));  // resampled copy
+  }
   a.cost_field = options.strategy == ReorderStrategy::kCustom ? "custom_order"
                  : config->stft.hop_length * 4 < config->stft.n_fft ? "config.hop_length"
                                                                      : input->field;

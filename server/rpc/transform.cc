@@ -35,8 +35,8 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::TransformReq
   plan.options.max_threads = job.max_threads;
   absl::StatusOr<TransformResult> result = specinv::Transform(**cached, audio->samples, plan.options);
   if (!result.ok()) return ToRequestField(result.status(), CoreFields::kTransform, "");
-  if (absl::Status s = EncodeAudioMessage(result->audio, plan.config.sample_rate, request.output().encoding(),
-                                          response->mutable_audio());
+  if (absl::Status s = EncodeAudioMessage(result->audio, plan.config.sample_rate, request.output(),
+                                          response->mutable_audio(), job.Checker());
       !s.ok()) {
     return s;
   }
@@ -93,9 +93,13 @@ absl::StatusOr<Prepared> PrepareTransform(const RpcEnv& env, const v1::Transform
   a.input_field = input->field;
   a.output_seconds = static_cast<double>(out_samples) / config->sample_rate;
   a.output_field = options.length.has_value() ? "output.length_samples" : input->field;
-  a.response_bytes = EncodedAudioBytes(out_samples, request.output().encoding());
+  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
+  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, out_samples);
+  a.response_bytes = EncodedAudioBytes(out.samples, request.output().encoding());
   a.cost = DecodeCost(input->shape).Then(TransformCost(*config, samples, options), 0);
-  a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, a.response_bytes);
+  a.cost.peak_bytes = SaturatingAdd(
+      a.cost.peak_bytes,
+      EncodeWorkingBytes(out.samples, request.output().encoding(), out.sample_rate != config->sample_rate));
   a.cost_field = config->stft.hop_length * 4 < config->stft.n_fft ? "config.hop_length" : input->field;
   a.cost_detail = absl::StrFormat("%d samples -> %d frames x %d bins at config.n_fft=%d, config.hop_length=%d",
                                   samples, frames, config->stft.n_fft / 2 + 1, config->stft.n_fft,

@@ -137,6 +137,14 @@ specinv invert "$WORK/mel.npy" -o "$WORK/out.wav" --preset hifigan --iterations 
 check_wav "$WORK/out.wav" 22050 16 >/dev/null || fail "out.wav is not a 16-bit mono 22050 Hz WAV"
 grep -q 'SC_mel' "$WORK/invert.txt" || fail "invert printed no SC_mel: $(cat "$WORK/invert.txt")"
 
+# Codec outputs: Opus from the extension; mu-law WAV resampled to 8 kHz.
+specinv invert "$WORK/mel.npy" -o "$WORK/out.opus" --preset hifigan --iterations 4 >/dev/null \
+  || fail "invert to .opus failed"
+[ "$(head -c 4 "$WORK/out.opus")" = "OggS" ] || fail "out.opus is not an Ogg stream"
+specinv invert "$WORK/mel.npy" -o "$WORK/out_ulaw.wav" --encoding wav-mulaw --output-rate 8000 \
+  --preset hifigan --iterations 4 >/dev/null || fail "invert to mu-law at 8 kHz failed"
+check_wav "$WORK/out_ulaw.wav" 8000 8 >/dev/null || fail "out_ulaw.wav is not an 8-bit mono 8000 Hz WAV"
+
 specinv invert "$WORK/in.wav" -o "$WORK/roundtrip.wav" --preset hifigan --method pghi-fgla \
   --iterations 4 --progress always --encoding wav-float >/dev/null 2>"$WORK/progress.txt" \
   || fail "invert round trip failed: $(cat "$WORK/progress.txt")"

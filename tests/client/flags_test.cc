@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 namespace specinv::client {
 namespace {
@@ -189,7 +190,43 @@ TEST(PlanAudioOutputTest, ExplicitEncodingAndLength) {
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->options.encoding(), v1::AUDIO_ENCODING_WAV_FLOAT32);
   EXPECT_EQ(plan->options.length_samples(), 12345);
-  f.encoding = "mp3";
+  f.encoding = "aac";
+  EXPECT_EQ(PlanAudioOutput(f).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(PlanAudioOutputTest, CodecEncodingsByNameAndExtension) {
+  OutputFlags f;
+  f.output = "out.bin";
+  const std::pair<const char*, v1::AudioEncoding> names[] = {
+      {"opus", v1::AUDIO_ENCODING_OGG_OPUS},      {"ogg-opus", v1::AUDIO_ENCODING_OGG_OPUS},
+      {"vorbis", v1::AUDIO_ENCODING_OGG_VORBIS},  {"mp3", v1::AUDIO_ENCODING_MP3},
+      {"wav-mulaw", v1::AUDIO_ENCODING_WAV_MULAW}, {"wav_mulaw", v1::AUDIO_ENCODING_WAV_MULAW},
+      {"wav-alaw", v1::AUDIO_ENCODING_WAV_ALAW}};
+  for (const auto& [name, encoding] : names) {
+    f.encoding = name;
+    absl::StatusOr<AudioOutputPlan> plan = PlanAudioOutput(f);
+    ASSERT_TRUE(plan.ok()) << name << ": " << plan.status();
+    EXPECT_EQ(plan->options.encoding(), encoding) << name;
+  }
+  f.encoding.clear();
+  const std::pair<const char*, v1::AudioEncoding> extensions[] = {{"out.opus", v1::AUDIO_ENCODING_OGG_OPUS},
+                                                                  {"out.ogg", v1::AUDIO_ENCODING_OGG_VORBIS},
+                                                                  {"out.mp3", v1::AUDIO_ENCODING_MP3},
+                                                                  {"out.ul", v1::AUDIO_ENCODING_WAV_MULAW},
+                                                                  {"out.al", v1::AUDIO_ENCODING_WAV_ALAW}};
+  for (const auto& [path, encoding] : extensions) {
+    f.output = path;
+    EXPECT_EQ(PlanAudioOutput(f)->options.encoding(), encoding) << path;
+  }
+}
+
+TEST(PlanAudioOutputTest, OutputRate) {
+  OutputFlags f;
+  f.output = "out.wav";
+  EXPECT_EQ(PlanAudioOutput(f)->options.sample_rate_hertz(), 0);
+  f.output_rate = 48000;
+  EXPECT_EQ(PlanAudioOutput(f)->options.sample_rate_hertz(), 48000);
+  f.output_rate = -1;
   EXPECT_EQ(PlanAudioOutput(f).status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -270,9 +270,10 @@ TEST(AudioEncodeTest, ParseAudioEncoding) {
   EXPECT_EQ(*ParseAudioEncoding("wav16"), AudioEncoding::kWavPcm16);
   EXPECT_EQ(*ParseAudioEncoding("wav_float"), AudioEncoding::kWavFloat32);
   EXPECT_EQ(*ParseAudioEncoding("flac"), AudioEncoding::kFlac);
-  auto bad = ParseAudioEncoding("mp3");
+  EXPECT_EQ(*ParseAudioEncoding("mp3"), AudioEncoding::kMp3);
+  auto bad = ParseAudioEncoding("aac");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(bad.status().ToString(), HasSubstr("wav16, wav_float, flac; got 'mp3'"));
+  EXPECT_THAT(bad.status().ToString(), HasSubstr("wav16, wav_float, flac, wav_mulaw, wav_alaw, opus, vorbis, mp3; got 'aac'"));
   EXPECT_EQ(*ParsePcmFormat("s16le"), PcmFormat::kS16Le);
   EXPECT_EQ(*ParsePcmFormat("f32le"), PcmFormat::kF32Le);
   EXPECT_THAT(ParsePcmFormat("u8").status().ToString(), HasSubstr("s16le, f32le; got 'u8'"));

@@ -162,6 +162,28 @@ def main():
         check(len(pcm) == len(samples) and np.max(np.abs(pcm - samples)) <= 1.5 / 32768,
               f"pcm float32 differs from the WAV: {len(pcm)} vs {len(samples)} samples")
 
+        # Codec encodings: their content types, the rate actually encoded
+        # (Opus rounds 22050 Hz up to 24000 Hz), and output_rate resampling.
+        for encoding, content_type, rate in (("ogg-opus", "audio/ogg", "24000"),
+                                             ("ogg-vorbis", "audio/ogg", "22050"),
+                                             ("mp3", "audio/mpeg", "22050"),
+                                             ("wav-mulaw", "audio/wav", "22050"),
+                                             ("wav-alaw", "audio/wav", "22050")):
+            status, headers, body = call(port, "POST",
+                                         "/v1/invert-mel?preset=hifigan&method=fgla&iterations=4"
+                                         f"&encoding={encoding}", _npy(mel))
+            check(status == 200 and headers.get("Content-Type") == content_type
+                  and headers.get("X-Sample-Rate") == rate and len(body) > 100,
+                  f"{encoding}: {status} {dict(headers)} {body[:200]!r}")
+        check(body[:4] == b"RIFF", "A-law answer is not a RIFF file")
+        status, headers, body = call(port, "POST",
+                                     "/v1/invert-mel?preset=hifigan&method=fgla&iterations=24&seed=3"
+                                     "&encoding=pcm-float32-le&output_rate=44100", _npy(mel))
+        check(status == 200 and headers.get("X-Sample-Rate") == "44100" and len(body) == 4 * 2 * len(samples),
+              f"output_rate: {status} {dict(headers)}, {len(body)} bytes for {len(samples)} samples at 22050 Hz")
+        check(abs(peak_hz(np.frombuffer(body, "<f4").astype(np.float64), 44100) - 440.0) < 5.0,
+              "output_rate changed the pitch")
+
         # Render: a PNG.
         status, headers, body = call(port, "POST", "/v1/render?preset=hifigan&view=mel", audio)
         check(status == 200 and headers.get("Content-Type") == "image/png" and body[:8] == b"\x89PNG\r\n\x1a\n",
@@ -186,6 +208,7 @@ def main():
                 ("/v1/invert-mel?preset=hifigan&method=bogus", _npy(mel), "method"),
                 ("/v1/invert-mel?preset=hifigan&no_such=1", _npy(mel), "no_such"),
                 ("/v1/invert-mel?preset=hifigan&iterations=many", _npy(mel), "iterations"),
+                ("/v1/invert-mel?preset=hifigan&output_rate=500000", _npy(mel), "output.sample_rate_hertz"),
                 ("/v1/invert-mel?preset=hifigan", b"", "body"),
                 ("/v1/invert-mel?preset=hifigan", b"not a npy file", None)):
             status, headers, raw = call(port, "POST", path, body)

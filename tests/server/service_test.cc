@@ -365,6 +365,67 @@ TEST_F(ServiceTest, InvertMelOutputEncodings) {
   }
 }
 
+// The newer encodings: decoded back at the rate the response declares
+// (Opus codes 22050 Hz audio at 24000 Hz), lengths as the codec keeps them.
+TEST_F(ServiceTest, InvertMelLossyAndCompandedEncodings) {
+  const MelCase mc = MakeMelCase(11025);
+  struct Case {
+    v1::AudioEncoding encoding;
+    AudioEncoding core;
+    double rate;
+    int64_t max_extra;
+  };
+  const int64_t samples = 43 * 256;
+  for (const Case& c : {Case{v1::AUDIO_ENCODING_WAV_MULAW, AudioEncoding::kWavMulaw, 22050, 0},
+                        Case{v1::AUDIO_ENCODING_WAV_ALAW, AudioEncoding::kWavAlaw, 22050, 0},
+                        Case{v1::AUDIO_ENCODING_OGG_OPUS, AudioEncoding::kOggOpus, 24000, 0},
+                        Case{v1::AUDIO_ENCODING_OGG_VORBIS, AudioEncoding::kOggVorbis, 22050, 0},
+                        Case{v1::AUDIO_ENCODING_MP3, AudioEncoding::kMp3, 22050, 2 * 1152 + 576}}) {
+    if (!EncodingSupported(c.core)) continue;
+    v1::InvertMelRequest request;
+    *request.mutable_mel() = MatrixTensor(mc.log_mel);
+    request.mutable_config()->set_preset("hifigan");
+    request.mutable_options()->set_iterations(2);
+    request.mutable_output()->set_encoding(c.encoding);
+    v1::InvertMelResponse response;
+    auto ctx = Context();
+    grpc::Status status = server_.stub().InvertMel(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << v1::AudioEncoding_Name(c.encoding) << ": " << status.error_message();
+    EXPECT_EQ(response.audio().encoding(), c.encoding);
+    EXPECT_EQ(response.audio().sample_rate_hertz(), c.rate) << v1::AudioEncoding_Name(c.encoding);
+    const int64_t expected = static_cast<int64_t>(std::llround(samples * c.rate / 22050.0));
+    auto decoded = DecodeAudio(AsBytes(response.audio().encoded_data()));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(decoded->sample_rate, c.rate);
+    EXPECT_GE(static_cast<int64_t>(decoded->samples.size()), expected) << v1::AudioEncoding_Name(c.encoding);
+    EXPECT_LE(static_cast<int64_t>(decoded->samples.size()), expected + c.max_extra)
+        << v1::AudioEncoding_Name(c.encoding);
+  }
+}
+
+// output.sample_rate_hertz: the audio comes back at that rate, its length
+// scaled by the ratio, its duration unchanged.
+TEST_F(ServiceTest, InvertMelOutputSampleRateResamples) {
+  const MelCase mc = MakeMelCase(11025);
+  const int64_t samples = 43 * 256;
+  for (int32_t rate : {44100, 16000, 8000}) {
+    v1::InvertMelRequest request;
+    *request.mutable_mel() = MatrixTensor(mc.log_mel);
+    request.mutable_config()->set_preset("hifigan");
+    request.mutable_options()->set_iterations(2);
+    request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
+    request.mutable_output()->set_sample_rate_hertz(rate);
+    v1::InvertMelResponse response;
+    auto ctx = Context();
+    grpc::Status status = server_.stub().InvertMel(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.audio().sample_rate_hertz(), rate);
+    const auto expected = static_cast<size_t>(std::llround(samples * (rate / 22050.0)));
+    EXPECT_EQ(response.audio().pcm_data().size(), 4 * expected);
+    EXPECT_NEAR(response.audio().duration_seconds(), samples / 22050.0, 1e-4);
+  }
+}
+
 TEST_F(ServiceTest, InvertMelOutputLength) {
   const MelCase mc = MakeMelCase(11025);
   ASSERT_EQ(mc.log_mel.cols(), 43);

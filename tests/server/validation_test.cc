@@ -167,7 +167,14 @@ TEST_F(ValidationTest, InvertMelBadFieldsNameTheirPath) {
       {"nnls iterations", [](auto* r) { r->mutable_options()->set_nnls_iterations(-3); }, "options.nnls_iterations"},
       {"progress interval", [](auto* r) { r->mutable_options()->set_progress_interval_iterations(0); },
        "options.progress_interval_iterations"},
-      {"output mp3", [](auto* r) { r->mutable_output()->set_encoding(v1::AUDIO_ENCODING_MP3); }, "output.encoding"},
+      {"output encoding", [](auto* r) { r->mutable_output()->set_encoding(static_cast<v1::AudioEncoding>(99)); },
+       "output.encoding"},
+      {"output rate negative", [](auto* r) { r->mutable_output()->set_sample_rate_hertz(-8000); },
+       "output.sample_rate_hertz"},
+      {"output rate above bound", [](auto* r) { r->mutable_output()->set_sample_rate_hertz(400000); },
+       "output.sample_rate_hertz"},
+      {"output rate ratio", [](auto* r) { r->mutable_output()->set_sample_rate_hertz(20); },
+       "output.sample_rate_hertz"},
       {"output length", [](auto* r) { r->mutable_output()->set_length_samples(0); }, "output.length_samples"},
       {"normalization std size", [](auto* r) { r->mutable_normalization()->add_std(1.0f); }, "normalization.std"},
       {"normalization mean size", [](auto* r) { r->mutable_normalization()->add_mean(1.0f); },
@@ -270,6 +277,25 @@ TEST_F(LimitsTest, OversizedResponseIsRefusedBeforeComputingNamingTheLimit) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("--max-message-mb"));
   EXPECT_FALSE(ctx->GetServerTrailingMetadata().count("grpc-retry-pushback-ms"));
+}
+
+// output.sample_rate_hertz is admitted on the resampled length: 1.86 s of
+// float32 PCM is 164 kB at 22050 Hz but 2.9 MB at 384 kHz, over 1 MB.
+TEST_F(LimitsTest, UpsampledOutputCountsAgainstTheResponseLimit) {
+  v1::InvertMelRequest mel = ValidInvertMel();
+  *mel.mutable_mel() = MatrixTensor(RealMatrix::Constant(80, 160, -3.0f));  // 160 x 256 = 40960 samples
+  mel.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
+  v1::InvertMelResponse response;
+  auto ctx = Context();
+  grpc::Status status = server_.stub().InvertMel(ctx.get(), mel, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  mel.mutable_output()->set_sample_rate_hertz(384000);
+  auto ctx2 = Context();
+  status = server_.stub().InvertMel(ctx2.get(), mel, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("--max-message-mb"));
+  EXPECT_THAT(status.error_message(), HasSubstr("at 384000 Hz encoded"));
 }
 
 TEST_F(LimitsTest, AudioDurationAndIterationLimits) {

@@ -26,7 +26,7 @@ from specinv.v1 import audio_pb2, inversion_pb2, spectrogram_config_pb2 as confi
 AudioInput = Union[np.ndarray, Sequence[float], bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 """Audio a call accepts: a NumPy array of samples ((samples,) mono or
 (samples, channels) interleaved; float or int16), the bytes of an audio file
-(WAV, FLAC, OGG/Vorbis, MP3), or the path of one."""
+(WAV incl. mu-law/A-law, FLAC, OGG/Vorbis, OGG/Opus, MP3), or the path of one."""
 
 
 # --- enumerations -------------------------------------------------------------
@@ -353,11 +353,15 @@ def audio_message(audio: Any, sample_rate: Optional[float], field: str = "audio"
                            channel_count=int(channels))
 
 
-def audio_output(length: Optional[int]) -> audio_pb2.AudioOutputOptions:
-    """Returned audio as raw float32 PCM (lossless), optionally of an exact length."""
+def audio_output(length: Optional[int], output_rate: Optional[int] = None) -> audio_pb2.AudioOutputOptions:
+    """Returned audio as raw float32 PCM (lossless), optionally of an exact
+    length (samples at the config's rate) and resampled by the server to
+    ``output_rate`` Hz (bounds are the server's)."""
     out = audio_pb2.AudioOutputOptions(encoding=audio_pb2.AUDIO_ENCODING_PCM_FLOAT32_LE)
     if length is not None:
         _setter(out, "length_samples", as_int(length, "length"), "length")
+    if output_rate is not None:
+        _setter(out, "sample_rate_hertz", as_int(output_rate, "output_rate"), "output_rate")
     return out
 
 

@@ -453,7 +453,7 @@ class Client:
         Args:
             audio: samples ((samples,) mono or (samples, channels), float in
                 [-1, 1] or int16) with ``sample_rate``; or the bytes or path of
-                an audio file (WAV, FLAC, OGG/Vorbis, MP3; its own rate is used).
+                an audio file (WAV, FLAC, OGG/Vorbis, OGG/Opus, MP3; its own rate is used).
                 Multi-channel audio is mixed to mono; audio at another rate than
                 the config's is resampled.
             sample_rate: rate of `audio` samples in Hz (arrays only).
@@ -491,12 +491,13 @@ class Client:
     def _invert_mel_request(self, mel: Any, preset: Optional[str], layout: int, domain: Optional[str],
                             normalization: Optional[inversion_pb2.MelNormalization],
                             config: Mapping[str, Any], options: Mapping[str, Any],
-                            length: Optional[int], field: str) -> service_pb2.InvertMelRequest:
+                            length: Optional[int], field: str,
+                            output_rate: Optional[int] = None) -> service_pb2.InvertMelRequest:
         request = service_pb2.InvertMelRequest(
             mel=codec.tensor_from_array(mel, field, layout),
             config=codec.spectrogram_config(preset, config),
             options=codec.inversion_options(options, layout),
-            output=codec.audio_output(length))
+            output=codec.audio_output(length, output_rate))
         if domain is not None:
             request.input_domain = codec.parse_enum(inversion_pb2.MelDomain, domain, "domain")
         if normalization is not None:
@@ -507,6 +508,7 @@ class Client:
                    method: Optional[str] = None, *, layout: str = "bins-frames",
                    domain: Optional[str] = None, mean: Any = None, std: Any = None,
                    length: Union[None, int, Sequence[Optional[int]]] = None,
+                   output_rate: Optional[int] = None,
                    progress: Optional[ProgressCallback] = None,
                    **options: Any) -> Union[InversionResult, List[InversionResult]]:
         """Inverts a mel spectrogram to audio (InvertMel).
@@ -524,6 +526,9 @@ class Client:
             mean, std: per-bin de-normalisation (x * std + mean) of a model's
                 normalised features, n_mels values each.
             length: exact number of output samples (per item for a batch).
+            output_rate: sample rate of the returned audio in Hz; the server
+                resamples (libsoxr) from the config's rate. Default: the
+                config's rate.
             progress: called with a :class:`Progress` per server progress
                 event (uses InvertMelStream; not with a batch). Exceptions it
                 raises cancel the job and propagate.
@@ -548,7 +553,7 @@ class Client:
             if length is not None and not isinstance(length, (int, np.integer)):
                 raise InvalidArgument("length must be an integer for a single mel", field="length")
             request = self._invert_mel_request(mel, preset, tensor_layout, domain, normalization, config,
-                                               inv, length, "mel")  # type: ignore[arg-type]
+                                               inv, length, "mel", output_rate)  # type: ignore[arg-type]
             if progress is None:
                 response = self._unary(self._stub.InvertMel, request)
             else:
@@ -568,7 +573,7 @@ class Client:
                 raise InvalidArgument(f"length has {len(lengths)} values for {len(items)} mels", field="length")
         batch_request = service_pb2.InvertMelBatchRequest(requests=[
             self._invert_mel_request(item, preset, tensor_layout, domain, normalization, config, inv, n,
-                                     f"mel[{i}]")
+                                     f"mel[{i}]", output_rate)
             for i, (item, n) in enumerate(zip(items, lengths))])
         response = self._unary(self._stub.InvertMelBatch, batch_request)
         if len(response.responses) != len(items):
@@ -578,6 +583,7 @@ class Client:
     def invert_spectrogram(self, magnitude: np.ndarray, phase: Optional[np.ndarray] = None,
                            preset: Optional[str] = "hifigan", method: Optional[str] = None, *,
                            layout: str = "bins-frames", length: Optional[int] = None,
+                           output_rate: Optional[int] = None,
                            progress: Optional[ProgressCallback] = None,
                            **options: Any) -> InversionResult:
         """Inverts a linear STFT magnitude (optionally with a phase) to audio
@@ -590,7 +596,7 @@ class Client:
             phase: initial phase in radians, the magnitude's shape; with
                 ``iterations=0`` the result is the inverse STFT of
                 magnitude * exp(i phase).
-            preset, method, layout, length, progress, **options: as for
+            preset, method, layout, length, output_rate, progress, **options: as for
                 :meth:`invert_mel` ("refine" is not available here).
 
         Returns:
@@ -611,7 +617,7 @@ class Client:
             magnitude=codec.tensor_from_array(m, "magnitude", tensor_layout),
             config=codec.spectrogram_config(preset, config),
             options=codec.inversion_options(inv, tensor_layout),
-            output=codec.audio_output(length))
+            output=codec.audio_output(length, output_rate))
         if phase is not None:
             request.phase.CopyFrom(codec.tensor_from_array(phase, "phase", tensor_layout))
         if progress is None:
@@ -687,7 +693,8 @@ class Client:
                 tsne_algorithm: Optional[str] = None, theta: Optional[float] = None,
                 seed: int = 0, sort_key: Optional[str] = None, descending: bool = False,
                 start_frame: int = 0, order: Optional[Sequence[int]] = None,
-                length: Optional[int] = None, **config: Any) -> ReorderResult:
+                length: Optional[int] = None, output_rate: Optional[int] = None,
+                **config: Any) -> ReorderResult:
         """Rearranges the STFT frames of audio and resynthesises it (Reorder).
 
         Args:
@@ -703,6 +710,8 @@ class Client:
                 tsne_algorithm ("exact", "barnes-hut"), theta: t-SNE options.
             descending: sort descending (sort-by, pca, tsne).
             length: exact number of output samples.
+            output_rate: sample rate of the returned audio in Hz (resampled
+                by the server); default: the config's rate.
             **config: SpectrogramConfig overrides (see :meth:`analyze`).
 
         Returns:
@@ -731,7 +740,7 @@ class Client:
             seed=codec.as_int(seed, "seed"),
             descending=codec.as_bool(descending, "descending"),
             start_frame=codec.as_int(start_frame, "start_frame"),
-            output=codec.audio_output(length))
+            output=codec.audio_output(length, output_rate))
         if sort_key is not None:
             request.sort_key = codec.parse_enum(reorder_pb2.SortKey, sort_key, "sort_key")
         if order is not None:
@@ -749,7 +758,8 @@ class Client:
                   band_mutes: Sequence[Tuple[float, float]] = (),
                   time_gate: Optional[Tuple[float, float]] = None, mel_shift: int = 0,
                   mel_reverse_time: bool = False, mel_flip_frequency: bool = False,
-                  length: Optional[int] = None, **options: Any) -> InversionResult:
+                  length: Optional[int] = None, output_rate: Optional[int] = None,
+                  **options: Any) -> InversionResult:
         """Phase and bin transforms of the STFT of audio, then inversion (Transform).
 
         Applied in this order: the phase operation, the masks (checkerboard,
@@ -767,6 +777,8 @@ class Client:
                 (shift by bins, reverse time, flip the mel axis), inverted with
                 the inversion options.
             length: exact number of output samples.
+            output_rate: sample rate of the returned audio in Hz (resampled
+                by the server); default: the config's rate.
             **options: inversion options (method, iterations, ...) and
                 SpectrogramConfig overrides (see :meth:`invert_mel`).
 
@@ -782,7 +794,7 @@ class Client:
             seed=codec.as_int(phase_seed, "phase_seed"),
             checkerboard=codec.as_bool(checkerboard, "checkerboard"),
             inversion=codec.inversion_options(inv, tensor_pb2.TENSOR_LAYOUT_BINS_FRAMES),
-            output=codec.audio_output(length))
+            output=codec.audio_output(length, output_rate))
         if phase is not None:
             request.phase = codec.parse_enum(reorder_pb2.PhaseOperation, phase, "phase")
         for i, band in enumerate(band_mutes):

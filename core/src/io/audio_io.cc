@@ -577,60 +577,215 @@ absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, doub
   return out;
 }
 
-absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double sample_rate,
-                                        AudioEncoding encoding) {
+namespace {
+
+constexpr double kOpusRates[] = {8000, 12000, 16000, 24000, 48000};
+constexpr double kMp3Rates[] = {8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000};
+
+// Smallest of `rates` (ascending) at or above `rate`, else the largest.
+double NearestSupportedRate(double rate, std::span<const double> rates) {
+  for (double r : rates) {
+    if (r >= rate) return r;
+  }
+  return rates.back();
+}
+
+bool IsKnownEncoding(AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kWavPcm16:
+    case AudioEncoding::kWavFloat32:
+    case AudioEncoding::kFlac:
+    case AudioEncoding::kWavMulaw:
+    case AudioEncoding::kWavAlaw:
+    case AudioEncoding::kOggOpus:
+    case AudioEncoding::kOggVorbis:
+    case AudioEncoding::kMp3:
+      return true;
+  }
+  return false;
+}
+
+int SndfileFormat(AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kWavPcm16:
+      return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    case AudioEncoding::kWavFloat32:
+      return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    case AudioEncoding::kFlac:
+      return SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
+    case AudioEncoding::kWavMulaw:
+      return SF_FORMAT_WAV | SF_FORMAT_ULAW;
+    case AudioEncoding::kWavAlaw:
+      return SF_FORMAT_WAV | SF_FORMAT_ALAW;
+    case AudioEncoding::kOggOpus:
+      return SF_FORMAT_OGG | SF_FORMAT_OPUS;
+    case AudioEncoding::kOggVorbis:
+      return SF_FORMAT_OGG | SF_FORMAT_VORBIS;
+    case AudioEncoding::kMp3:
+      return SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+  }
+  return 0;
+}
+
+// Whether libsndfile lists `major` among its major formats and `subtype`
+// among its subtypes (what it was built with).
+bool SndfileLists(int major, int subtype) {
+  auto listed = [](int count_command, int info_command, int format) {
+    int count = 0;
+    sf_command(nullptr, count_command, &count, sizeof(count));
+    for (int i = 0; i < count; ++i) {
+      SF_FORMAT_INFO info{};
+      info.format = i;
+      if (sf_command(nullptr, info_command, &info, sizeof(info)) == 0 && info.format == format) return true;
+    }
+    return false;
+  };
+  return listed(SFC_GET_FORMAT_MAJOR_COUNT, SFC_GET_FORMAT_MAJOR, major) &&
+         listed(SFC_GET_FORMAT_SUBTYPE_COUNT, SFC_GET_FORMAT_SUBTYPE, subtype);
+}
+
+}  // namespace
+
+double EncodedSampleRate(double sample_rate, AudioEncoding encoding) {
+  switch (encoding) {
+    case AudioEncoding::kOggOpus:
+      return NearestSupportedRate(sample_rate, kOpusRates);
+    case AudioEncoding::kMp3:
+      return NearestSupportedRate(sample_rate, kMp3Rates);
+    default:
+      return sample_rate;
+  }
+}
+
+bool EncodingSupported(AudioEncoding encoding) {
+  if (!IsKnownEncoding(encoding)) return false;
+  static const auto* const supported = [] {
+    auto* table = new std::vector<bool>();
+    for (int e = 0; e <= static_cast<int>(AudioEncoding::kMp3); ++e) {
+      const int format = SndfileFormat(static_cast<AudioEncoding>(e));
+      SF_INFO info{};
+      info.format = format;
+      info.channels = 1;
+      info.samplerate = 48000;
+      table->push_back(sf_format_check(&info) != 0 &&
+                       SndfileLists(format & SF_FORMAT_TYPEMASK, format & SF_FORMAT_SUBMASK));
+    }
+    return table;
+  }();
+  return (*supported)[static_cast<size_t>(encoding)];
+}
+
+absl::StatusOr<EncodedShape> PlanEncode(int64_t samples, double sample_rate, const EncodeOptions& options) {
   if (auto status = CheckSampleRate("sample_rate_hertz", sample_rate); !status.ok()) return status;
   if (sample_rate != std::floor(sample_rate)) {
     return InvalidField("sample_rate_hertz",
                         absl::StrFormat("must be a whole number of hertz for encoding, got %g", sample_rate));
   }
-  if (samples.empty()) return InvalidField("samples", "is empty; nothing to encode");
-  if (auto status = CheckFinite("samples", samples); !status.ok()) return status;
+  if (!IsKnownEncoding(options.encoding)) {
+    return InvalidField("encoding", absl::StrFormat("has unknown value %d", static_cast<int>(options.encoding)));
+  }
+  if (!EncodingSupported(options.encoding)) {
+    return absl::UnimplementedError(absl::StrCat("encoding ", std::string(AudioEncodingName(options.encoding)),
+                                                 " cannot be written: the linked libsndfile was built without it"));
+  }
+  if (samples < 1) return InvalidField("samples", "is empty; nothing to encode");
+  double requested = sample_rate;
+  if (options.sample_rate != 0) {
+    if (auto status = CheckSampleRate("sample_rate_hertz", options.sample_rate); !status.ok()) return status;
+    if (options.sample_rate != std::floor(options.sample_rate)) {
+      return InvalidField("sample_rate_hertz",
+                          absl::StrFormat("must be a whole number of hertz, got %g", options.sample_rate));
+    }
+    requested = options.sample_rate;
+  }
+  const double target = EncodedSampleRate(requested, options.encoding);
+  if (auto status = ValidateResampleRatio(sample_rate, target); !status.ok()) {
+    return InvalidField("sample_rate_hertz", std::string(status.message()));
+  }
+  EncodedShape shape;
+  shape.sample_rate = target;
+  shape.samples = target == sample_rate
+                      ? samples
+                      : static_cast<int64_t>(std::llround(static_cast<double>(samples) * target / sample_rate));
+  if (shape.samples < 1) {
+    return InvalidField("samples", absl::StrFormat("%d samples at %g Hz resample to none at %g Hz", samples,
+                                                   sample_rate, target));
+  }
+  return shape;
+}
+
+absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double sample_rate,
+                                        AudioEncoding encoding) {
+  EncodeOptions options;
+  options.encoding = encoding;
+  absl::StatusOr<EncodedAudio> encoded = EncodeAudio(samples, sample_rate, options);
+  if (!encoded.ok()) return encoded.status();
+  return std::move(encoded->bytes);
+}
+
+absl::StatusOr<EncodedAudio> EncodeAudio(std::span<const float> input, double source_rate,
+                                         const EncodeOptions& options) {
+  absl::StatusOr<EncodedShape> shape = PlanEncode(static_cast<int64_t>(input.size()), source_rate, options);
+  if (!shape.ok()) return shape.status();
+  if (auto status = CheckFinite("samples", input); !status.ok()) return status;
+  const AudioEncoding encoding = options.encoding;
+  std::vector<float> resampled;
+  std::span<const float> samples = input;
+  if (shape->sample_rate != source_rate) {
+    absl::StatusOr<std::vector<float>> r = Resample(input, source_rate, shape->sample_rate, options.check);
+    if (!r.ok()) return r.status();
+    resampled = *std::move(r);
+    samples = resampled;
+  }
 
   SF_INFO info{};
-  info.samplerate = static_cast<int>(sample_rate);
+  info.samplerate = static_cast<int>(shape->sample_rate);
   info.channels = 1;
-  switch (encoding) {
-    case AudioEncoding::kWavPcm16:
-      info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-      break;
-    case AudioEncoding::kWavFloat32:
-      info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-      break;
-    case AudioEncoding::kFlac:
-      info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16;
-      break;
-    default:
-      return InvalidField("encoding",
-                          absl::StrFormat("must be wav16, wav_float or flac, got %d", static_cast<int>(encoding)));
-  }
+  info.format = SndfileFormat(encoding);
 
   WriteBuffer buffer;
   SF_VIRTUAL_IO vio = MakeWriteVio();
   SndfilePtr file(sf_open_virtual(&vio, SFM_WRITE, &info, &buffer));
   if (file == nullptr) {
-    // Not expected for the fixed formats above; the global error text may be
-    // another thread's, so only the error-free facts are reported.
+    // Not expected for the formats and rates PlanEncode allows; the global
+    // error text may be another thread's, so only the error-free facts are
+    // reported.
     return absl::InternalError(absl::StrCat("libsndfile cannot open a ", std::string(AudioEncodingName(encoding)),
                                             " encoder at ", info.samplerate, " Hz"));
   }
   // No PEAK chunk: libsndfile stamps it with the wall-clock time, which would
-  // make the bytes of identical requests differ. The encoding is a pure
-  // function of (samples, sample_rate, encoding).
+  // make the bytes of identical requests differ. (Ogg streams still carry a
+  // random stream serial number chosen by libsndfile, so Opus and Vorbis
+  // bytes differ between calls; the decoded samples do not.)
   sf_command(file.get(), SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   const auto frames = static_cast<sf_count_t>(samples.size());
   sf_count_t written = 0;
   if (encoding == AudioEncoding::kWavFloat32) {
     written = sf_writef_float(file.get(), samples.data(), frames);
-  } else {
+  } else if (encoding == AudioEncoding::kWavPcm16 || encoding == AudioEncoding::kFlac ||
+             encoding == AudioEncoding::kWavMulaw || encoding == AudioEncoding::kWavAlaw) {
     // 16-bit PCM: scale by 2^15 (the inverse of libsndfile's read scaling)
     // and clip, so that decode(encode(x)) is within 2^-15 of x on [-1, 1].
+    // mu-law / A-law are companded from these 16-bit values by libsndfile.
     std::vector<int16_t> pcm(samples.size());
     for (size_t i = 0; i < samples.size(); ++i) {
       const float scaled = std::nearbyint(samples[i] * 32768.0f);
       pcm[i] = static_cast<int16_t>(std::clamp(scaled, -32768.0f, 32767.0f));
     }
     written = sf_writef_short(file.get(), pcm.data(), frames);
+  } else {
+    // Lossy float codecs: clip to [-1, 1] as the PCM paths do, in blocks.
+    std::vector<float> block(static_cast<size_t>(kChunkFrames));
+    for (sf_count_t at = 0; at < frames;) {
+      const sf_count_t n = std::min<sf_count_t>(kChunkFrames, frames - at);
+      for (sf_count_t i = 0; i < n; ++i) {
+        block[static_cast<size_t>(i)] = std::clamp(samples[static_cast<size_t>(at + i)], -1.0f, 1.0f);
+      }
+      const sf_count_t w = sf_writef_float(file.get(), block.data(), n);
+      written += std::max<sf_count_t>(w, 0);
+      if (w != n) break;
+      at += n;
+    }
   }
   if (written != frames) {
     return absl::InternalError(absl::StrCat("libsndfile wrote ", written, " of ", frames,
@@ -640,15 +795,20 @@ absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double s
     return absl::InternalError(absl::StrCat("libsndfile failed to finish the ", std::string(AudioEncodingName(encoding)),
                                             " stream: ", sf_error_number(error)));
   }
-  return std::move(buffer.data);
+  EncodedAudio out;
+  out.bytes = std::move(buffer.data);
+  out.sample_rate = shape->sample_rate;
+  out.samples = shape->samples;
+  return out;
 }
 
 absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name) {
-  if (name == "wav16") return AudioEncoding::kWavPcm16;
-  if (name == "wav_float") return AudioEncoding::kWavFloat32;
-  if (name == "flac") return AudioEncoding::kFlac;
-  return absl::InvalidArgumentError(
-      absl::StrCat("audio encoding must be one of wav16, wav_float, flac; got '", std::string(name), "'"));
+  for (int e = 0; e <= static_cast<int>(AudioEncoding::kMp3); ++e) {
+    if (name == AudioEncodingName(static_cast<AudioEncoding>(e))) return static_cast<AudioEncoding>(e);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "audio encoding must be one of wav16, wav_float, flac, wav_mulaw, wav_alaw, opus, vorbis, mp3; got '",
+      std::string(name), "'"));
 }
 
 std::string_view AudioEncodingName(AudioEncoding encoding) {
@@ -659,6 +819,16 @@ std::string_view AudioEncodingName(AudioEncoding encoding) {
       return "wav_float";
     case AudioEncoding::kFlac:
       return "flac";
+    case AudioEncoding::kWavMulaw:
+      return "wav_mulaw";
+    case AudioEncoding::kWavAlaw:
+      return "wav_alaw";
+    case AudioEncoding::kOggOpus:
+      return "opus";
+    case AudioEncoding::kOggVorbis:
+      return "vorbis";
+    case AudioEncoding::kMp3:
+      return "mp3";
   }
   return "unknown";
 }

@@ -43,11 +43,18 @@ namespace specinv {
 inline constexpr double kMaxSampleRateHz = 384000.0;
 inline constexpr int kMaxChannels = 64;
 
-// Encodings produced by EncodeAudio.
+// Encodings produced by EncodeAudio, all written by libsndfile (no codec is
+// implemented here). Lossy ones use libsndfile's default quality settings.
 enum class AudioEncoding {
   kWavPcm16,    // RIFF WAVE, 16-bit signed PCM.
   kWavFloat32,  // RIFF WAVE, 32-bit IEEE float (WAVE_FORMAT_IEEE_FLOAT).
   kFlac,        // FLAC, 16 bits per sample.
+  kWavMulaw,    // RIFF WAVE, G.711 mu-law (8 bits per sample, ~14-bit dynamic range).
+  kWavAlaw,     // RIFF WAVE, G.711 A-law (8 bits per sample, ~13-bit dynamic range).
+  kOggOpus,     // Ogg/Opus (RFC 7845). Rates 8/12/16/24/48 kHz only: see EncodedSampleRate.
+  kOggVorbis,   // Ogg/Vorbis, any rate.
+  kMp3,         // MPEG-1/2 layer III (LAME via libsndfile). Rates 8, 11.025, 12, 16,
+                // 22.05, 24, 32, 44.1, 48 kHz only: see EncodedSampleRate.
 };
 
 // Sample formats accepted by DecodeRawPcm (interleaved, little-endian).
@@ -159,15 +166,76 @@ absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, doub
 absl::StatusOr<std::vector<float>> Resample(std::span<const float> samples, double from_hz, double to_hz,
                                             const std::function<absl::Status()>& check);
 
+// The sample rate a file of `encoding` carries for audio at `sample_rate`:
+// `sample_rate` itself when the codec supports it. Opus and MP3 only code a
+// fixed set of rates; for any other rate the audio is resampled (libsoxr,
+// SOXR_HQ, as Resample) to the smallest supported rate above it, or to
+// 48 kHz when it is above 48 kHz (Opus codes at most 20 kHz of bandwidth and
+// MP3 at most 48 kHz sampling anyway). This is what opusenc and ffmpeg do
+// rather than refusing; the rate actually encoded is reported (EncodedAudio,
+// and the server's Audio.sample_rate_hertz), so nothing is hidden.
+// E.g. Opus: 22050 -> 24000, 44100 -> 48000, 96000 -> 48000, 16000 -> 16000;
+// MP3: 44100 -> 44100, 96000 -> 48000, 20000 -> 22050.
+double EncodedSampleRate(double sample_rate, AudioEncoding encoding);
+
+struct EncodeOptions {
+  AudioEncoding encoding = AudioEncoding::kWavPcm16;
+  // If > 0, the samples are first resampled (Resample: libsoxr SOXR_HQ) from
+  // the source rate to this rate; it must then be a whole number of hertz in
+  // (0, 384000], within kMaxResampleRatio of the source rate (field
+  // "sample_rate_hertz"). 0: keep the source rate. Opus/MP3 may then resample
+  // once more (EncodedSampleRate), a single resampling in total: the two
+  // steps are merged.
+  double sample_rate = 0;
+  // Polled during resampling (see Resample); empty: never.
+  std::function<absl::Status()> check;
+};
+
+// What EncodeAudio produces from `samples` samples at `sample_rate`.
+struct EncodedShape {
+  double sample_rate = 0;  // hertz of the encoded stream
+  int64_t samples = 0;     // samples handed to the encoder (round(n * rate / source rate))
+};
+
+// Validates `options` for `samples` samples at `sample_rate` (the same
+// checks EncodeAudio makes before doing any work, except the sample values)
+// and returns the shape of the encoded stream; use it to size or admit a job
+// before encoding. Errors name the field: "sample_rate_hertz" (the source
+// rate, or the requested one), "encoding", "samples".
+absl::StatusOr<EncodedShape> PlanEncode(int64_t samples, double sample_rate, const EncodeOptions& options);
+
+struct EncodedAudio {
+  std::string bytes;       // the complete file
+  double sample_rate = 0;  // hertz it declares
+  int64_t samples = 0;     // samples encoded (decoders may add codec priming/padding for lossy codecs)
+};
+
 // Encodes mono samples as a complete file in memory. sample_rate must be a
 // whole number of hertz in (0, 384000]; samples must be non-empty and finite.
 // PCM encodings (kWavPcm16, kFlac) store clamp(round(x * 32768), -32768, 32767),
 // i.e. values outside [-1, 1) are clipped by the codec; kWavFloat32 stores
-// the samples bit-exactly (no clipping).
+// the samples bit-exactly (no clipping). mu-law / A-law, Opus, Vorbis and MP3
+// are handed libsndfile's float samples (it clips to [-1, 1]).
+// Round trips through DecodeAudio (tests/core/audio_encoding_test.cc, chirps
+// at -6/-1 dBFS, libsndfile 1.2.0): mu-law 38.5 dB and A-law 39.0 dB SNR;
+// Opus 27.6 dB (48 kHz) / 39.9 dB (16 kHz), Vorbis 28.5 dB (44.1 kHz), MP3
+// 18.6 dB (44.1 kHz) / 22.7 dB (16 kHz); every length exact and no delay
+// (libsndfile trims Opus pre-skip, Vorbis/Opus end granules and, via the
+// LAME gapless tag, MP3 encoder delay and padding; other MP3 decoders may
+// return up to two 1152-sample frames more).
+absl::StatusOr<EncodedAudio> EncodeAudio(std::span<const float> samples, double sample_rate,
+                                         const EncodeOptions& options);
+// The file only, at the source rate (or EncodedSampleRate for Opus / MP3).
 absl::StatusOr<std::string> EncodeAudio(std::span<const float> samples, double sample_rate,
                                         AudioEncoding encoding);
 
-// "wav16" -> kWavPcm16, "wav_float" -> kWavFloat32, "flac" -> kFlac;
+// True if the linked libsndfile can write `encoding` (Opus, Vorbis and MP3
+// depend on how it was built; checked once with SFC_GET_FORMAT_* queries).
+bool EncodingSupported(AudioEncoding encoding);
+
+// "wav16" -> kWavPcm16, "wav_float" -> kWavFloat32, "flac" -> kFlac,
+// "wav_mulaw" -> kWavMulaw, "wav_alaw" -> kWavAlaw, "opus" -> kOggOpus,
+// "vorbis" -> kOggVorbis, "mp3" -> kMp3;
 // anything else is InvalidArgument listing the accepted names.
 absl::StatusOr<AudioEncoding> ParseAudioEncoding(std::string_view name);
 // Inverse of ParseAudioEncoding.
