@@ -124,6 +124,18 @@ absl::Status RequireBody(const std::string& body, absl::string_view what) {
   return absl::OkStatus();
 }
 
+// An audio file body into `audio`.
+absl::Status AudioFileInto(const std::string& body, v1::Audio* audio) {
+  if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
+  audio->set_encoded_data(body);
+  return absl::OkStatus();
+}
+
+void WriteInversionHeaders(double sc_db, int iterations, const char* sc_header, httplib::Response& res) {
+  res.set_header(sc_header, absl::StrFormat("%.3f", sc_db));
+  res.set_header("X-Iterations", absl::StrCat(iterations));
+}
+
 // band_mutes=LOW-HIGH[,LOW-HIGH...] in hertz (a repeated message field, so
 // not reachable by path).
 absl::Status BandMutesInto(const httplib::Request& req, v1::TransformRequest* r) {
@@ -199,7 +211,7 @@ struct ServeContext {
   const std::atomic<bool>& draining;
   const std::atomic<bool>& cancelled;
   std::atomic<int>& in_flight;
-  ErrorBody error_body = &ErrorJson;
+  ErrorBody error_body;
 };
 
 // One call: Begin (auth, request id) -> Shed -> convert the HTTP request
@@ -247,6 +259,52 @@ void Serve(const ServeContext& ctx, const char* method, const httplib::Request& 
   deps.life->End(*call, nullptr, s);
   if (!s.ok()) WriteError(s, call->request_id, res, ctx.error_body);
   --ctx.in_flight;
+}
+
+// Registers POST `path`: reads the body (413 beyond `max_body`), then Serve.
+template <typename Request, typename Response>
+void Post(httplib::Server& http, const char* path, const char* method,
+          const std::function<ServeContext(ErrorBody)>& context, int64_t max_body,
+          std::function<absl::Status(const httplib::Request&, const std::string&, Request*)> convert,
+          absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*),
+          std::function<absl::Status(const Response&, httplib::Response&)> respond) {
+  http.Post(path, [=](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    if (!ReadBody(req, reader, max_body, &body)) return WriteTooLarge(max_body, res);
+    Serve<Request, Response>(
+        context(&ErrorJson), method, req, res, [&](Request* r) { return convert(req, body, r); }, prepare, respond);
+  });
+}
+
+// A KServe v2 infer call of `model` as the RPC whose request is
+// InferRequest::*field.
+template <typename Request, typename Response>
+void Infer(const ServeContext& ctx, const char* method, const httplib::Request& req, httplib::Response& res,
+           const kserve::Model& model, const std::string& body, Request kserve::InferRequest::*field,
+           absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*)) {
+  std::string id;
+  Serve<Request, Response>(
+      ctx, method, req, res,
+      [&](Request* r) {
+        absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(model, body);
+        if (!parsed.ok()) return parsed.status();
+        id = parsed->id;
+        *r = std::move((*parsed).*field);
+        return absl::OkStatus();
+      },
+      prepare,
+      [&](const Response& r, httplib::Response& out) {
+        absl::StatusOr<std::string> json = kserve::InferResponseJson(model, id, r);
+        if (!json.ok()) return json.status();
+        out.set_content(*json, "application/json");
+        return absl::OkStatus();
+      });
+}
+
+template <typename Response>
+absl::Status RespondAudio(const Response& r, httplib::Response& out) {
+  WriteAudio(r.audio(), out);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -314,135 +372,93 @@ void HttpApi::Routes() {
     if (!s.ok()) WriteError(s, call->request_id, res);
   });
 
-  http.Post("/v1/analyze", [this](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::AnalyzeRequest, v1::AnalyzeResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Analyze", req, res,
-        [&req, &body](v1::AnalyzeRequest* r) {
-          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
-          r->mutable_audio()->set_encoded_data(body);
-          r->set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
-          if (absl::Status s = QueryInto(req, "analyze", r); !s.ok()) return s;
-          r->set_tensor_format(v1::TENSOR_FORMAT_NPY);
-          return absl::OkStatus();
-        },
-        &PrepareAnalyze,
-        [](const v1::AnalyzeResponse& r, httplib::Response& out) {
-          out.set_header("X-Audio-Duration-Seconds", absl::StrCat(r.audio_duration_seconds()));
-          out.set_header("X-Spectrogram-Kind", v1::SpectrogramKind_Name(r.kind()));
-          out.set_content(r.spectrogram().npy_data(), kNpyType);
-          return absl::OkStatus();
-        });
-  });
-
-  auto inversion_headers = [](httplib::Response& res, double sc_db, int iterations, const char* sc_header) {
-    res.set_header(sc_header, absl::StrFormat("%.3f", sc_db));
-    res.set_header("X-Iterations", absl::StrCat(iterations));
+  const auto context = [this](ErrorBody error_body) {
+    return ServeContext{deps_, draining_, cancelled_, in_flight_, error_body};
   };
-  http.Post("/v1/invert-mel", [this, inversion_headers](const httplib::Request& req, httplib::Response& res,
-                                                         const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::InvertMelRequest, v1::InvertMelResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "InvertMel", req, res,
-        [&req, &body](v1::InvertMelRequest* r) {
-          if (absl::Status s = RequireBody(body, "a .npy mel spectrogram (n_mels, frames)"); !s.ok()) return s;
-          r->mutable_mel()->set_npy_data(body);
-          return QueryInto(req, "invert-mel", r);
-        },
-        &PrepareInvertMel,
-        [inversion_headers](const v1::InvertMelResponse& r, httplib::Response& out) {
-          inversion_headers(out, r.spectral_convergence_mel_db(), r.iterations_run(),
-                            "X-Spectral-Convergence-Mel-Db");
-          // Input-domain diagnostics (one header per warning; header-safe text).
-          for (const std::string& warning : r.warnings()) {
-            std::string text = BoundedEcho(warning);
-            for (char& c : text) {
-              if (c < 0x20 || c == 0x7f) c = ' ';
-            }
-            out.set_header("X-Warning", text);
+  const int64_t max_body = deps_.max_body_bytes;
+  Post<v1::AnalyzeRequest, v1::AnalyzeResponse>(
+      http, "/v1/analyze", "Analyze", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::AnalyzeRequest* r) {
+        if (absl::Status s = AudioFileInto(body, r->mutable_audio()); !s.ok()) return s;
+        r->set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
+        if (absl::Status s = QueryInto(req, "analyze", r); !s.ok()) return s;
+        r->set_tensor_format(v1::TENSOR_FORMAT_NPY);
+        return absl::OkStatus();
+      },
+      &PrepareAnalyze,
+      [](const v1::AnalyzeResponse& r, httplib::Response& out) {
+        out.set_header("X-Audio-Duration-Seconds", absl::StrCat(r.audio_duration_seconds()));
+        out.set_header("X-Spectrogram-Kind", v1::SpectrogramKind_Name(r.kind()));
+        out.set_content(r.spectrogram().npy_data(), kNpyType);
+        return absl::OkStatus();
+      });
+  Post<v1::InvertMelRequest, v1::InvertMelResponse>(
+      http, "/v1/invert-mel", "InvertMel", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::InvertMelRequest* r) {
+        if (absl::Status s = RequireBody(body, "a .npy mel spectrogram (n_mels, frames)"); !s.ok()) return s;
+        r->mutable_mel()->set_npy_data(body);
+        return QueryInto(req, "invert-mel", r);
+      },
+      &PrepareInvertMel,
+      [](const v1::InvertMelResponse& r, httplib::Response& out) {
+        WriteInversionHeaders(r.spectral_convergence_mel_db(), r.iterations_run(), "X-Spectral-Convergence-Mel-Db",
+                              out);
+        // Input-domain diagnostics (one header per warning; header-safe text).
+        for (const std::string& warning : r.warnings()) {
+          std::string text = BoundedEcho(warning);
+          for (char& c : text) {
+            if (c < 0x20 || c == 0x7f) c = ' ';
           }
-          WriteAudio(r.audio(), out);
-          return absl::OkStatus();
-        });
-  });
-  http.Post("/v1/invert-spectrogram", [this, inversion_headers](const httplib::Request& req, httplib::Response& res,
-                                                                 const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "InvertSpectrogram", req, res,
-        [&req, &body](v1::InvertSpectrogramRequest* r) {
-          if (absl::Status s = RequireBody(body, "a .npy magnitude (n_fft/2+1, frames)"); !s.ok()) return s;
-          r->mutable_magnitude()->set_npy_data(body);
-          return QueryInto(req, "invert-spectrogram", r);
-        },
-        &PrepareInvertSpectrogram,
-        [inversion_headers](const v1::InvertSpectrogramResponse& r, httplib::Response& out) {
-          inversion_headers(out, r.spectral_convergence_db(), r.iterations_run(), "X-Spectral-Convergence-Db");
-          WriteAudio(r.audio(), out);
-          return absl::OkStatus();
-        });
-  });
-  http.Post("/v1/reorder", [this](const httplib::Request& req, httplib::Response& res,
-                                   const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::ReorderRequest, v1::ReorderResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Reorder", req, res,
-        [&req, &body](v1::ReorderRequest* r) {
-          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
+          out.set_header("X-Warning", text);
+        }
+        WriteAudio(r.audio(), out);
+        return absl::OkStatus();
+      });
+  Post<v1::InvertSpectrogramRequest, v1::InvertSpectrogramResponse>(
+      http, "/v1/invert-spectrogram", "InvertSpectrogram", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::InvertSpectrogramRequest* r) {
+        if (absl::Status s = RequireBody(body, "a .npy magnitude (n_fft/2+1, frames)"); !s.ok()) return s;
+        r->mutable_magnitude()->set_npy_data(body);
+        return QueryInto(req, "invert-spectrogram", r);
+      },
+      &PrepareInvertSpectrogram,
+      [](const v1::InvertSpectrogramResponse& r, httplib::Response& out) {
+        WriteInversionHeaders(r.spectral_convergence_db(), r.iterations_run(), "X-Spectral-Convergence-Db", out);
+        WriteAudio(r.audio(), out);
+        return absl::OkStatus();
+      });
+  Post<v1::ReorderRequest, v1::ReorderResponse>(
+      http, "/v1/reorder", "Reorder", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::ReorderRequest* r) {
+        if (absl::Status s = AudioFileInto(body, r->mutable_audio()); !s.ok()) return s;
+        return QueryInto(req, "reorder", r);
+      },
+      &PrepareReorder, &RespondAudio<v1::ReorderResponse>);
+  Post<v1::TransformRequest, v1::TransformResponse>(
+      http, "/v1/transform", "Transform", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::TransformRequest* r) {
+        if (absl::Status s = AudioFileInto(body, r->mutable_audio()); !s.ok()) return s;
+        if (absl::Status s = BandMutesInto(req, r); !s.ok()) return s;
+        return QueryInto(req, "transform", r);
+      },
+      &PrepareTransform, &RespondAudio<v1::TransformResponse>);
+  Post<v1::RenderRequest, v1::RenderResponse>(
+      http, "/v1/render", "Render", context, max_body,
+      [](const httplib::Request& req, const std::string& body, v1::RenderRequest* r) {
+        if (absl::Status s = RequireBody(body, "an audio file or a .npy spectrogram"); !s.ok()) return s;
+        r->set_view(v1::RENDER_VIEW_MEL);  // the query may choose another
+        if (absl::StartsWith(req.get_header_value("Content-Type"), kNpyType)) {
+          r->mutable_spectrogram()->set_npy_data(body);
+        } else {
           r->mutable_audio()->set_encoded_data(body);
-          return QueryInto(req, "reorder", r);
-        },
-        &PrepareReorder,
-        [](const v1::ReorderResponse& r, httplib::Response& out) {
-          WriteAudio(r.audio(), out);
-          return absl::OkStatus();
-        });
-  });
-  http.Post("/v1/transform", [this](const httplib::Request& req, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::TransformRequest, v1::TransformResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Transform", req, res,
-        [&req, &body](v1::TransformRequest* r) {
-          if (absl::Status s = RequireBody(body, "an audio file (WAV, FLAC, OGG, MP3)"); !s.ok()) return s;
-          r->mutable_audio()->set_encoded_data(body);
-          if (absl::Status s = BandMutesInto(req, r); !s.ok()) return s;
-          return QueryInto(req, "transform", r);
-        },
-        &PrepareTransform,
-        [](const v1::TransformResponse& r, httplib::Response& out) {
-          WriteAudio(r.audio(), out);
-          return absl::OkStatus();
-        });
-  });
-  http.Post("/v1/render", [this](const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader) {
-    std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
-    Serve<v1::RenderRequest, v1::RenderResponse>(
-        ServeContext{deps_, draining_, cancelled_, in_flight_}, "Render", req, res,
-        [&req, &body](v1::RenderRequest* r) {
-          if (absl::Status s = RequireBody(body, "an audio file or a .npy spectrogram"); !s.ok()) return s;
-          r->set_view(v1::RENDER_VIEW_MEL);  // the query may choose another
-          if (absl::StartsWith(req.get_header_value("Content-Type"), kNpyType)) {
-            r->mutable_spectrogram()->set_npy_data(body);
-          } else {
-            r->mutable_audio()->set_encoded_data(body);
-          }
-          return QueryInto(req, "render", r);
-        },
-        &PrepareRender,
-        [](const v1::RenderResponse& r, httplib::Response& out) {
-          out.set_content(r.png_data(), "image/png");
-          return absl::OkStatus();
-        });
-  });
+        }
+        return QueryInto(req, "render", r);
+      },
+      &PrepareRender,
+      [](const v1::RenderResponse& r, httplib::Response& out) {
+        out.set_content(r.png_data(), "image/png");
+        return absl::OkStatus();
+      });
   // KServe v2 / Triton inference protocol (kserve.h).
   auto ready = [this] { return !draining_ && (!deps_.ready || deps_.ready()); };
   http.Get("/v2", [](const httplib::Request&, httplib::Response& res) {
@@ -476,48 +492,17 @@ void HttpApi::Routes() {
       WriteError(s, call->request_id, res, &KserveErrorBody);
     }
   });
-  http.Post(R"(/v2/models/([^/]+)/infer)", [this](const httplib::Request& req, httplib::Response& res,
-                                                   const httplib::ContentReader& reader) {
+  http.Post(R"(/v2/models/([^/]+)/infer)", [context](const httplib::Request& req, httplib::Response& res,
+                                                      const httplib::ContentReader& reader) {
     std::string body;
-    if (!ReadBody(req, reader, deps_.max_body_bytes, &body)) return WriteTooLarge(deps_.max_body_bytes, res);
+    const ServeContext ctx = context(&KserveErrorBody);
+    if (!ReadBody(req, reader, ctx.deps.max_body_bytes, &body)) return WriteTooLarge(ctx.deps.max_body_bytes, res);
     absl::StatusOr<kserve::Model> model = kserve::FindModel(req.matches[1]);
     if (!model.ok()) return WriteError(model.status(), "", res, &KserveErrorBody);
-    ServeContext ctx{deps_, draining_, cancelled_, in_flight_, &KserveErrorBody};
-    std::string id;
     if (model->kind == kserve::ModelKind::kVocoder) {
-      Serve<v1::InvertMelRequest, v1::InvertMelResponse>(
-          ctx, "InvertMel", req, res,
-          [&](v1::InvertMelRequest* r) {
-            absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(*model, body);
-            if (!parsed.ok()) return parsed.status();
-            id = parsed->id;
-            *r = std::move(parsed->invert_mel);
-            return absl::OkStatus();
-          },
-          &PrepareInvertMel,
-          [&](const v1::InvertMelResponse& r, httplib::Response& out) {
-            absl::StatusOr<std::string> json = kserve::InferResponseJson(*model, id, r);
-            if (!json.ok()) return json.status();
-            out.set_content(*json, "application/json");
-            return absl::OkStatus();
-          });
+      Infer(ctx, "InvertMel", req, res, *model, body, &kserve::InferRequest::invert_mel, &PrepareInvertMel);
     } else {
-      Serve<v1::AnalyzeRequest, v1::AnalyzeResponse>(
-          ctx, "Analyze", req, res,
-          [&](v1::AnalyzeRequest* r) {
-            absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(*model, body);
-            if (!parsed.ok()) return parsed.status();
-            id = parsed->id;
-            *r = std::move(parsed->analyze);
-            return absl::OkStatus();
-          },
-          &PrepareAnalyze,
-          [&](const v1::AnalyzeResponse& r, httplib::Response& out) {
-            absl::StatusOr<std::string> json = kserve::InferResponseJson(*model, id, r);
-            if (!json.ok()) return json.status();
-            out.set_content(*json, "application/json");
-            return absl::OkStatus();
-          });
+      Infer(ctx, "Analyze", req, res, *model, body, &kserve::InferRequest::analyze, &PrepareAnalyze);
     }
   });
 
