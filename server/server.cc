@@ -32,6 +32,10 @@ absl::Status ValidateOptions(const ServerOptions& o) {
     return absl::InvalidArgumentError(
         absl::StrFormat("--metrics-port must be in [-1, 65535] (-1 disables), got %d", o.metrics_port));
   }
+  if (o.http_port < 0 || o.http_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--http-port must be in [0, 65535] (0 disables), got %d", o.http_port));
+  }
   if (o.workers < 0 || o.workers > 1024) {
     return absl::InvalidArgumentError(absl::StrFormat("--workers must be in [0, 1024] (0 = cores), got %d", o.workers));
   }

@@ -179,6 +179,9 @@ TEST(ServerOptionsTest, InvalidOptionsAreRejected) {
   o = TestOptions();
   o.workers = -2;
   EXPECT_THAT(std::string(server::SpecinvServer::Start(o).status().message()), HasSubstr("--workers"));
+  o = TestOptions();
+  o.http_port = 70000;
+  EXPECT_THAT(std::string(server::SpecinvServer::Start(o).status().message()), HasSubstr("--http-port"));
 }
 
 TEST(ServerOptionsTest, TakenPortIsAnError) {
