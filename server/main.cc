@@ -5,6 +5,7 @@
 // SIGTERM/SIGINT: health turns NOT_SERVING, new calls are refused, in-flight
 // calls get --shutdown-grace-s to finish, then the process exits 0.
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -170,7 +171,21 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   LogEvent(spdlog::level::info, "signal",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace_s", shutdown_grace_s}});
+  // The bound on exiting holds whatever a library does while the process
+  // tears down: a watchdog ends the process grace + 1 s after the signal,
+  // saying which phase was stuck (log lines are flushed as written; drained
+  // calls are not lost by it).
+  static std::atomic<const char*> phase{"draining calls"};
+  std::thread([grace = shutdown_grace_s] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(grace + 1.0));
+    LogEvent(spdlog::level::err, "shutdown",
+             {{"error", "the process did not exit within --shutdown-grace-s + 1 s; exiting now"},
+              {"stuck_in", std::string(phase.load())}});
+    std::_Exit(0);
+  }).detach();
   (*server)->Shutdown(absl::Seconds(shutdown_grace_s));
+  phase = "releasing the server";
   server->reset();
+  phase = "exiting the process";
   return 0;
 }

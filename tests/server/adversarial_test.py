@@ -419,12 +419,13 @@ def main():
                 json.dump({"baseline_rss_mb": baseline_mb, "budget_mb": BUDGET_MB, "cases": RESULTS}, f, indent=1)
         print(f"adversarial OK: {len(RESULTS)} cases")
         return 0
-    except AssertionError:
-        # The cases so far and the server's last log lines explain a failure.
+    except (AssertionError, subprocess.TimeoutExpired):
+        # The cases so far and the server's last log lines explain a failure
+        # (a server that outlives its SIGTERM too).
         for r in RESULTS:
             print(json.dumps(r), file=sys.stderr)
         for s in servers:
-            print("".join(s.log[-20:]), file=sys.stderr)
+            print("".join(s.log[-40:]), file=sys.stderr)
         raise
     finally:
         for s in servers:
