@@ -10,7 +10,6 @@
 #
 # Run by ctest (tests/server/CMakeLists.txt) with Debian's /usr/bin/python3.
 
-import argparse
 import io
 import json
 import os
@@ -26,7 +25,7 @@ import urllib.request
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_test import generate_stubs, wait_for_start  # noqa: E402
+from interop_test import generate_stubs, server_script_parser, wait_for_start  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -93,10 +92,7 @@ def error_of(status, headers, body):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    for flag in ("--server", "--protoc", "--grpc-python-plugin", "--proto-dir", "--health-proto-dir"):
-        parser.add_argument(flag, required=True)
-    args = parser.parse_args()
+    args = server_script_parser().parse_args()
     import grpc
 
     tmp = tempfile.mkdtemp(prefix="specinv_http_")

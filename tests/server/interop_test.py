@@ -82,11 +82,16 @@ def check(condition, message):
         raise AssertionError(message)
 
 
-def main():
+def server_script_parser():
+    """The flags of every script that starts a server and generates stubs."""
     parser = argparse.ArgumentParser()
     for flag in ("--server", "--protoc", "--grpc-python-plugin", "--proto-dir", "--health-proto-dir"):
         parser.add_argument(flag, required=True)
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = server_script_parser().parse_args()
 
     import grpc
     import numpy as np
