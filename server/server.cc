@@ -225,6 +225,7 @@ absl::StatusOr<std::unique_ptr<SpecinvServer>> SpecinvServer::Start(const Server
     deps.env = &self->service_->env();
     deps.ready = [server] { return !server->saturated_.load() && !server->draining_.load(); };
     deps.server_info = [server](v1::GetServerInfoResponse* out) { server->service_->FillServerInfo(out); };
+    deps.vocode = self->service_->stream_environment();
     deps.max_body_bytes = o.limits.max_message_bytes;
     absl::StatusOr<std::unique_ptr<HttpApi>> http =
         HttpApi::Start(deps, o.http_host.empty() ? o.host : o.http_host, o.http_port);

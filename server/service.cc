@@ -129,16 +129,11 @@ grpc::ServerBidiReactor<v1::StreamVocodeRequest, v1::StreamVocodeResponse>* Spec
     life_.End(*call, ctx, auth);
     return new FinishedBidiReactor(ToGrpcStatus(auth));
   }
-  if (!streams_.TryReserve()) {
-    const absl::Status full = WithRetryDelay(
-        absl::ResourceExhaustedError(absl::StrFormat("server busy: %d StreamVocode calls are open, the server's limit "
-                                                     "(--max-streams); retry later",
-                                                     limits_.max_streams)),
-        absl::Seconds(1));
+  if (absl::Status full = streams_.TryReserve(); !full.ok()) {
     life_.End(*call, ctx, full);
     return new FinishedBidiReactor(ToGrpcStatus(full));
   }
-  StreamVocodeEnvironment env{&stream_scheduler_, metrics_, &limits_, &extractors_, &streams_, nullptr};
+  StreamVocodeEnvironment env = stream_environment();
   env.on_end = [this, call, ctx](const absl::Status& status, double audio_seconds, double queue_ms) {
     call->audio_seconds = audio_seconds;
     call->queue_ms = queue_ms;

@@ -86,6 +86,11 @@ class SpectrogramService final : public SpectrogramServiceBase {
   // What other transports (the HTTP API) share with the RPCs.
   const CallLifecycle& lifecycle() const { return life_; }
   const RpcEnv& env() const { return env_; }
+  // The streaming vocoder's shared state (scheduler, open streams, limits,
+  // extractors, metrics), without a per-call on_end.
+  StreamVocodeEnvironment stream_environment() {
+    return StreamVocodeEnvironment{&stream_scheduler_, metrics_, &limits_, &extractors_, &streams_, nullptr};
+  }
   // GetServerInfo's answer.
   void FillServerInfo(v1::GetServerInfoResponse* response) const;
 

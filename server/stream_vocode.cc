@@ -148,6 +148,17 @@ absl::Status StreamVocodeSession::Configure(const v1::StreamVocodeConfig& c) {
   return absl::OkStatus();
 }
 
+absl::Status StreamVocodeSession::CheckStreamLength(int64_t total_frames, absl::string_view field) const {
+  const double seconds = static_cast<double>(total_frames) * config_.stft.hop_length / config_.sample_rate;
+  if (seconds > limits_->max_audio_seconds) {
+    return InvalidField(field, absl::StrFormat("brings the stream to %d frames = %.1f s of audio at hop %d and "
+                                               "%g Hz, above the server limit --max-audio-seconds=%g",
+                                               total_frames, seconds, config_.stft.hop_length, config_.sample_rate,
+                                               limits_->max_audio_seconds));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector<float>* samples) {
   // The chunk's own layout, when set, must agree with the configured one.
   const v1::TensorLayout layout =
@@ -182,14 +193,7 @@ absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector
                                                     "layout %s)",
                                                     mel->rows(), config_.n_mels, d0, d1, LayoutName(layout)));
   }
-  const int64_t total = frames_ + mel->cols();
-  const double seconds = static_cast<double>(total) * config_.stft.hop_length / config_.sample_rate;
-  if (seconds > limits_->max_audio_seconds) {
-    return InvalidField(kChunkPath, absl::StrFormat("brings the stream to %d frames = %.1f s of audio at hop %d and "
-                                                    "%g Hz, above the server limit --max-audio-seconds=%g",
-                                                    total, seconds, config_.stft.hop_length, config_.sample_rate,
-                                                    limits_->max_audio_seconds));
-  }
+  if (absl::Status s = CheckStreamLength(frames_ + mel->cols(), kChunkPath); !s.ok()) return s;
   if (!mean_.empty() || !std_.empty()) {
     for (int m = 0; m < config_.n_mels; ++m) {
       const float scale = std_.empty() ? 1.0f : std_[static_cast<size_t>(m)];
@@ -423,11 +427,17 @@ StreamRegistry::~StreamRegistry() {
   sweeper_.join();
 }
 
-bool StreamRegistry::TryReserve() {
+absl::Status StreamRegistry::TryReserve() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (reserved_ >= max_streams_) return false;
+  if (reserved_ >= max_streams_) {
+    return WithRetryDelay(absl::ResourceExhaustedError(absl::StrFormat(
+                              "server busy: %d StreamVocode calls are open, the server's limit (--max-streams); "
+                              "retry later",
+                              max_streams_)),
+                          absl::Seconds(1));
+  }
   ++reserved_;
-  return true;
+  return absl::OkStatus();
 }
 
 void StreamRegistry::Add(Stream* stream) {

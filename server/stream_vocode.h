@@ -45,6 +45,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/extractor_cache.h"
 #include "server/limits.h"
@@ -77,11 +78,17 @@ class StreamVocodeSession {
   // summary to `out`). InvalidArgument when no config was ever sent.
   absl::Status HalfClose(std::vector<v1::StreamVocodeResponse>* out);
 
+  // INVALID_ARGUMENT naming `field` when a stream of `total_frames` frames
+  // would exceed --max-audio-seconds. Only after the config message.
+  absl::Status CheckStreamLength(int64_t total_frames, absl::string_view field) const;
+
   bool configured() const { return configured_; }
   bool closed() const { return closed_; }
   int64_t frames() const { return frames_; }
   int64_t samples() const { return samples_; }
   double audio_seconds() const;
+  // The configured sample rate in Hz (0 before the config message).
+  double sample_rate() const { return config_.sample_rate; }
   // Frees the DSP state (cancellation); the session is dead afterwards.
   void Release();
   // Frees the DSP state only (after the utterance is closed).
@@ -194,8 +201,9 @@ class StreamRegistry {
   StreamRegistry(const StreamRegistry&) = delete;
   StreamRegistry& operator=(const StreamRegistry&) = delete;
 
-  // Takes one of the max_streams places; false when all are taken.
-  bool TryReserve();
+  // Takes one of the max_streams places. When all are taken:
+  // RESOURCE_EXHAUSTED naming --max-streams, with a 1 s retry hint.
+  absl::Status TryReserve();
   // A stream that holds a reservation registers itself; Remove frees the
   // reservation.
   void Add(Stream* stream);

@@ -15,9 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "server/conversion.h"
 #include "server/http/http_status.h"
 #include "server/http/kserve.h"
 #include "server/http/query_fields.h"
+#include "server/http/vocode_stream.h"
 #include "server/logging.h"
 #include "server/rpc/serve.h"
 #include "server/status_mapping.h"
@@ -74,11 +76,16 @@ const QueryFieldOptions& RouteQuery(absl::string_view route) {
                                                                {"iterations", "inversion.iterations"},
                                                                {"encoding", "output.encoding"}},
                                                               {"band_mutes"}};
+  static const auto* const kVocode = new QueryFieldOptions{{{"preset", "config.preset"},
+                                                            {"sample_rate", "config.sample_rate_hertz"},
+                                                            {"domain", "input_domain"}},
+                                                           {"chunk_frames"}};
   if (route == "reorder") return *kReorder;
   if (route == "transform") return *kTransform;
   if (route == "invert-mel") return *kInversion;
   if (route == "invert-spectrogram") return *kSpectrogram;
   if (route == "analyze") return *kAnalyze;
+  if (route == "vocode") return *kVocode;
   return *kRender;
 }
 
@@ -214,15 +221,10 @@ struct ServeContext {
   ErrorBody error_body;
 };
 
-// One call: Begin (auth, request id) -> Shed -> convert the HTTP request
-// (body, query) -> Prepare -> Admit -> Submit and wait -> respond -> End.
-template <typename Request, typename Response>
-void Serve(const ServeContext& ctx, const char* method, const httplib::Request& req, httplib::Response& res,
-           const std::function<absl::Status(Request*)>& convert,
-           absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*),
-           const std::function<absl::Status(const Response&, httplib::Response&)>& respond) {
-  const HttpApi::Deps& deps = ctx.deps;
-  ++ctx.in_flight;
+// Begin (auth, request id, the X-Request-Timeout deadline) and Shed of an
+// HTTP call; the status to end it with when it must not go on.
+absl::Status BeginCall(const ServeContext& ctx, const char* method, const httplib::Request& req,
+                       httplib::Response& res, std::shared_ptr<CallRecord>* call) {
   HttpOrigin origin = OriginOf(req);
   origin.cancelled = &ctx.cancelled;
   absl::Status header = absl::OkStatus();
@@ -235,16 +237,28 @@ void Serve(const ServeContext& ctx, const char* method, const httplib::Request& 
       origin.deadline = absl::Now() + absl::Seconds(seconds);
     }
   }
-  absl::Status auth;
-  std::shared_ptr<CallRecord> call = deps.life->Begin(method, origin, &auth);
-  res.set_header("X-Request-Id", call->request_id);
-
-  Request request;
-  Response response;
-  absl::Status s = auth;
+  absl::Status s;
+  *call = ctx.deps.life->Begin(method, origin, &s);
+  res.set_header("X-Request-Id", (*call)->request_id);
   if (s.ok()) s = header;
   if (s.ok() && ctx.draining) s = absl::UnavailableError("server is shutting down; not accepting new calls");
-  if (s.ok()) s = deps.life->Shed();
+  if (s.ok()) s = ctx.deps.life->Shed();
+  return s;
+}
+
+// One call: Begin (auth, request id) -> Shed -> convert the HTTP request
+// (body, query) -> Prepare -> Admit -> Submit and wait -> respond -> End.
+template <typename Request, typename Response>
+void Serve(const ServeContext& ctx, const char* method, const httplib::Request& req, httplib::Response& res,
+           const std::function<absl::Status(Request*)>& convert,
+           absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*),
+           const std::function<absl::Status(const Response&, httplib::Response&)>& respond) {
+  const HttpApi::Deps& deps = ctx.deps;
+  ++ctx.in_flight;
+  std::shared_ptr<CallRecord> call;
+  absl::Status s = BeginCall(ctx, method, req, res, &call);
+  Request request;
+  Response response;
   if (s.ok()) s = RunContained(method, call->request_id, [&] { return convert(&request); });
   Prepared prepared;
   if (s.ok()) s = internal::PrepareAndAdmit(*deps.life, *deps.env, *call, request, &response, prepare, &prepared);
@@ -298,6 +312,83 @@ void Infer(const ServeContext& ctx, const char* method, const httplib::Request& 
         if (!json.ok()) return json.status();
         out.set_content(*json, "application/json");
         return absl::OkStatus();
+      });
+}
+
+// POST /v1/vocode: the body's mel vocoded chunk by chunk (vocode_stream.h),
+// each chunk's audio sent as one HTTP chunk as soon as it is final. Errors
+// found before the first byte (auth, config, body, limits) are JSON errors;
+// a stream that fails later (deadline, cancellation) is cut off without the
+// terminating chunk, so the client sees an incomplete transfer.
+void ServeVocode(const ServeContext& ctx, const httplib::Request& req, const std::string& body,
+                 httplib::Response& res) {
+  constexpr char kMethod[] = "StreamVocode";
+  const CallLifecycle& life = *ctx.deps.life;
+  ++ctx.in_flight;
+  std::shared_ptr<CallRecord> call;
+  absl::Status s = BeginCall(ctx, kMethod, req, res, &call);
+  v1::StreamVocodeConfig config;
+  RealMatrix mel;
+  int chunk_frames = 16;
+  if (s.ok()) {
+    s = RunContained(kMethod, call->request_id, [&]() -> absl::Status {
+      if (absl::Status b = RequireBody(body, "a .npy mel spectrogram (n_mels, frames)"); !b.ok()) return b;
+      if (absl::Status q = QueryInto(req, "vocode", &config); !q.ok()) return q;
+      if (req.has_param("chunk_frames") && !absl::SimpleAtoi(req.get_param_value("chunk_frames"), &chunk_frames)) {
+        return InvalidField("chunk_frames",
+                            absl::StrCat("must be an integer, got \"", BoundedEcho(req.get_param_value("chunk_frames")),
+                                         "\""));
+      }
+      v1::Tensor tensor;
+      tensor.set_npy_data(body);
+      tensor.set_layout(config.layout());
+      absl::StatusOr<RealMatrix> parsed = TensorToRealMatrix(tensor, "body");
+      if (!parsed.ok()) return parsed.status();
+      mel = *std::move(parsed);
+      return absl::OkStatus();
+    });
+  }
+  std::shared_ptr<VocodeStream> stream;
+  if (s.ok()) {
+    absl::StatusOr<std::unique_ptr<VocodeStream>> started =
+        VocodeStream::Start(ctx.deps.vocode, config, std::move(mel), chunk_frames, call->deadline, &ctx.cancelled);
+    if (started.ok()) {
+      stream = *std::move(started);
+    } else {
+      s = started.status();
+    }
+  }
+  if (!s.ok()) {
+    life.End(*call, nullptr, s);
+    WriteError(s, call->request_id, res);
+    --ctx.in_flight;
+    return;
+  }
+  res.set_header("X-Sample-Rate", absl::StrCat(stream->sample_rate()));
+  res.set_header("X-Channels", "1");
+  res.set_header("X-Audio-Encoding", v1::AudioEncoding_Name(stream->encoding()));
+  std::atomic<int>* in_flight = &ctx.in_flight;
+  res.set_chunked_content_provider(
+      "application/octet-stream",
+      [stream](size_t, httplib::DataSink& sink) {
+        std::string pcm;
+        if (stream->Next(&pcm)) {
+          if (sink.write(pcm.data(), pcm.size())) return true;
+          stream->Cancel();
+          return false;
+        }
+        if (!stream->status().ok()) return false;  // cut off: no terminating chunk
+        sink.done();
+        return true;
+      },
+      [stream, call, &life, in_flight](bool success) {
+        absl::Status status = stream->status();
+        if (status.ok() && !success) status = absl::CancelledError("the client stopped reading; the stream was stopped");
+        stream->Cancel();  // frees the DSP state of a stream the client left
+        call->audio_seconds = stream->audio_seconds();
+        call->queue_ms = stream->max_queue_ms();
+        life.End(*call, nullptr, status);
+        --*in_flight;
       });
 }
 
@@ -459,6 +550,13 @@ void HttpApi::Routes() {
         out.set_content(r.png_data(), "image/png");
         return absl::OkStatus();
       });
+  http.Post("/v1/vocode", [context](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+    std::string body;
+    const ServeContext ctx = context(&ErrorJson);
+    if (!ReadBody(req, reader, ctx.deps.max_body_bytes, &body)) return WriteTooLarge(ctx.deps.max_body_bytes, res);
+    ServeVocode(ctx, req, body, res);
+  });
   // KServe v2 / Triton inference protocol (kserve.h).
   auto ready = [this] { return !draining_ && (!deps_.ready || deps_.ready()); };
   http.Get("/v2", [](const httplib::Request&, httplib::Response& res) {

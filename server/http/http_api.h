@@ -18,6 +18,11 @@
 //   POST /v1/invert-mel           body: .npy mel (n_mels, frames) -> audio
 //   POST /v1/invert-spectrogram   body: .npy magnitude (n_fft/2+1, frames)
 //                                 -> audio
+//   POST /v1/vocode               body: .npy mel (n_mels, frames) -> raw PCM
+//                                 (chunked transfer), each chunk_frames
+//                                 frames' audio sent as soon as it is final
+//                                 (the StreamVocode vocoder; see
+//                                 vocode_stream.h)
 //   POST /v1/render               body: an audio file, or a .npy
 //                                 spectrogram (Content-Type
 //                                 application/x-npy) -> image/png
@@ -52,6 +57,7 @@
 #include "absl/time/time.h"
 #include "server/call.h"
 #include "server/rpc/rpc.h"
+#include "server/stream_vocode.h"
 #include "specinv/v1/spectrogram_service.pb.h"
 
 namespace httplib {
@@ -67,6 +73,7 @@ class HttpApi {
     const RpcEnv* env = nullptr;
     std::function<bool()> ready;                                  // readiness (pool not saturated)
     std::function<void(v1::GetServerInfoResponse*)> server_info;  // GetServerInfo's answer
+    StreamVocodeEnvironment vocode;  // /v1/vocode's share of the streaming vocoder (on_end unused)
     int64_t max_body_bytes = 64 << 20;
   };
 

@@ -169,14 +169,14 @@ class FakeStream final : public StreamRegistry::Stream {
 TEST(StreamRegistryTest, CapsOpenStreamsAndFreesPlaces) {
   StreamRegistry registry(2, absl::Seconds(60));
   FakeStream a, b;
-  ASSERT_TRUE(registry.TryReserve());
+  ASSERT_TRUE(registry.TryReserve().ok());
   registry.Add(&a);
-  ASSERT_TRUE(registry.TryReserve());
+  ASSERT_TRUE(registry.TryReserve().ok());
   registry.Add(&b);
-  EXPECT_FALSE(registry.TryReserve());
+  EXPECT_TRUE(absl::IsResourceExhausted(registry.TryReserve()));
   EXPECT_EQ(registry.open(), 2);
   registry.Remove(&a);
-  EXPECT_TRUE(registry.TryReserve());
+  EXPECT_TRUE(registry.TryReserve().ok());
   registry.Add(&a);
   registry.Remove(&a);
   registry.Remove(&b);
@@ -186,7 +186,7 @@ TEST(StreamRegistryTest, CapsOpenStreamsAndFreesPlaces) {
 TEST(StreamRegistryTest, SweeperAsksIdleStreamsToExpire) {
   StreamRegistry registry(4, absl::Milliseconds(40));
   FakeStream stream;
-  ASSERT_TRUE(registry.TryReserve());
+  ASSERT_TRUE(registry.TryReserve().ok());
   registry.Add(&stream);
   for (int i = 0; i < 500 && !stream.expired_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(stream.expired_.load());

@@ -65,6 +65,35 @@ def call(http_port, method, path, body=None, headers=None, timeout=60):
         return e.code, e.headers, e.read()
 
 
+def chunked_call(http_port, path, body, timeout=60):
+    """(status, lower-cased headers, [chunk bodies]) of a POST whose answer
+    may use chunked transfer, read off the socket so the chunks are seen."""
+    with socket.create_connection(("127.0.0.1", http_port), timeout=timeout) as s:
+        s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-npy\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (path.encode(), len(body)) + body)
+        raw = b""
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            raw += data
+    head, rest = raw.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    if headers.get("transfer-encoding") != "chunked":
+        return status, headers, [rest]
+    chunks = []
+    while True:
+        size_line, rest = rest.split(b"\r\n", 1)
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        chunks.append(rest[:size])
+        rest = rest[size + 2:]
+    return status, headers, chunks
+
+
 def wav_bytes(samples, rate):
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
@@ -99,7 +128,7 @@ def main():
     generate_stubs(args, tmp)
     sys.path.insert(0, tmp)
     from specinv.v1 import spectrogram_service_pb2 as svc, spectrogram_service_pb2_grpc as svc_grpc
-    from specinv.v1 import spectrogram_config_pb2 as config_pb2, tensor_pb2, audio_pb2, inversion_pb2
+    from specinv.v1 import spectrogram_config_pb2 as config_pb2, tensor_pb2, audio_pb2, inversion_pb2, vocode_pb2
 
     procs = []
     try:
@@ -197,6 +226,57 @@ def main():
               "transform band_mutes=300-600 left the 440 Hz tone loud")
         status, headers, raw = call(port, "POST", "/v1/transform?preset=hifigan&band_mutes=low-high", audio)
         check(status == 400 and error_of(status, headers, raw).get("field") == "band_mutes", f"band_mutes: {status}")
+
+        # Vocode: raw PCM over chunked transfer, one HTTP chunk per chunk of
+        # frames whose audio became final; the samples are those of
+        # StreamVocode over gRPC fed the same chunks.
+        long_mel = np.concatenate([mel] * 3, axis=1)
+        status, headers, chunks = chunked_call(port, "/v1/vocode?preset=hifigan&chunk_frames=16",
+                                               _npy(long_mel))
+        check(status == 200 and headers.get("transfer-encoding") == "chunked"
+              and headers.get("x-sample-rate") == "22050"
+              and headers.get("x-audio-encoding") == "AUDIO_ENCODING_PCM_FLOAT32_LE", f"vocode: {status} {headers}")
+        frames = long_mel.shape[1]
+        # The look-ahead holds the first chunk's audio back; every later chunk
+        # of 16 frames releases some.
+        check(len(chunks) >= (frames + 15) // 16 - 1, f"vocode: {len(chunks)} HTTP chunks for {frames} frames")
+        by_http = np.frombuffer(b"".join(chunks), "<f4")
+
+        def vocode_messages():
+            first = vocode_pb2.StreamVocodeRequest()
+            first.config.config.preset = "hifigan"
+            yield first
+            for start_frame in range(0, frames, 16):
+                part = np.ascontiguousarray(long_mel[:, start_frame:start_frame + 16])
+                message = vocode_pb2.StreamVocodeRequest()
+                message.mel_chunk.shape.extend(part.shape)
+                message.mel_chunk.float32_data = part.astype("<f4").tobytes()
+                message.end_of_utterance = start_frame + 16 >= frames
+                yield message
+
+        by_stream = np.concatenate([np.frombuffer(r.audio.pcm_data, "<f4")
+                                    for r in stub.StreamVocode(vocode_messages(), timeout=60) if r.HasField("audio")])
+        check(len(by_http) == len(by_stream) and np.array_equal(by_http, by_stream),
+              f"vocode differs from gRPC StreamVocode: {len(by_http)} vs {len(by_stream)} samples")
+        check(abs(len(by_http) - frames * 256) <= 1024, f"vocode: {len(by_http)} samples for {frames} frames")
+        status, headers, chunks = chunked_call(port, "/v1/vocode?preset=hifigan&encoding=pcm-int16-le", _npy(mel))
+        pcm16 = np.frombuffer(b"".join(chunks), "<i2")
+        check(status == 200 and len(pcm16) == len(by_http) // 3
+              and abs(peak_hz(pcm16.astype(np.float64), 22050) - 440.0) < 5.0,
+              f"vocode int16: {status} {len(pcm16)} samples")
+        # Errors found before the first byte are JSON, with the field.
+        for path, body, field in (
+                ("/v1/vocode?preset=hifigan", _npy(mel[:40]), "body"),
+                ("/v1/vocode?preset=hifigan&chunk_frames=0", _npy(mel), "chunk_frames"),
+                ("/v1/vocode?preset=hifigan&online_iterations=99", _npy(mel), "config.online_iterations"),
+                ("/v1/vocode?preset=hifigan&domain=linear", _npy(mel), "body"),
+                ("/v1/vocode?preset=hifigan&config.hop_length=1024", _npy(np.zeros((80, 13000), np.float32) - 5.0),
+                 "body"),
+                ("/v1/vocode?preset=hifigan", b"", "body")):
+            status, headers, raw = call(port, "POST", path, body)
+            error = error_of(status, headers, raw)
+            check(status == 400 and error["code"] == "INVALID_ARGUMENT" and error.get("field") == field,
+                  f"{path}: {status} {error}, expected field {field}")
 
         # Errors: JSON with the code, the field and the request id.
         for path, body, field in (
