@@ -296,21 +296,36 @@ template <typename Request, typename Response>
 void Infer(const ServeContext& ctx, const char* method, const httplib::Request& req, httplib::Response& res,
            const kserve::Model& model, const std::string& body, Request kserve::InferRequest::*field,
            absl::StatusOr<Prepared> (*prepare)(const RpcEnv&, const Request&, Response*)) {
-  std::string id;
+  kserve::InferRequest infer;
   Serve<Request, Response>(
       ctx, method, req, res,
       [&](Request* r) {
-        absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(model, body);
+        std::optional<int64_t> header_length;
+        if (std::optional<std::string> h = HeaderOf(req, "Inference-Header-Content-Length")) {
+          int64_t n = 0;
+          if (!absl::SimpleAtoi(*h, &n)) {
+            return InvalidField("Inference-Header-Content-Length",
+                                absl::StrCat("must be a byte count, got \"", BoundedEcho(*h), "\""));
+          }
+          header_length = n;
+        }
+        absl::StatusOr<kserve::InferRequest> parsed = kserve::ParseInferRequest(
+            model, body, header_length, ctx.deps.life->limits().max_job_memory_bytes);
         if (!parsed.ok()) return parsed.status();
-        id = parsed->id;
-        *r = std::move((*parsed).*field);
+        infer = *std::move(parsed);
+        *r = std::move(infer.*field);
         return absl::OkStatus();
       },
       prepare,
       [&](const Response& r, httplib::Response& out) {
-        absl::StatusOr<std::string> json = kserve::InferResponseJson(model, id, r);
-        if (!json.ok()) return json.status();
-        out.set_content(*json, "application/json");
+        absl::StatusOr<kserve::InferResponseBody> answer = kserve::InferResponseJson(model, infer, r);
+        if (!answer.ok()) return answer.status();
+        if (answer->header_length) {
+          out.set_header("Inference-Header-Content-Length", absl::StrCat(*answer->header_length));
+          out.set_content(answer->body, "application/octet-stream");
+        } else {
+          out.set_content(answer->body, "application/json");
+        }
         return absl::OkStatus();
       });
 }

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <algorithm>
 #include <map>
+#include <optional>
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -27,6 +29,12 @@ using google::protobuf::Value;
 
 constexpr char kVocoderSuffix[] = "-vocoder";
 constexpr char kFrontendSuffix[] = "-frontend";
+constexpr char kBinaryDataOutput[] = "binary_data_output";
+// A parsed JSON number costs this much at most (google.protobuf.Value in a
+// ListValue, its pointer and allocator overhead), a parsed byte of JSON text
+// about this many bytes besides.
+constexpr int64_t kParsedNumberBytes = 96;
+constexpr int64_t kParsedTextFactor = 4;
 
 const char* InputName(ModelKind kind) { return kind == ModelKind::kVocoder ? "mel" : "audio"; }
 const char* OutputName(ModelKind kind) { return kind == ModelKind::kVocoder ? "audio" : "log_mel"; }
@@ -91,7 +99,7 @@ std::string FloatBytes(const std::vector<float>& values) {
 }
 
 // The infer request's single input, checked against the model's.
-absl::Status ReadInput(const Model& model, const Struct& body, std::vector<int64_t>* shape,
+absl::Status ReadInput(const Model& model, const Struct& body, absl::string_view binary, std::vector<int64_t>* shape,
                        std::vector<float>* data) {
   auto inputs = body.fields().find("inputs");
   if (inputs == body.fields().end() || inputs->second.list_value().values_size() != 1) {
@@ -134,8 +142,41 @@ absl::Status ReadInput(const Model& model, const Struct& body, std::vector<int64
                                                                              : "must be [samples] or [1, samples]");
   }
   const Value* values = get("data");
+  const Value* params = get("parameters");
+  const Value* binary_size = nullptr;
+  if (params != nullptr && params->kind_case() == Value::kStructValue) {
+    auto it = params->struct_value().fields().find("binary_data_size");
+    if (it != params->struct_value().fields().end()) binary_size = &it->second;
+  }
+  if (binary_size != nullptr) {
+    // Binary tensor data extension: the values follow the JSON.
+    const double bytes = binary_size->number_value();
+    if (binary_size->kind_case() != Value::kNumberValue || bytes != static_cast<double>(count) * sizeof(float)) {
+      return InvalidField("inputs[0].parameters.binary_data_size",
+                          absl::StrFormat("must be %d (the FP32 bytes of shape [%s])", count * sizeof(float),
+                                          absl::StrJoin(*shape, ", ")));
+    }
+    if (static_cast<double>(binary.size()) != bytes) {
+      return InvalidField("body", absl::StrFormat("carries %d bytes after the JSON header but "
+                                                  "inputs[0].parameters.binary_data_size is %d",
+                                                  binary.size(), count * sizeof(float)));
+    }
+    data->resize(static_cast<size_t>(count));
+    std::memcpy(data->data(), binary.data(), binary.size());  // little-endian, as the extension specifies
+    for (size_t i = 0; i < data->size(); ++i) {
+      if (!std::isfinite((*data)[i])) {
+        return InvalidField("inputs[0].data", absl::StrFormat("element %d is not finite", i));
+      }
+    }
+    return absl::OkStatus();
+  }
   if (values == nullptr) {
-    return InvalidField("inputs[0].data", "is missing (the binary data extension is not supported)");
+    return InvalidField("inputs[0].data", "is missing (send \"data\" or parameters.binary_data_size)");
+  }
+  if (!binary.empty()) {
+    return InvalidField("body", absl::StrFormat("carries %d bytes after the JSON header but no input declares "
+                                                "parameters.binary_data_size",
+                                                binary.size()));
   }
   data->reserve(static_cast<size_t>(std::min<int64_t>(count, int64_t{1} << 26)));
   if (absl::Status s = Flatten(*values, "inputs[0].data", data); !s.ok()) return s;
@@ -152,6 +193,7 @@ absl::Status ReadParameters(const Struct& body, std::multimap<std::string, std::
   if (params == body.fields().end()) return absl::OkStatus();
   if (params->second.kind_case() != Value::kStructValue) return InvalidField("parameters", "must be an object");
   for (const auto& [key, v] : params->second.struct_value().fields()) {
+    if (key == kBinaryDataOutput) continue;  // the protocol's, read by ParseInferRequest
     switch (v.kind_case()) {
       case Value::kStringValue: out->emplace(key, v.string_value()); break;
       case Value::kNumberValue: out->emplace(key, absl::StrFormat("%.17g", v.number_value())); break;
@@ -188,7 +230,7 @@ std::string ServerMetadataJson() {
   Struct body;
   (*body.mutable_fields())["name"] = Text("specinv");
   (*body.mutable_fields())["version"] = Text(SPECINV_VERSION);
-  (*body.mutable_fields())["extensions"].mutable_list_value();
+  *(*body.mutable_fields())["extensions"].mutable_list_value()->add_values() = Text("binary_tensor_data");
   return ToJson(body).value_or("{}");
 }
 
@@ -213,25 +255,55 @@ absl::StatusOr<std::string> ModelMetadataJson(const Model& model) {
   return ToJson(body);
 }
 
-absl::StatusOr<InferRequest> ParseInferRequest(const Model& model, const std::string& body) {
+absl::StatusOr<InferRequest> ParseInferRequest(const Model& model, const std::string& body,
+                                               std::optional<int64_t> header_length, int64_t max_parse_bytes) {
+  if (header_length && (*header_length < 0 || *header_length > static_cast<int64_t>(body.size()))) {
+    return InvalidField("Inference-Header-Content-Length",
+                        absl::StrFormat("must be in [0, %d] (the body's length), got %d", body.size(), *header_length));
+  }
+  const absl::string_view text = absl::string_view(body).substr(0, header_length.value_or(body.size()));
+  const absl::string_view binary = absl::string_view(body).substr(text.size());
+  // What parsing the JSON will hold, bounded from its text before parsing:
+  // every number sits after '[' or ','.
+  const int64_t numbers = 1 + std::count(text.begin(), text.end(), ',') + std::count(text.begin(), text.end(), '[');
+  const int64_t parse_bytes = numbers * kParsedNumberBytes + static_cast<int64_t>(text.size()) * kParsedTextFactor;
+  if (max_parse_bytes >= 0 && parse_bytes > max_parse_bytes) {
+    return InvalidField("body", absl::StrFormat("is %d bytes of JSON with up to %d numbers; parsing it would take "
+                                                "about %.0f MiB, above the server's --max-job-memory-mb=%.0f. Send "
+                                                "the tensor as binary data (parameters.binary_data_size, the "
+                                                "binary tensor data extension) or a shorter one",
+                                                text.size(), numbers, static_cast<double>(parse_bytes) / (1 << 20),
+                                                static_cast<double>(max_parse_bytes) / (1 << 20)));
+  }
   Struct json;
   google::protobuf::util::JsonParseOptions options;
-  if (!google::protobuf::util::JsonStringToMessage(body, &json, options).ok()) {
+  if (!google::protobuf::util::JsonStringToMessage(google::protobuf::StringPiece(text.data(), text.size()), &json,
+                                                   options)
+           .ok()) {
     return InvalidField("body", "is not a JSON object (a KServe v2 inference request)");
   }
   InferRequest out;
   if (auto id = json.fields().find("id"); id != json.fields().end()) out.id = id->second.string_value();
+  if (auto params = json.fields().find("parameters"); params != json.fields().end()) {
+    auto it = params->second.struct_value().fields().find(kBinaryDataOutput);
+    if (it != params->second.struct_value().fields().end()) out.binary_output = it->second.bool_value();
+  }
   if (auto outputs = json.fields().find("outputs"); outputs != json.fields().end()) {
     for (const Value& o : outputs->second.list_value().values()) {
-      auto name = o.struct_value().fields().find("name");
-      if (name == o.struct_value().fields().end() || name->second.string_value() != OutputName(model.kind)) {
+      const auto& fields = o.struct_value().fields();
+      auto name = fields.find("name");
+      if (name == fields.end() || name->second.string_value() != OutputName(model.kind)) {
         return InvalidField("outputs", absl::StrCat("may only name \"", OutputName(model.kind), "\""));
+      }
+      if (auto p = fields.find("parameters"); p != fields.end()) {
+        auto binary_data = p->second.struct_value().fields().find("binary_data");
+        if (binary_data != p->second.struct_value().fields().end()) out.binary_output = binary_data->second.bool_value();
       }
     }
   }
   std::vector<int64_t> shape;
   std::vector<float> data;
-  if (absl::Status s = ReadInput(model, json, &shape, &data); !s.ok()) return s;
+  if (absl::Status s = ReadInput(model, json, binary, &shape, &data); !s.ok()) return s;
   std::multimap<std::string, std::string> params;
   if (absl::Status s = ReadParameters(json, &params); !s.ok()) return s;
 
@@ -269,37 +341,51 @@ absl::StatusOr<InferRequest> ParseInferRequest(const Model& model, const std::st
 
 namespace {
 
-absl::StatusOr<std::string> InferResponse(const Model& model, const std::string& id,
-                                          const std::vector<int64_t>& shape, const std::string& float_bytes) {
+absl::StatusOr<InferResponseBody> InferResponse(const Model& model, const std::string& id,
+                                                const std::vector<int64_t>& shape, const std::string& float_bytes,
+                                                bool binary) {
   Struct body;
   auto& f = *body.mutable_fields();
   f["model_name"] = Text(model.name);
   f["model_version"] = Text("1");
   if (!id.empty()) f["id"] = Text(id);
   Struct output = TensorMetadata(OutputName(model.kind), shape);
-  ListValue& data = *(*output.mutable_fields())["data"].mutable_list_value();
-  const size_t n = float_bytes.size() / sizeof(float);
-  for (size_t i = 0; i < n; ++i) {
-    float x;
-    std::memcpy(&x, float_bytes.data() + i * sizeof(float), sizeof(float));
-    data.add_values()->set_number_value(static_cast<double>(x));
+  if (binary) {
+    (*(*output.mutable_fields())["parameters"].mutable_struct_value()->mutable_fields())["binary_data_size"] =
+        Number(static_cast<double>(float_bytes.size()));
+  } else {
+    ListValue& data = *(*output.mutable_fields())["data"].mutable_list_value();
+    const size_t n = float_bytes.size() / sizeof(float);
+    for (size_t i = 0; i < n; ++i) {
+      float x;
+      std::memcpy(&x, float_bytes.data() + i * sizeof(float), sizeof(float));
+      data.add_values()->set_number_value(static_cast<double>(x));
+    }
   }
   *f["outputs"].mutable_list_value()->add_values()->mutable_struct_value() = std::move(output);
-  return ToJson(body);
+  absl::StatusOr<std::string> json = ToJson(body);
+  if (!json.ok()) return json.status();
+  InferResponseBody out;
+  if (binary) out.header_length = static_cast<int64_t>(json->size());
+  out.body = *std::move(json);
+  if (binary) out.body.append(float_bytes);  // little-endian hosts, as the extension specifies
+  return out;
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> InferResponseJson(const Model& model, const std::string& id,
-                                              const v1::InvertMelResponse& response) {
+absl::StatusOr<InferResponseBody> InferResponseJson(const Model& model, const InferRequest& request,
+                                                    const v1::InvertMelResponse& response) {
   const std::string& pcm = response.audio().pcm_data();
-  return InferResponse(model, id, {static_cast<int64_t>(pcm.size() / sizeof(float))}, pcm);
+  return InferResponse(model, request.id, {static_cast<int64_t>(pcm.size() / sizeof(float))}, pcm,
+                       request.binary_output);
 }
 
-absl::StatusOr<std::string> InferResponseJson(const Model& model, const std::string& id,
-                                              const v1::AnalyzeResponse& response) {
+absl::StatusOr<InferResponseBody> InferResponseJson(const Model& model, const InferRequest& request,
+                                                    const v1::AnalyzeResponse& response) {
   const v1::Tensor& t = response.spectrogram();
-  return InferResponse(model, id, std::vector<int64_t>(t.shape().begin(), t.shape().end()), t.float32_data());
+  return InferResponse(model, request.id, std::vector<int64_t>(t.shape().begin(), t.shape().end()),
+                       t.float32_data(), request.binary_output);
 }
 
 std::string ErrorJson(const absl::Status& status) {

@@ -25,6 +25,7 @@
 #ifndef SPECINV_SERVER_HTTP_KSERVE_H_
 #define SPECINV_SERVER_HTTP_KSERVE_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,18 +53,34 @@ std::string ServerMetadataJson();
 absl::StatusOr<std::string> ModelMetadataJson(const Model& model);
 
 // POST /v2/models/{name}/infer: the request body -> the RPC request.
+// With the binary tensor data extension (server metadata lists
+// "binary_tensor_data"), `header_length` (the Inference-Header-Content-Length
+// header) is the JSON's length and the input's FP32 values follow it
+// (inputs[0].parameters.binary_data_size bytes, little-endian). The JSON's
+// parsing cost is bounded from its text before it is parsed: a body whose
+// parse would take more than `max_parse_bytes` (< 0: no bound) is refused
+// (InvalidArgument, field "body", suggesting the binary extension).
 struct InferRequest {
   std::string id;  // echoed in the response
+  bool binary_output = false;  // parameters.binary_data_output or outputs[0].parameters.binary_data
   v1::InvertMelRequest invert_mel;  // vocoder
   v1::AnalyzeRequest analyze;       // frontend
 };
-absl::StatusOr<InferRequest> ParseInferRequest(const Model& model, const std::string& body);
+absl::StatusOr<InferRequest> ParseInferRequest(const Model& model, const std::string& body,
+                                               std::optional<int64_t> header_length = std::nullopt,
+                                               int64_t max_parse_bytes = -1);
 
-// The RPC response -> the infer response body.
-absl::StatusOr<std::string> InferResponseJson(const Model& model, const std::string& id,
-                                              const v1::InvertMelResponse& response);
-absl::StatusOr<std::string> InferResponseJson(const Model& model, const std::string& id,
-                                              const v1::AnalyzeResponse& response);
+// The RPC response -> the infer response body: JSON, or with
+// request.binary_output the JSON (header_length bytes) followed by the
+// output's FP32 values.
+struct InferResponseBody {
+  std::string body;
+  std::optional<int64_t> header_length;  // for Inference-Header-Content-Length
+};
+absl::StatusOr<InferResponseBody> InferResponseJson(const Model& model, const InferRequest& request,
+                                                    const v1::InvertMelResponse& response);
+absl::StatusOr<InferResponseBody> InferResponseJson(const Model& model, const InferRequest& request,
+                                                    const v1::AnalyzeResponse& response);
 
 // The protocol's error body {"error": "<message>"}.
 std::string ErrorJson(const absl::Status& status);

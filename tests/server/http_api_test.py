@@ -351,6 +351,25 @@ def main():
         by_grpc = np.frombuffer(stub.InvertMel(request, timeout=60).audio.pcm_data, "<f4")
         check(status == 200 and out["shape"] == [len(by_grpc)] and np.array_equal(by_kserve, by_grpc),
               f"vocoder infer differs from gRPC InvertMel: {status} {out.get('shape')} vs {len(by_grpc)}")
+        # The binary tensor data extension (tritonclient's default): the JSON
+        # header's length in Inference-Header-Content-Length, the FP32
+        # values after it, in and out.
+        header = json.dumps({"inputs": [{"name": "mel", "shape": list(mel.shape), "datatype": "FP32",
+                                         "parameters": {"binary_data_size": mel.size * 4}}],
+                             "outputs": [{"name": "audio", "parameters": {"binary_data": True}}],
+                             "parameters": {"method": "fgla", "iterations": 24, "seed": 5}}).encode()
+        status, headers, body = call(port, "POST", "/v2/models/hifigan-vocoder/infer",
+                                     header + mel.astype("<f4").tobytes(),
+                                     {"Inference-Header-Content-Length": str(len(header)),
+                                      "Content-Type": "application/octet-stream"})
+        json_length = int(headers.get("Inference-Header-Content-Length", "-1"))
+        check(status == 200 and 0 < json_length <= len(body), f"binary infer: {status} {body[:200]!r}")
+        answer = json.loads(body[:json_length])
+        by_binary = np.frombuffer(body[json_length:], "<f4")
+        check(answer["outputs"][0]["parameters"]["binary_data_size"] == len(by_grpc) * 4
+              and np.array_equal(by_binary, by_grpc), f"binary infer differs from gRPC InvertMel: {answer}")
+        status, _, body = call(port, "GET", "/v2")
+        check("binary_tensor_data" in json.loads(body)["extensions"], f"/v2 extensions: {body!r}")
         bad = {"inputs": [{"name": "mel", "shape": [80, 3], "datatype": "FP32", "data": [1.0, 2.0]}]}
         status, _, body = call(port, "POST", "/v2/models/hifigan-vocoder/infer", json.dumps(bad).encode())
         check(status == 400 and "inputs[0].data" in json.loads(body)["error"], f"bad infer: {status} {body!r}")

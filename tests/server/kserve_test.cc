@@ -3,6 +3,7 @@
 #include "server/http/kserve.h"
 
 #include <cstring>
+#include <limits>
 
 #include <gtest/gtest.h>
 
@@ -71,8 +72,12 @@ TEST(KserveTest, ResponseNumbersReadBackBitExactly) {
   v1::InvertMelResponse response;
   response.mutable_audio()->set_pcm_data(
       std::string(reinterpret_cast<const char*>(samples.data()), samples.size() * sizeof(float)));
-  absl::StatusOr<std::string> json = InferResponseJson(model, "id-1", response);
-  ASSERT_TRUE(json.ok());
+  InferRequest request;
+  request.id = "id-1";
+  absl::StatusOr<InferResponseBody> answer = InferResponseJson(model, request, response);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_FALSE(answer->header_length.has_value());
+  const std::string* json = &answer->body;
   // Parse the JSON numbers back through the vocoder's input path.
   const size_t data = json->find("\"data\":");
   const std::string values = json->substr(data + 7, json->find(']', data) - data - 6);
@@ -82,6 +87,79 @@ TEST(KserveTest, ResponseNumbersReadBackBitExactly) {
   ASSERT_TRUE(back.ok()) << back.status() << " " << *json;
   EXPECT_EQ(Floats(back->invert_mel.mel().float32_data()), samples);
   EXPECT_NE(json->find("\"id\":\"id-1\""), std::string::npos) << *json;
+}
+
+std::string Bytes(const std::vector<float>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+}
+
+TEST(KserveTest, BinaryTensorDataFollowsTheJsonHeader) {
+  const Model model = *FindModel("hifigan-vocoder");
+  const std::vector<float> values = {1.5f, -2.0f, 0.25f, 7.0f, -0.125f, 3.0f};
+  const std::string header =
+      R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [2, 3], "parameters": {"binary_data_size": 24}}],
+          "outputs": [{"name": "audio", "parameters": {"binary_data": true}}]})";
+  absl::StatusOr<InferRequest> r =
+      ParseInferRequest(model, header + Bytes(values), static_cast<int64_t>(header.size()));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(Floats(r->invert_mel.mel().float32_data()), values);
+  EXPECT_TRUE(r->binary_output);
+
+  // The answer: JSON with binary_data_size, then the samples.
+  v1::InvertMelResponse response;
+  response.mutable_audio()->set_pcm_data(Bytes(values));
+  absl::StatusOr<InferResponseBody> answer = InferResponseJson(model, *r, response);
+  ASSERT_TRUE(answer.ok());
+  ASSERT_TRUE(answer->header_length.has_value());
+  const std::string json = answer->body.substr(0, static_cast<size_t>(*answer->header_length));
+  EXPECT_NE(json.find("\"binary_data_size\":24"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"data\""), std::string::npos) << json;
+  EXPECT_EQ(Floats(answer->body.substr(json.size())), values);
+}
+
+TEST(KserveTest, InvalidBinaryRequestsNameTheField) {
+  const Model model = *FindModel("hifigan-vocoder");
+  const std::string header =
+      R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [1, 2], "parameters": {"binary_data_size": 8}}]})";
+  const std::string two = Bytes({1.0f, 2.0f});
+  struct Case {
+    std::string body;
+    int64_t header_length;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {header + two, static_cast<int64_t>(header.size() + 100), "Inference-Header-Content-Length"},
+      {header + two.substr(0, 4), static_cast<int64_t>(header.size()), "body"},
+      {absl::StrCat(R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [1, 2], )",
+                    R"("parameters": {"binary_data_size": 4}}]})"),
+       -1, "inputs[0].parameters.binary_data_size"},
+      {header + Bytes({1.0f, std::numeric_limits<float>::quiet_NaN()}), static_cast<int64_t>(header.size()),
+       "inputs[0].data"}};
+  for (const Case& c : cases) {
+    std::string body = c.body;
+    int64_t length = c.header_length;
+    if (length < 0) {  // the header alone, then 4 bytes
+      length = static_cast<int64_t>(body.size());
+      body += Bytes({1.0f});
+    }
+    absl::StatusOr<InferRequest> r = ParseInferRequest(model, body, length);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(FieldOf(r.status()).value_or(""), c.field) << r.status();
+  }
+}
+
+TEST(KserveTest, JsonWhoseParseExceedsTheBudgetIsRefusedBeforeParsing) {
+  const Model model = *FindModel("hifigan-vocoder");
+  std::string data = "[0";
+  for (int i = 1; i < 20000; ++i) data += ",0";
+  const std::string body =
+      absl::StrCat(R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [1, 20000], "data": )", data, "]}]})");
+  // 20000 numbers: a 1 MiB bound refuses, a 64 MiB bound parses.
+  absl::StatusOr<InferRequest> refused = ParseInferRequest(model, body, std::nullopt, 1 << 20);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(refused.status()).value_or(""), "body");
+  EXPECT_NE(refused.status().message().find("binary_data_size"), absl::string_view::npos) << refused.status();
+  EXPECT_TRUE(ParseInferRequest(model, body, std::nullopt, 64 << 20).ok());
 }
 
 }  // namespace
