@@ -30,6 +30,34 @@ def run(cmd, **kwargs):
     subprocess.run(cmd, check=True, **kwargs)
 
 
+def install(work, proto_dir, protoc=None, grpc_python_plugin=None):
+    """Installs the package into a fresh venv under `work` as the README says;
+    returns (the venv's python, the environment to run it with)."""
+    work = os.path.abspath(work)
+    venv = os.path.join(work, "venv")
+    src = os.path.join(work, "src")
+    os.makedirs(work, exist_ok=True)
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(PACKAGE_DIR, src, ignore=shutil.ignore_patterns(
+        "build", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
+
+    env = dict(os.environ)
+    env["SPECINV_PROTO_DIR"] = os.path.abspath(proto_dir)
+    if protoc:
+        env["PROTOC"] = protoc
+    if grpc_python_plugin:
+        env["GRPC_PYTHON_PLUGIN"] = grpc_python_plugin
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.pop("PYTHONPATH", None)
+
+    run([sys.executable, "-m", "venv", "--clear", "--system-site-packages", venv], env=env)
+    python = os.path.join(venv, "bin", "python")
+    run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", src],
+        env=env, cwd=work)
+    return python, env
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True, help="specinv-server binary")
@@ -41,28 +69,7 @@ def main():
     args = parser.parse_args()
 
     work = os.path.abspath(args.work_dir)
-    venv = os.path.join(work, "venv")
-    src = os.path.join(work, "src")
-    os.makedirs(work, exist_ok=True)
-    shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(PACKAGE_DIR, src, ignore=shutil.ignore_patterns(
-        "build", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
-
-    env = dict(os.environ)
-    env["SPECINV_PROTO_DIR"] = os.path.abspath(args.proto_dir)
-    if args.protoc:
-        env["PROTOC"] = args.protoc
-    if args.grpc_python_plugin:
-        env["GRPC_PYTHON_PLUGIN"] = args.grpc_python_plugin
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    env.pop("PYTHONPATH", None)
-
-    run([sys.executable, "-m", "venv", "--clear", "--system-site-packages", venv], env=env)
-    python = os.path.join(venv, "bin", "python")
-    run([python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", src],
-        env=env, cwd=work)
-
+    python, env = install(work, args.proto_dir, args.protoc, args.grpc_python_plugin)
     env["SPECINV_SERVER"] = os.path.abspath(args.server)
     # cwd is the work dir, so `import specinv` can only find the installed package.
     cmd = [python, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "-v", HERE] + args.pytest_args
