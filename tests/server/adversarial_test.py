@@ -402,6 +402,12 @@ def main():
         time.sleep(0.5)
         t0 = time.time()
         server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(timeout=1.9)
+        except subprocess.TimeoutExpired:
+            # About to overrun its bound: say where every thread is before
+            # the watchdog ends it.
+            print_thread_stacks(server.proc.pid)
         server.proc.wait(timeout=10)
         exit_s = time.time() - t0
         RESULTS.append({"case": "SIGTERM with a long job in flight, grace 1 s", "status": f"exit {server.proc.returncode}",
@@ -431,6 +437,17 @@ def main():
         for s in servers:
             s.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_thread_stacks(pid):
+    """Every thread's stack of a live process (gdb, when installed) to stderr."""
+    gdb = shutil.which("gdb")
+    if gdb is None:
+        print(f"process {pid} is still running; no gdb to show its threads", file=sys.stderr)
+        return
+    out = subprocess.run([gdb, "-p", str(pid), "-batch", "-ex", "thread apply all bt 25"],
+                         capture_output=True, text=True, timeout=60)
+    print(f"process {pid} is still running; its threads:\n{out.stdout}", file=sys.stderr)
 
 
 def _swallow(fn):
