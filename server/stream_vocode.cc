@@ -18,6 +18,7 @@
 #include "server/conversion.h"
 #include "server/field_paths.h"
 #include "server/status_mapping.h"
+#include "specinv/inversion/mel_domain_check.h"
 #include "specinv/v1/audio.pb.h"
 
 namespace specinv::server {
@@ -159,6 +160,22 @@ absl::Status StreamVocodeSession::CheckStreamLength(int64_t total_frames, absl::
   return absl::OkStatus();
 }
 
+void StreamVocodeSession::Denormalise(RealMatrix* mel) const {
+  if (mean_.empty() && std_.empty()) return;
+  for (int m = 0; m < config_.n_mels; ++m) {
+    const float scale = std_.empty() ? 1.0f : std_[static_cast<size_t>(m)];
+    const float offset = mean_.empty() ? 0.0f : mean_[static_cast<size_t>(m)];
+    mel->row(m) = (mel->row(m).array() * scale + offset).matrix();
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> StreamVocodeSession::DomainWarnings(RealMatrix mel) const {
+  Denormalise(&mel);
+  absl::StatusOr<MelDomainDiagnostics> diagnostics = CheckMelDomain(mel, config_, domain_ == v1::MEL_DOMAIN_LINEAR);
+  if (!diagnostics.ok()) return diagnostics.status();
+  return std::move(diagnostics->warnings);
+}
+
 absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector<float>* samples) {
   // The chunk's own layout, when set, must agree with the configured one.
   const v1::TensorLayout layout =
@@ -194,13 +211,7 @@ absl::Status StreamVocodeSession::AddChunk(const v1::Tensor& tensor, std::vector
                                                     mel->rows(), config_.n_mels, d0, d1, LayoutName(layout)));
   }
   if (absl::Status s = CheckStreamLength(frames_ + mel->cols(), kChunkPath); !s.ok()) return s;
-  if (!mean_.empty() || !std_.empty()) {
-    for (int m = 0; m < config_.n_mels; ++m) {
-      const float scale = std_.empty() ? 1.0f : std_[static_cast<size_t>(m)];
-      const float offset = mean_.empty() ? 0.0f : mean_[static_cast<size_t>(m)];
-      mel->row(m) = (mel->row(m).array() * scale + offset).matrix();
-    }
-  }
+  Denormalise(&*mel);
   if (domain_ == v1::MEL_DOMAIN_LINEAR) {
     for (Eigen::Index i = 0; i < mel->size(); ++i) {
       const float v = mel->data()[i];

@@ -39,12 +39,14 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/extractor_cache.h"
@@ -82,6 +84,12 @@ class StreamVocodeSession {
   // would exceed --max-audio-seconds. Only after the config message.
   absl::Status CheckStreamLength(int64_t total_frames, absl::string_view field) const;
 
+  // Input-domain diagnostics (CheckMelDomain) of a mel the stream is about
+  // to receive, de-normalised as its chunks will be: the warnings, or
+  // InvalidArgument (field "mel") for a negative linear mel. Only after the
+  // config message.
+  absl::StatusOr<std::vector<std::string>> DomainWarnings(RealMatrix mel) const;
+
   bool configured() const { return configured_; }
   bool closed() const { return closed_; }
   int64_t frames() const { return frames_; }
@@ -100,6 +108,7 @@ class StreamVocodeSession {
  private:
   absl::Status Configure(const v1::StreamVocodeConfig& config);
   absl::Status AddChunk(const v1::Tensor& tensor, std::vector<float>* samples);
+  void Denormalise(RealMatrix* mel) const;  // x * std + mean per bin, when configured
   void EmitAudio(const std::vector<float>& samples, absl::Time received, std::vector<v1::StreamVocodeResponse>* out);
   void EmitSummary(std::vector<v1::StreamVocodeResponse>* out);
   absl::Status Close(absl::Time received, std::vector<v1::StreamVocodeResponse>* out);

@@ -178,6 +178,19 @@ const char* AudioContentType(v1::AudioEncoding encoding) {
   }
 }
 
+// Input-domain diagnostics: one X-Warning header each, header-safe text
+// (the server's own sentences, a few hundred characters).
+template <typename Strings>
+void SetWarningHeaders(const Strings& warnings, httplib::Response& res) {
+  for (const std::string& warning : warnings) {
+    std::string text = warning;
+    for (char& c : text) {
+      if (c < 0x20 || c == 0x7f) c = ' ';
+    }
+    res.set_header("X-Warning", text);
+  }
+}
+
 void WriteAudio(const v1::Audio& audio, httplib::Response& res) {
   const std::string& bytes = audio.has_pcm_data() ? audio.pcm_data() : audio.encoded_data();
   res.set_header("X-Sample-Rate", absl::StrCat(audio.sample_rate_hertz()));
@@ -222,9 +235,11 @@ struct ServeContext {
 };
 
 // Begin (auth, request id, the X-Request-Timeout deadline) and Shed of an
-// HTTP call; the status to end it with when it must not go on.
+// HTTP call; the status to end it with when it must not go on. Streams are
+// not shed (as gRPC StreamVocode): --max-streams admits them and the
+// scheduler shares the workers.
 absl::Status BeginCall(const ServeContext& ctx, const char* method, const httplib::Request& req,
-                       httplib::Response& res, std::shared_ptr<CallRecord>* call) {
+                       httplib::Response& res, std::shared_ptr<CallRecord>* call, bool shed = true) {
   HttpOrigin origin = OriginOf(req);
   origin.cancelled = &ctx.cancelled;
   absl::Status header = absl::OkStatus();
@@ -242,7 +257,7 @@ absl::Status BeginCall(const ServeContext& ctx, const char* method, const httpli
   res.set_header("X-Request-Id", (*call)->request_id);
   if (s.ok()) s = header;
   if (s.ok() && ctx.draining) s = absl::UnavailableError("server is shutting down; not accepting new calls");
-  if (s.ok()) s = ctx.deps.life->Shed();
+  if (s.ok() && shed) s = ctx.deps.life->Shed();
   return s;
 }
 
@@ -341,7 +356,7 @@ void ServeVocode(const ServeContext& ctx, const httplib::Request& req, const std
   const CallLifecycle& life = *ctx.deps.life;
   ++ctx.in_flight;
   std::shared_ptr<CallRecord> call;
-  absl::Status s = BeginCall(ctx, kMethod, req, res, &call);
+  absl::Status s = BeginCall(ctx, kMethod, req, res, &call, /*shed=*/false);
   v1::StreamVocodeConfig config;
   RealMatrix mel;
   int chunk_frames = 16;
@@ -382,6 +397,7 @@ void ServeVocode(const ServeContext& ctx, const httplib::Request& req, const std
   res.set_header("X-Sample-Rate", absl::StrCat(stream->sample_rate()));
   res.set_header("X-Channels", "1");
   res.set_header("X-Audio-Encoding", v1::AudioEncoding_Name(stream->encoding()));
+  SetWarningHeaders(stream->warnings(), res);
   std::atomic<int>* in_flight = &ctx.in_flight;
   res.set_chunked_content_provider(
       "application/octet-stream",
@@ -509,14 +525,7 @@ void HttpApi::Routes() {
       [](const v1::InvertMelResponse& r, httplib::Response& out) {
         WriteInversionHeaders(r.spectral_convergence_mel_db(), r.iterations_run(), "X-Spectral-Convergence-Mel-Db",
                               out);
-        // Input-domain diagnostics (one header per warning; header-safe text).
-        for (const std::string& warning : r.warnings()) {
-          std::string text = BoundedEcho(warning);
-          for (char& c : text) {
-            if (c < 0x20 || c == 0x7f) c = ' ';
-          }
-          out.set_header("X-Warning", text);
-        }
+        SetWarningHeaders(r.warnings(), out);
         WriteAudio(r.audio(), out);
         return absl::OkStatus();
       });

@@ -43,6 +43,9 @@ absl::StatusOr<std::unique_ptr<VocodeStream>> VocodeStream::Start(const StreamVo
   }
   // Nothing runs now: the session may be read here.
   if (absl::Status s = stream->session_.CheckStreamLength(stream->mel_.cols(), "body"); !s.ok()) return s;
+  absl::StatusOr<std::vector<std::string>> warnings = stream->session_.DomainWarnings(stream->mel_);
+  if (!warnings.ok()) return WithField(warnings.status(), "body");
+  stream->warnings_ = *std::move(warnings);
   stream->sample_rate_ = static_cast<int>(std::lround(stream->session_.sample_rate()));
   stream->encoding_ = config.encoding() == v1::AUDIO_ENCODING_PCM_INT16_LE ? v1::AUDIO_ENCODING_PCM_INT16_LE
                                                                          : v1::AUDIO_ENCODING_PCM_FLOAT32_LE;

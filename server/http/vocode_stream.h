@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,6 +70,8 @@ class VocodeStream final : public StreamVocodeScheduler::Task, public StreamRegi
   void Cancel();
   absl::Status status() const;
 
+  // Input-domain diagnostics of the whole mel (mel_domain_check.h).
+  const std::vector<std::string>& warnings() const { return warnings_; }
   int sample_rate() const { return sample_rate_; }
   v1::AudioEncoding encoding() const { return encoding_; }
   double audio_seconds() const;
@@ -99,6 +102,7 @@ class VocodeStream final : public StreamVocodeScheduler::Task, public StreamRegi
   int sample_rate_ = 0;
   v1::AudioEncoding encoding_ = v1::AUDIO_ENCODING_PCM_FLOAT32_LE;
   bool reserved_ = false;
+  std::vector<std::string> warnings_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -153,13 +153,14 @@ TEST(KserveTest, JsonWhoseParseExceedsTheBudgetIsRefusedBeforeParsing) {
   std::string data = "[0";
   for (int i = 1; i < 20000; ++i) data += ",0";
   const std::string body =
-      absl::StrCat(R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [1, 20000], "data": )", data, "]}]})");
+      absl::StrCat(R"({"inputs": [{"name": "mel", "datatype": "FP32", "shape": [1, 20000], "data": )", data, "]}]}");
   // 20000 numbers: a 1 MiB bound refuses, a 64 MiB bound parses.
   absl::StatusOr<InferRequest> refused = ParseInferRequest(model, body, std::nullopt, 1 << 20);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldOf(refused.status()).value_or(""), "body");
   EXPECT_NE(refused.status().message().find("binary_data_size"), absl::string_view::npos) << refused.status();
-  EXPECT_TRUE(ParseInferRequest(model, body, std::nullopt, 64 << 20).ok());
+  absl::StatusOr<InferRequest> parsed = ParseInferRequest(model, body, std::nullopt, 64 << 20);
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
 }
 
 }  // namespace
