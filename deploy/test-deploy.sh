@@ -19,12 +19,15 @@
 #      busy one is stopped (`podman stop`: SIGTERM, the server drains and
 #      exits 0);
 #   5. Kubernetes: `podman kube play` of the Deployment in deploy/k8s (a
-#      generated one-document YAML holding only the Deployment, as the
-#      manifest has it: pod spec, probes, resources, security context, env);
-#      readiness is checked with grpc.health.v1 through `specinv health`
-#      (see below), then InvertMel calls are served by a pod; `podman kube
-#      down` removes it. What kube play cannot express (Services, HPA, PDB,
-#      NetworkPolicy) is checked by tests/deploy/manifests_test.py;
+#      generated one-document YAML holding only the Deployment: its pod spec
+#      with probes, resources, security context and env as the manifest has
+#      them; one replica, ports pinned to free host ports, see step 5 below);
+#      the script checks what podman applied (uid, read-only root, dropped
+#      capabilities, limits), readiness with grpc.health.v1 through `specinv
+#      health` (see below), then InvertMel calls are served by the pod;
+#      `podman kube down` removes it. What kube play cannot express
+#      (Services, HPA, PDB, NetworkPolicy) is checked by
+#      tests/deploy/manifests_test.py;
 #   6. everything started here is removed on exit, pass or fail (trap);
 #      images and the build cache are kept (reruns rebuild only what changed).
 #
@@ -90,6 +93,10 @@ fail() {
       podman logs --tail 6 "$c" >&2 2>&1 || true
     fi
   done
+  if [[ -n "${KUBE_CTR:-}" ]]; then
+    echo "--- $KUBE_CTR log (tail) ---" >&2
+    podman logs --tail 6 "$KUBE_CTR" >&2 2>&1 || true
+  fi
   [[ -s "$WORK/bench.err" ]] && { echo "--- bench stderr ---" >&2; tail -n 20 "$WORK/bench.err" >&2; }
   exit 1
 }
@@ -175,7 +182,7 @@ log "replicas healthy (compose health check); SERVING through nginx"
 # --- 4. load and faults ------------------------------------------------------------------
 metric() {  # container, metric name -> integer value (empty when unreachable)
   podman exec "$1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 &&
-    while IFS= read -r line <&3; do
+    while IFS= read -r -t 2 line <&3; do
       case "$line" in "$0 "*) v=${line#"$0 "}; echo "${v%%.*}"; break;; esac
     done' "$2" 2>/dev/null || true
 }
@@ -313,44 +320,59 @@ podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
 log "compose down"
 
 # --- 5. Kubernetes Deployment with podman kube play ----------------------------------------
-# The Deployment object exactly as deploy/k8s has it, alone in one document.
+# The Deployment object as deploy/k8s has it, alone in one document, with two
+# changes podman 4.3 forces: it publishes every containerPort on the host (on
+# hostPort, else on the same port number), so a second replica could not bind
+# its ports and the ports of a shared machine may be taken. The copy runs one
+# replica and pins each port to a free host port (hostPort); the pod spec is
+# otherwise untouched. Replica count and scaling belong to the HPA
+# (tests/deploy/manifests_test.py).
 $PY - "$ROOT/deploy/k8s" >"$WORK/deployment.yaml" <<'PY' || fail "cannot read the Deployment from deploy/k8s"
-import os, sys, yaml
+import os, socket, sys, yaml
 k8s = sys.argv[1]
 resources = yaml.safe_load(open(os.path.join(k8s, "kustomization.yaml")))["resources"]
 found = [d for name in resources for d in yaml.safe_load_all(open(os.path.join(k8s, name)))
          if d and d.get("kind") == "Deployment"]
 assert len(found) == 1, f"want one Deployment in {resources}, found {len(found)}"
-yaml.safe_dump(found[0], sys.stdout, sort_keys=False)
+deployment = found[0]
+deployment["spec"]["replicas"] = 1
+socks = []
+for container in deployment["spec"]["template"]["spec"]["containers"]:
+    for port in container.get("ports", []):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        port["hostPort"] = s.getsockname()[1]
+yaml.safe_dump(deployment, sys.stdout, sort_keys=False)
 PY
 KUBE_UP=1
 podman kube play "${ENGINE_GLOBAL_ARGS[@]}" "$WORK/deployment.yaml" >"$WORK/kube.log" 2>&1 \
   || { cat "$WORK/kube.log" >&2; fail "podman kube play failed"; }
-mapfile -t PODS < <(podman pod ps --filter label=app.kubernetes.io/name=specinv --format '{{.Name}}' 2>/dev/null)
-((${#PODS[@]} == 0)) && mapfile -t PODS < <(podman pod ps --filter name=specinv --format '{{.Name}}')
+KUBE_NAME=$($PY -c "import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))['metadata']['name'])" "$WORK/deployment.yaml")
+mapfile -t PODS < <(podman pod ps --filter "name=^${KUBE_NAME}-pod" --format '{{.Name}}')
 ((${#PODS[@]} >= 1)) || fail "podman kube play started no pod"
-REPLICAS_WANTED=$($PY -c "import yaml,sys; print(yaml.safe_load(open(sys.argv[1]))['spec']['replicas'])" "$WORK/deployment.yaml")
 KUBE_CTR=$(podman ps --filter "pod=${PODS[0]}" --format '{{.Names}}' | grep -v -- '-infra$' | head -n 1)
-[[ -n "$KUBE_CTR" ]] || fail "no server container in pod ${PODS[0]}"
-KUBE_IP=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$KUBE_CTR")
-[[ -n "$KUBE_IP" ]] || KUBE_IP=$(podman pod inspect --format '{{.InfraContainerID}}' "${PODS[0]}" |
-  xargs podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
-KUBE_NET=$(podman inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' \
-  "$(podman pod inspect --format '{{.InfraContainerID}}' "${PODS[0]}")")
-# What podman made of the pod spec.
-read -r K_USER K_RO K_CAPS K_HEALTH <<<"$(podman inspect --format \
-  '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}} {{len .EffectiveCaps}} {{if .Config.Healthcheck}}healthcheck{{else}}none{{end}}' \
+[[ -n "$KUBE_CTR" ]] || fail "no running server container in pod ${PODS[0]}"
+INFRA=$(podman pod inspect --format '{{.InfraContainerID}}' "${PODS[0]}")
+KUBE_NET=$(podman inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$INFRA")
+KUBE_IP=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$INFRA")
+[[ -n "$KUBE_IP" && -n "$KUBE_NET" ]] || fail "pod ${PODS[0]} has no network address"
+# What podman made of the pod spec (absolute paths: the container's
+# environment is the manifest's env, without a PATH).
+read -r K_RO K_CAPS K_HEALTH K_CPU K_MEM <<<"$(podman inspect --format \
+  '{{.HostConfig.ReadonlyRootfs}} {{len .EffectiveCaps}} {{if .Config.Healthcheck}}configured{{else}}none{{end}} {{.HostConfig.CpuQuota}} {{.HostConfig.Memory}}' \
   "$KUBE_CTR")"
-K_UID=$(podman exec "$KUBE_CTR" id -u)
-K_ENV=$(podman exec "$KUBE_CTR" printenv SPECINV_WORKERS)
-log "kube play: ${#PODS[@]} pod(s) for replicas: $REPLICAS_WANTED; container $KUBE_CTR on ${KUBE_NET:-?} $KUBE_IP;" \
-  "uid $K_UID, read-only root $K_RO, $K_CAPS capabilities, SPECINV_WORKERS=$K_ENV, health check from probes: $K_HEALTH"
+K_UID=$(podman exec "$KUBE_CTR" /usr/bin/id -u)
+K_ENV=$(podman exec "$KUBE_CTR" /usr/bin/printenv SPECINV_WORKERS)
+log "kube play: pod ${PODS[0]}, container $KUBE_CTR at $KUBE_IP ($KUBE_NET); uid $K_UID, read-only root $K_RO," \
+  "$K_CAPS capabilities, cpu quota $K_CPU/100000, memory limit $K_MEM, SPECINV_WORKERS=$K_ENV, health check from the probes: $K_HEALTH"
 [[ "$K_UID" == 10001 ]] || fail "the pod runs as uid $K_UID, not the manifest's runAsUser 10001"
 [[ "$K_RO" == true ]] || fail "readOnlyRootFilesystem was not applied"
+[[ "$K_CAPS" == 0 ]] || fail "capabilities were not dropped"
 
 # Readiness as the manifest's probes define it: grpc.health.v1 Check on port
 # 50051 for "" (startup, liveness) and specinv.v1.Spectrogram (readiness).
-KUBE_CLIENT=("${PODMAN_RUN[@]}" --rm --name "$CLIENT" --network "${KUBE_NET:-podman}" --entrypoint specinv "$IMAGE"
+KUBE_CLIENT=("${PODMAN_RUN[@]}" --rm --name "$CLIENT" --network "$KUBE_NET" --entrypoint specinv "$IMAGE"
              --server "$KUBE_IP:50051")
 READY_START=$(date +%s%N)
 "${KUBE_CLIENT[@]}" --deadline-ms 2000 --max-attempts 1 --quiet health --wait-s 60 \
@@ -377,9 +399,9 @@ engine          $(podman --version), $(podman-compose version 2>/dev/null | grep
 images          $IMAGE $IMAGE_MB MB (build $BUILD_S s), $LB_IMAGE $LB_MB MB (build $LB_BUILD_S s)
 compose         3 replicas behind nginx grpc_pass (podman-compose, bridge network)
 $(cat "$WORK/load-report.txt")
-kube play       Deployment: ${#PODS[@]} pod(s) (manifest replicas: $REPLICAS_WANTED), uid $K_UID, read-only root,
+kube play       Deployment (1 replica): uid $K_UID, read-only root, no capabilities, cpu/memory limits applied;
                 grpc probes: not run by podman 4.3 (health check: $K_HEALTH); grpc.health.v1 SERVING
-                after $READY_S s; 20 InvertMel calls: $KUBE_RESULT
+                ("" and specinv.v1.Spectrogram) after $READY_S s; 20 InvertMel calls: $KUBE_RESULT
 wall time       $TOTAL_S s
 ========================================================================
 EOF
