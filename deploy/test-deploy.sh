@@ -224,6 +224,8 @@ wait_for_calls() {
 
 log "load: $COUNT InvertMel calls (fgla, $ITERATIONS iterations, ${SECONDS_AUDIO} s audio) at concurrency" \
   "$CONCURRENCY through nginx; deadline ${DEADLINE_MS} ms, up to 5 attempts per call"
+ADDRESSES=""
+for c in "${REPLICAS[@]}"; do ADDRESSES+="$c=$(address "$c") "; done
 LOAD_START=$(date +%s%N)
 timeout "$TIME_LIMIT_S" "${PODMAN_RUN[@]}" --rm --no-healthcheck --name "$BENCH" --network host --entrypoint specinv "$IMAGE" \
   --server "127.0.0.1:$LB_PORT" --deadline-ms "$DEADLINE_MS" --max-attempts 5 --initial-backoff-ms 100 \
@@ -259,18 +261,20 @@ KILLED_STATE=$(podman inspect --format '{{.State.Status}} (restarts: {{.RestartC
 podman logs "$LB" >"$WORK/lb.log" 2>/dev/null || true
 
 $PY - "$WORK" "$COUNT" "$BENCH_STATUS" "$LOAD_S" "$KILLED" "$KILLED_IN_FLIGHT" "$STOPPED" "$STOPPED_IN_FLIGHT" \
-  "$STOPPED_EXIT" "$STOP_S" "$KILLED_STATE" "$TIME_LIMIT_S" "$KILLED_IP" "$STOPPED_IP" >"$WORK/load-report.txt" <<'PY' || { cat "$WORK/load-report.txt"; fail "see above"; }
+  "$STOPPED_EXIT" "$STOP_S" "$KILLED_STATE" "$TIME_LIMIT_S" "$KILLED_IP" "$STOPPED_IP" "$ADDRESSES" >"$WORK/load-report.txt" <<'PY' || { cat "$WORK/load-report.txt"; fail "see above"; }
 import json, re, sys
 work, count, bench_status, load_s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 killed, killed_in_flight, stopped, stopped_in_flight = sys.argv[5], int(sys.argv[6]), sys.argv[7], int(sys.argv[8])
 stopped_exit, stop_s, killed_state, limit_s = sys.argv[9], float(sys.argv[10]), sys.argv[11], sys.argv[12]
 killed_ip, stopped_ip = sys.argv[13], sys.argv[14]
+names = dict(reversed(pair.split("=", 1)) for pair in sys.argv[15].split())  # address -> replica
 CLEAR = {"UNAVAILABLE", "RESOURCE_EXHAUSTED", "DEADLINE_EXCEEDED"}
 problems = []
 try:
     report = json.load(open(f"{work}/bench.json"))
 except (OSError, ValueError):
-    report = {"sent": 0, "ok": 0, "errors": {}, "latency_all": {"p99_ms": float("nan"), "max_ms": float("nan")},
+    report = {"sent": 0, "ok": 0, "errors": {},
+              "latency_all": {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")},
               "latency_ok": {"p99_ms": float("nan")}}
     problems.append(f"the bench reported nothing (exit status {bench_status}"
                     + (", killed at the time limit" if bench_status == 124 else "") + ")")
@@ -312,7 +316,7 @@ else:
     if held < 1:
         problems.append(f"{stopped} held no job when SIGTERM came (the drain was not exercised)")
 
-attempts, by_result, cut_off = 0, {}, 0
+attempts, by_result, cut_off, by_replica = 0, {}, 0, {}
 for line in open(f"{work}/lb.log"):
     if "Spectrogram/InvertMel" not in line:
         continue
@@ -326,6 +330,10 @@ for line in open(f"{work}/lb.log"):
     else:
         key = {"0": "OK", "14": "UNAVAILABLE", "8": "RESOURCE_EXHAUSTED", "4": "DEADLINE_EXCEEDED"}.get(
             m.group(2), f"grpc-status {m.group(2)}")
+    if m:  # the replica that gave the final answer (nginx lists every one it tried)
+        last = m.group(3).split(",")[-1].strip().split(":")[0]
+        name = names.get(last, last).rsplit("_", 1)[-1]
+        by_replica[f"#{name}"] = by_replica.get(f"#{name}", 0) + 1
     by_result[key] = by_result.get(key, 0) + 1
 fmt = lambda d: ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "none"
 lat_all, lat_ok = report["latency_all"], report["latency_ok"]
@@ -333,8 +341,9 @@ print(f"calls           {count} issued: {ok} ok, {failed} failed ({fmt({k: v for
       f"{lost} lost")
 print(f"retries         {attempts} attempts at the balancer for {sent} calls -> {max(0, attempts - sent)} retried "
       f"({fmt(by_result)})")
-print(f"latency         p99 {lat_all['p99_ms']:.0f} ms (all calls), p99 {lat_ok['p99_ms']:.0f} ms (ok), "
-      f"max {lat_all['max_ms']:.0f} ms; load {load_s:.1f} s (limit {limit_s} s)")
+print(f"by replica      attempts answered by replica {fmt(by_replica)}")
+print(f"latency         p50 {lat_all['p50_ms']:.0f} ms, p99 {lat_all['p99_ms']:.0f} ms (all calls; ok calls: p99 "
+      f"{lat_ok['p99_ms']:.0f} ms), max {lat_all['max_ms']:.0f} ms; load {load_s:.1f} s (limit {limit_s} s)")
 if cut_off < 1:
     problems.append(f"no call was in flight on {killed} when it was killed (nothing was cut off)")
 print(f"kill            {killed}: SIGKILL with {killed_in_flight} calls in flight (read just before); "
