@@ -106,16 +106,25 @@ fail() {
 
 COMPOSE_UP=0
 KUBE_UP=0
+BENCH_PID=""
 cleanup() {
-  local status=$?
+  local status=$? _
   set +e
-  podman rm -f "$BENCH" "$CLIENT" >/dev/null 2>&1
+  [[ -n "$BENCH_PID" ]] && kill "$BENCH_PID" 2>/dev/null
+  for _ in 1 2 3 4 5; do  # the client containers may still be starting
+    podman rm -f -t 0 "$BENCH" "$CLIENT" >/dev/null 2>&1
+    podman container exists "$BENCH" || podman container exists "$CLIENT" || break
+    sleep 1
+  done
   if ((KUBE_UP)); then
     podman kube down "$WORK/deployment.yaml" >/dev/null 2>&1
   fi
+  if [[ -n "${KUBE_NET_NEW:-}" ]]; then  # the network kube play created
+    podman network rm "$KUBE_NET_NEW" >/dev/null 2>&1
+  fi
   if ((COMPOSE_UP)); then
     (cd "$ROOT/deploy" && podman-compose -p "$PROJECT" -f compose.yaml down -t 5 >"$WORK/down.log" 2>&1)
-    podman rm -f "${REPLICAS[@]}" "$LB" >/dev/null 2>&1
+    podman rm -f -t 0 "${REPLICAS[@]}" "$LB" >/dev/null 2>&1
     podman network rm -f "${PROJECT}_default" >/dev/null 2>&1
   fi
   if [[ "${DEPLOY_KEEP:-0}" == 1 ]]; then echo "test-deploy: work directory kept: $WORK"; else rm -rf "$WORK"; fi
@@ -162,7 +171,7 @@ log "images: $IMAGE $IMAGE_MB MB (build: $BUILD_S s), $LB_IMAGE $LB_MB MB (build
 ((IMAGE_MB < MAX_MB)) || fail "the server image is $IMAGE_MB MB, over $MAX_MB MB"
 
 # The image's client, on the host network (reaches the published balancer port).
-specinv_client() { "${PODMAN_RUN[@]}" --rm --no-healthcheck --network host --entrypoint specinv "$IMAGE" "$@"; }
+specinv_client() { "${PODMAN_RUN[@]}" --rm --init --no-healthcheck --network host --entrypoint specinv "$IMAGE" "$@"; }
 
 # --- 3. compose ------------------------------------------------------------------------
 LB_PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -191,26 +200,32 @@ specinv_client --server "127.0.0.1:$LB_PORT" --deadline-ms 3000 --max-attempts 1
 log "replicas healthy (compose health check); SERVING through nginx"
 
 # --- 4. load and faults ------------------------------------------------------------------
-metric() {  # container, metric name -> integer value (empty when unreachable)
-  podman exec "$1" bash -c 'exec 3<>/dev/tcp/127.0.0.1/9090 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 &&
+metric() {  # replica address, metric name -> integer value (empty when unreachable); from the host
+  local line
+  { exec 3<>"/dev/tcp/$1/9090" &&
+    printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3 &&
     while IFS= read -r -t 2 line <&3; do
-      case "$line" in "$0 "*) v=${line#"$0 "}; echo "${v%%.*}"; break;; esac
-    done' "$2" 2>/dev/null || true
+      if [[ "$line" == "$2 "* ]]; then
+        line=${line#"$2 "}
+        echo "${line%%.*}"
+        break
+      fi
+    done
+    exec 3<&-; } 2>/dev/null || true
 }
 proxied_calls() {  # InvertMel attempts the balancer has finished (its access log)
   podman logs "$LB" 2>/dev/null | grep -c 'Spectrogram/InvertMel' || true
 }
-busiest() {  # the replica (not $1) with the most calls in flight (read together); waits for one
+busiest() {  # the replica (not $1) with the most calls in flight; waits for one
   local skip=${1:-} best="" best_n=0 n c
-  for _ in $(seq 1 30); do
-    (for c in "${REPLICAS[@]}"; do
-       [[ "$c" == "$skip" ]] || { echo "$c $(metric "$c" specinv_rpcs_in_flight)" & }
-     done
-     wait) >"$WORK/in-flight.txt"
-    while read -r c n; do
+  for _ in $(seq 1 100); do
+    for c in "${REPLICAS[@]}"; do
+      [[ "$c" == "$skip" ]] && continue
+      n=$(metric "${ADDRESS[$c]}" specinv_rpcs_in_flight)
       if [[ -n "$n" ]] && ((n > best_n)); then best=$c; best_n=$n; fi
-    done <"$WORK/in-flight.txt"
+    done
     if [[ -n "$best" ]]; then echo "$best $best_n"; return; fi
+    sleep 0.05
   done
   for c in "${REPLICAS[@]}"; do [[ "$c" != "$skip" ]] && { echo "$c 0"; return; }; done
 }
@@ -225,9 +240,14 @@ wait_for_calls() {
 log "load: $COUNT InvertMel calls (fgla, $ITERATIONS iterations, ${SECONDS_AUDIO} s audio) at concurrency" \
   "$CONCURRENCY through nginx; deadline ${DEADLINE_MS} ms, up to 5 attempts per call"
 ADDRESSES=""
-for c in "${REPLICAS[@]}"; do ADDRESSES+="$c=$(address "$c") "; done
+declare -A ADDRESS
+for c in "${REPLICAS[@]}"; do
+  ADDRESS[$c]=$(address "$c")
+  ADDRESSES+="$c=${ADDRESS[$c]} "
+  [[ -n "$(metric "${ADDRESS[$c]}" specinv_workers)" ]] || fail "no /metrics from $c at ${ADDRESS[$c]}:9090"
+done
 LOAD_START=$(date +%s%N)
-timeout "$TIME_LIMIT_S" "${PODMAN_RUN[@]}" --rm --no-healthcheck --name "$BENCH" --network host --entrypoint specinv "$IMAGE" \
+timeout -k 10 "$TIME_LIMIT_S" "${PODMAN_RUN[@]}" --rm --init --no-healthcheck --name "$BENCH" --network host --entrypoint specinv "$IMAGE" \
   --server "127.0.0.1:$LB_PORT" --deadline-ms "$DEADLINE_MS" --max-attempts 5 --initial-backoff-ms 100 \
   bench --rpc invert-mel --count "$COUNT" --concurrency "$CONCURRENCY" --seconds "$SECONDS_AUDIO" \
   --method fgla --iterations "$ITERATIONS" --json >"$WORK/bench.json" 2>"$WORK/bench.err" &
@@ -235,14 +255,17 @@ BENCH_PID=$!
 for _ in $(seq 1 100); do podman container exists "$BENCH" && break; sleep 0.1; done
 
 wait_for_calls $((COUNT / 3))
+PICK_NS=$(date +%s%N)
 read -r KILLED KILLED_IN_FLIGHT <<<"$(busiest)"
-KILLED_IP=$(address "$KILLED")
+PICK_S=$($PY -c "print(f'{($(date +%s%N) - $PICK_NS) / 1e9:.1f}')")
+KILLED_IP=${ADDRESS[$KILLED]}
 podman kill --signal KILL "$KILLED" >/dev/null
-log "podman kill $KILLED after $(proxied_calls) calls at the balancer ($KILLED_IN_FLIGHT calls in flight on it)"
+log "podman kill $KILLED after $(proxied_calls) calls at the balancer ($KILLED_IN_FLIGHT calls in flight on it;" \
+  "picked in $PICK_S s)"
 
 wait_for_calls $((COUNT / 2))
 read -r STOPPED STOPPED_IN_FLIGHT <<<"$(busiest "$KILLED")"
-STOPPED_IP=$(address "$STOPPED")
+STOPPED_IP=${ADDRESS[$STOPPED]}
 STOP_NS=$(date +%s%N)
 podman stop -t 35 "$STOPPED" >"$WORK/stop.log" 2>&1 &
 STOP_PID=$!
@@ -253,6 +276,7 @@ wait "$STOP_PID" || STOP_STATUS=$?
 STOP_S=$($PY -c "print(f'{($(date +%s%N) - $STOP_NS) / 1e9:.1f}')")
 BENCH_STATUS=0
 wait "$BENCH_PID" || BENCH_STATUS=$?
+BENCH_PID=""
 LOAD_S=$($PY -c "print(f'{($(date +%s%N) - $LOAD_START) / 1e9:.1f}')")
 ((STOP_STATUS == 0)) || { cat "$WORK/stop.log" >&2; fail "podman stop $STOPPED failed"; }
 STOPPED_EXIT=$(podman inspect --format '{{.State.ExitCode}}' "$STOPPED")
@@ -388,6 +412,7 @@ for container in deployment["spec"]["template"]["spec"]["containers"]:
         port["hostPort"] = s.getsockname()[1]
 yaml.safe_dump(deployment, sys.stdout, sort_keys=False)
 PY
+KUBE_NETS_BEFORE=$(podman network ls --format '{{.Name}}')
 KUBE_UP=1
 podman kube play "${ENGINE_GLOBAL_ARGS[@]}" "$WORK/deployment.yaml" >"$WORK/kube.log" 2>&1 \
   || { cat "$WORK/kube.log" >&2; fail "podman kube play failed"; }
@@ -400,6 +425,7 @@ INFRA=$(podman pod inspect --format '{{.InfraContainerID}}' "${PODS[0]}")
 KUBE_NET=$(podman inspect --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$INFRA")
 KUBE_IP=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$INFRA")
 [[ -n "$KUBE_IP" && -n "$KUBE_NET" ]] || fail "pod ${PODS[0]} has no network address"
+grep -qxF "$KUBE_NET" <<<"$KUBE_NETS_BEFORE" || KUBE_NET_NEW=$KUBE_NET
 # What podman made of the pod spec (absolute paths: the container's
 # environment is the manifest's env, without a PATH).
 read -r K_RO K_CAPS K_HEALTH K_CPU K_MEM <<<"$(podman inspect --format \
@@ -415,7 +441,7 @@ log "kube play: pod ${PODS[0]}, container $KUBE_CTR at $KUBE_IP ($KUBE_NET); uid
 
 # Readiness as the manifest's probes define it: grpc.health.v1 Check on port
 # 50051 for "" (startup, liveness) and specinv.v1.Spectrogram (readiness).
-KUBE_CLIENT=("${PODMAN_RUN[@]}" --rm --no-healthcheck --name "$CLIENT" --network "$KUBE_NET" --entrypoint specinv "$IMAGE"
+KUBE_CLIENT=("${PODMAN_RUN[@]}" --rm --init --no-healthcheck --name "$CLIENT" --network "$KUBE_NET" --entrypoint specinv "$IMAGE"
              --server "$KUBE_IP:50051")
 READY_START=$(date +%s%N)
 "${KUBE_CLIENT[@]}" --deadline-ms 2000 --max-attempts 1 --quiet health --wait-s 60 \
@@ -432,6 +458,7 @@ print(f\"{r['ok']}/{r['sent']} ok, p99 {r['latency_all']['p99_ms']:.0f} ms\"); s
 log "kube pod: SERVING (\"\" and specinv.v1.Spectrogram) after $READY_S s; 20 InvertMel calls: $KUBE_RESULT"
 podman kube down "$WORK/deployment.yaml" >"$WORK/kube-down.log" 2>&1 || { cat "$WORK/kube-down.log" >&2; fail "podman kube down failed"; }
 KUBE_UP=0
+[[ -n "${KUBE_NET_NEW:-}" ]] && podman network rm "$KUBE_NET_NEW" >/dev/null 2>&1 && KUBE_NET_NEW=""
 log "kube down"
 
 # --- report ------------------------------------------------------------------------------
