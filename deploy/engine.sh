@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Container-engine helpers shared by deploy/test-container.sh and
 # deploy/test-deploy.sh. Source it (bash); it defines functions only and
 # changes nothing until they are called.
@@ -121,7 +122,7 @@ engine_runtime_base() {
 engine_build() {
   local tag=$1 dockerfile=$2 context=$3 log=$4 start
   start=$(date +%s)
-  if ! nice -n 10 $ENGINE build "${ENGINE_BUILD_ARGS[@]}" -f "$dockerfile" -t "$tag" "$context" >"$log" 2>&1; then
+  if ! nice -n 10 "$ENGINE" build "${ENGINE_BUILD_ARGS[@]}" -f "$dockerfile" -t "$tag" "$context" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     return 1
   fi

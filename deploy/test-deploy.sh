@@ -78,7 +78,7 @@ IMAGE=specinv:0.1.0
 LB_IMAGE=specinv-lb:0.1.0
 PROJECT=specinv
 LB=${PROJECT}_lb_1
-REPLICAS=(${PROJECT}_specinv_1 ${PROJECT}_specinv_2 ${PROJECT}_specinv_3)
+REPLICAS=("${PROJECT}_specinv_1" "${PROJECT}_specinv_2" "${PROJECT}_specinv_3")
 BENCH=specinv-deploy-bench-$$
 CLIENT=specinv-deploy-client-$$
 PY=python3
@@ -138,9 +138,7 @@ ENGINE_LOG_PREFIX=test-deploy
 # shellcheck source=deploy/engine.sh
 source "$ROOT/deploy/engine.sh"
 engine_select podman || fail "could not prepare podman"
-for tool in podman-compose; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (scripts/install-deps.sh deploy)"
-done
+command -v podman-compose >/dev/null 2>&1 || fail "podman-compose is missing (scripts/install-deps.sh deploy)"
 PODMAN_RUN=(podman run "${ENGINE_RUN_ARGS[@]}")
 COMPOSE_VERSION=$(podman-compose version 2>/dev/null | sed -n 's/^podman-composer* version *//p' | head -n 1)
 log "podman-compose ${COMPOSE_VERSION:-?}"
