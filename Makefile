@@ -7,7 +7,7 @@ BUILD_FUZZ := build/fuzz
 CCACHE = $(shell command -v ccache 2>/dev/null)
 CMAKE_COMMON = -G Ninja -DSPECINV_WERROR=ON $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run test bench fault-test fuzz clean
+.PHONY: all deps build run test bench fault-test deploy-test fuzz clean
 
 all: build
 
@@ -39,6 +39,11 @@ bench: build
 
 fault-test: build
 	@tests/fault/fault_test.sh $(BUILD_RELEASE)
+
+# The image, compose (3 replicas behind nginx, one killed and one stopped
+# under load) and the Kubernetes Deployment on podman; needs root.
+deploy-test:
+	@deploy/test-deploy.sh
 
 fuzz:
 	@scripts/install-deps.sh fuzz

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the specinv image and checks it end to end:
 #   1. build deploy/Dockerfile with docker if an engine is running, else podman
-#      (machines without Docker: ../shared/tools/container-env.sh prepares podman
-#      with runc and a local debian:bookworm base);
+#      (deploy/engine.sh installs podman and runc from Debian; without a registry
+#      ../shared/tools/container-env.sh provides a local debian:bookworm base);
 #   2. start the server container on free ports (host network), configured only
 #      by SPECINV_* environment variables;
 #   3. wait until the image's own HEALTHCHECK (`specinv health`) reports healthy;
@@ -15,16 +15,12 @@
 #
 # usage: deploy/test-container.sh            (from anywhere; builds from the repo root)
 # environment: SPECINV_IMAGE (tag, default specinv:test), SPECINV_ENGINE (docker|podman),
-#   SPECINV_RUNTIME_IMAGE (runtime base; see below), SPECINV_BUILD_JOBS (2),
+#   SPECINV_RUNTIME_IMAGE (runtime base; see deploy/engine.sh), SPECINV_BUILD_JOBS (2),
 #   SPECINV_IMAGE_MAX_MB (200), SPECINV_KEEP_IMAGE=0 (remove the image afterwards; kept by default).
 #
-# Runtime base: the Dockerfile's runtime stage is `debian:bookworm-slim`. When
-# that name resolves to a local debootstrap import rather than the official
-# slim image (it still holds apt's package cache, lists and all locales:
-# ~200 MB instead of ~75 MB), this script derives an equivalent slim base from
-# it the way the official image is made (no apt cache or lists, no docs, man
-# pages or translations, dpkg excludes for later installs) and builds with
-# --build-arg RUNTIME_IMAGE=localhost/specinv-base:bookworm-slim.
+# Engine selection, the runtime base (a slim base derived from a local
+# debootstrap import when there is no registry) and the build are shared with
+# deploy/test-deploy.sh in deploy/engine.sh.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,32 +41,12 @@ fail() {
   exit 1
 }
 
-# --- engine ----------------------------------------------------------------------
-ENGINE=${SPECINV_ENGINE:-}
-if [[ -z "$ENGINE" ]]; then
-  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-    ENGINE=docker
-  elif command -v podman >/dev/null 2>&1; then
-    ENGINE=podman
-  elif [[ -x "$ROOT/../shared/tools/container-env.sh" || -f "$ROOT/../shared/tools/container-env.sh" ]]; then
-    log "no container engine: preparing podman with ../shared/tools/container-env.sh"
-    bash "$ROOT/../shared/tools/container-env.sh" || fail "container-env.sh could not prepare podman"
-    ENGINE=podman
-  else
-    fail "no container engine (docker daemon or podman) found"
-  fi
-fi
-BUILD_ARGS=(--build-arg "JOBS=$JOBS")
-RUN_ARGS=()
-if [[ "$ENGINE" == podman ]]; then
-  # HEALTHCHECK is part of the Docker image format only (OCI drops it).
-  BUILD_ARGS+=(--format docker --network=host)
-  if [[ -x /usr/sbin/runc ]]; then
-    BUILD_ARGS+=(--runtime /usr/sbin/runc)
-    RUN_ARGS+=(--runtime /usr/sbin/runc)
-  fi
-fi
-log "engine: $ENGINE ($($ENGINE --version 2>/dev/null | head -n 1))"
+# --- engine, runtime base, build ----------------------------------------------------
+ENGINE_LOG_PREFIX=test-container
+# shellcheck source=deploy/engine.sh
+source "$ROOT/deploy/engine.sh"
+engine_select "${SPECINV_ENGINE:-}" || fail "no usable container engine (docker daemon or podman)"
+RUN_ARGS=("${ENGINE_RUN_ARGS[@]}")
 
 cleanup() {
   $ENGINE rm -f "$NAME" >/dev/null 2>&1 || true
@@ -79,43 +55,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- runtime base ----------------------------------------------------------------
-RUNTIME_IMAGE=${SPECINV_RUNTIME_IMAGE:-}
-if [[ -z "$RUNTIME_IMAGE" ]] &&
-   $ENGINE run --rm "${RUN_ARGS[@]}" --network=host debian:bookworm-slim \
-     sh -c 'ls /var/cache/apt/archives/*.deb >/dev/null 2>&1 || [ -n "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v "^lock$\|^partial$")" ]'; then
-  RUNTIME_IMAGE=localhost/specinv-base:bookworm-slim
-  if ! $ENGINE image inspect "$RUNTIME_IMAGE" >/dev/null 2>&1; then
-    log "local debian:bookworm-slim is a full debootstrap import; deriving the slim base $RUNTIME_IMAGE"
-    base="specinv-base-$$"
-    $ENGINE run "${RUN_ARGS[@]}" --network=host --name "$base" debian:bookworm-slim sh -ec '
-      apt-get clean
-      rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/debconf/*-old /var/log/* /tmp/*
-      find /usr/share/doc -mindepth 1 ! -name copyright ! -type d -delete
-      find /usr/share/doc -mindepth 1 -type d -empty -delete
-      rm -rf /usr/share/man/* /usr/share/info/* /usr/share/locale/* /usr/share/lintian/*
-      printf "%s\n" "path-exclude /usr/share/doc/*" "path-include /usr/share/doc/*/copyright" \
-        "path-exclude /usr/share/man/*" "path-exclude /usr/share/info/*" \
-        "path-exclude /usr/share/locale/*" "path-exclude /usr/share/lintian/*" \
-        > /etc/dpkg/dpkg.cfg.d/docker
-      printf "%s\n" "DPkg::Post-Invoke { \"rm -f /var/cache/apt/archives/*.deb || true\"; };" \
-        "Dir::Cache::pkgcache \"\"; Dir::Cache::srcpkgcache \"\";" > /etc/apt/apt.conf.d/docker-clean' \
-      || fail "could not derive the slim base image"
-    $ENGINE export "$base" | $ENGINE import --change 'CMD ["bash"]' - "$RUNTIME_IMAGE" >/dev/null
-    $ENGINE rm -f "$base" >/dev/null
-  fi
-fi
-if [[ -n "$RUNTIME_IMAGE" ]]; then
-  BUILD_ARGS+=(--build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE")
-  log "runtime base: $RUNTIME_IMAGE ($(( $($ENGINE image inspect "$RUNTIME_IMAGE" --format '{{.Size}}') / 1000000 )) MB)"
-fi
-
-# --- build -----------------------------------------------------------------------
+engine_runtime_base || fail "could not derive the slim base image"
 log "building $IMAGE (this compiles specinv-server and specinv; -j$JOBS)"
-BUILD_START=$(date +%s)
-$ENGINE build "${BUILD_ARGS[@]}" -f "$ROOT/deploy/Dockerfile" -t "$IMAGE" "$ROOT" >"$WORK/build.log" 2>&1 \
-  || { tail -n 40 "$WORK/build.log" >&2; fail "image build failed"; }
-log "built in $(( $(date +%s) - BUILD_START )) s"
+BUILD_S=$(engine_build "$IMAGE" "$ROOT/deploy/Dockerfile" "$ROOT" "$WORK/build.log") || fail "image build failed"
+log "built in $BUILD_S s"
 grep '^runtime packages: ' "$WORK/build.log" | head -n 1 | sed 's/^/test-container: /' || true
 
 # --- run -------------------------------------------------------------------------

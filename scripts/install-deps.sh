@@ -3,6 +3,9 @@
 # present (idempotent). Run as root (or with sudo available).
 #   scripts/install-deps.sh          build + test + run dependencies
 #   scripts/install-deps.sh fuzz     also clang/libFuzzer
+#   scripts/install-deps.sh deploy   only the container tools of `make deploy-test`
+#                                    (podman, podman-compose, runc; debootstrap for
+#                                    a local base image when no registry is reachable)
 set -euo pipefail
 
 packages=(
@@ -26,6 +29,9 @@ packages=(
 )
 if [[ "${1:-}" == "fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
+elif [[ "${1:-}" == "deploy" ]]; then
+  # The image compiles inside the container: the host needs only the engine.
+  packages=(podman podman-compose runc debootstrap)
 fi
 
 missing=()

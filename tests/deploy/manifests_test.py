@@ -17,6 +17,10 @@ server/server.cc. Checked:
     compose's stop_grace_period covers the grace;
   - resources are set and SPECINV_WORKERS matches the CPU request;
   - Service selectors, HPA target and PDB selector match the Deployment;
+  - the NetworkPolicy selects the Deployment's pods, admits gRPC and HTTP
+    only from labelled client pods and /metrics only from the monitoring
+    namespace, on ports that resolve to the server's configured ports, and
+    allows no egress but DNS;
   - non-root: runAsUser equals the image user's uid;
   - the client flags used by health checks exist (with --client-bin);
   - the client's environment variables (`specinv --help`, else
@@ -38,7 +42,7 @@ import unittest
 import yaml
 
 ARGS = None
-K8S_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"}
+K8S_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
 
 
 def read(path):
@@ -145,6 +149,16 @@ def seconds(value):
     return total + (float(number) if number else 0.0)
 
 
+def compose_health_command(test):
+    """A compose healthcheck `test` as one command line: a string is run by
+    /bin/sh (CMD-SHELL); a list is ["CMD", argv...] or ["CMD-SHELL", line]."""
+    if isinstance(test, str):
+        return test
+    if test and test[0] in ("CMD", "CMD-SHELL"):
+        return " ".join(test[1:])
+    raise ValueError(f"healthcheck test {test!r} is neither a string nor a CMD / CMD-SHELL list")
+
+
 def cpu_cores(quantity):
     q = str(quantity)
     return float(q[:-1]) / 1000.0 if q.endswith("m") else float(q)
@@ -233,6 +247,7 @@ class DeployTest(unittest.TestCase):
         self.assertEqual(len(self.by_kind.get("Service", [])), 2)
         self.assertEqual([h["apiVersion"] for h in self.by_kind["HorizontalPodAutoscaler"]], ["autoscaling/v2"])
         self.assertEqual([p["apiVersion"] for p in self.by_kind["PodDisruptionBudget"]], ["policy/v1"])
+        self.assertEqual([p["apiVersion"] for p in self.by_kind.get("NetworkPolicy", [])], ["networking.k8s.io/v1"])
 
     # -- Deployment ----------------------------------------------------------------------
     def test_deployment_env_names_and_values(self):
@@ -345,6 +360,52 @@ class DeployTest(unittest.TestCase):
         if "minAvailable" in pdb and isinstance(pdb["minAvailable"], int):
             self.assertLess(pdb["minAvailable"], min_replicas, "the PDB would block every voluntary eviction")
 
+    def test_network_policy(self):
+        policy = self.by_kind["NetworkPolicy"][0]["spec"]
+        self.assertTrue(self.selects_pods(policy["podSelector"]["matchLabels"]), "NetworkPolicy selects no pod")
+        self.assertEqual(set(policy.get("policyTypes", [])), {"Ingress", "Egress"},
+                         "both directions must be restricted")
+        pod_labels = self.pod["metadata"]["labels"]
+
+        def port_number(port):
+            value = port["port"]
+            if isinstance(value, str):
+                self.assertIn(value, self.ports, f"NetworkPolicy port {value!r} is no container port")
+                return self.ports[value]
+            return value
+
+        grpc = int(self.setting("SPECINV_PORT", self.env))
+        http = int(self.setting("SPECINV_HTTP_PORT", self.env))
+        metrics = int(self.setting("SPECINV_METRICS_PORT", self.env))
+        allowed = {}  # port -> list of peers
+        for rule in policy.get("ingress", []):
+            peers, ports = rule.get("from", []), rule.get("ports", [])
+            self.assertTrue(peers, "an ingress rule without `from` admits every pod and address")
+            self.assertTrue(ports, "an ingress rule without `ports` admits every port")
+            for peer in peers:
+                self.assertNotIn("ipBlock", peer, "clients are selected by label, not by address")
+                self.assertTrue(peer.get("podSelector", {}).get("matchLabels") or
+                                peer.get("namespaceSelector", {}).get("matchLabels"),
+                                f"peer {peer} selects everything")
+            for port in ports:
+                self.assertEqual(port.get("protocol", "TCP"), "TCP")
+                allowed.setdefault(port_number(port), []).extend(peers)
+        self.assertEqual(set(allowed), {grpc, http, metrics}, "ingress must open exactly gRPC, HTTP and metrics")
+        for port in (grpc, http):
+            for peer in allowed[port]:
+                labels = peer.get("podSelector", {}).get("matchLabels", {})
+                self.assertTrue(labels, f"port {port}: clients must be selected by a pod label")
+                self.assertFalse(set(labels.items()) <= set(pod_labels.items()),
+                                 f"port {port}: the client label {labels} is one the server pods carry")
+        for peer in allowed[metrics]:
+            self.assertEqual(peer.get("namespaceSelector", {}).get("matchLabels"),
+                             {"kubernetes.io/metadata.name": "monitoring"},
+                             "metrics must be reachable only from the monitoring namespace")
+            self.assertNotIn("podSelector", peer)
+        for rule in policy.get("egress", []):
+            ports = rule.get("ports", [])
+            self.assertTrue(ports and all(p["port"] == 53 for p in ports), f"egress beyond DNS: {rule}")
+
     # -- Dockerfile -------------------------------------------------------------------------
     def test_dockerfile(self):
         froms = [rest for word, rest in self.dockerfile if word == "FROM"]
@@ -379,7 +440,7 @@ class DeployTest(unittest.TestCase):
         grace = float(self.setting("SPECINV_SHUTDOWN_GRACE_S", env))
         self.assertGreater(seconds(server["stop_grace_period"]), grace)
         self.assertGreaterEqual(server.get("deploy", {}).get("replicas", 1), 2)
-        test = " ".join(server["healthcheck"]["test"])
+        test = compose_health_command(server["healthcheck"]["test"])
         self.assertIn("health", test)
         self.assertIn(f"127.0.0.1:{self.setting('SPECINV_PORT', env)}", test)
         lb = [s for name, s in services.items() if name != "specinv"]
@@ -424,7 +485,7 @@ class DeployTest(unittest.TestCase):
         health = subprocess.run([ARGS.client_bin, "health", "--help"], check=True, capture_output=True,
                                 text=True, timeout=60).stdout
         known = set(re.findall(r"(--[a-z][a-z0-9-]*)", top + health))
-        commands = [" ".join(self.compose["services"]["specinv"]["healthcheck"]["test"])]
+        commands = [compose_health_command(self.compose["services"]["specinv"]["healthcheck"]["test"])]
         commands += [rest for w, rest in self.dockerfile if w == "HEALTHCHECK"]
         for command in commands:
             words = shlex.split(command.replace('\\"', '"').replace(",", " ").replace("[", " ").replace("]", " "))
