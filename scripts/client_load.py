@@ -7,7 +7,8 @@
 #   python   the specinv package (gRPC):   Client.invert_mel(mel, preset, method=..., iterations=...)
 #   http     POST /v1/invert-mel with the .npy body, raw float32 PCM back
 #   kserve   POST /v2/models/<preset>-vocoder/infer, binary tensor data in and out
-# and prints one JSON object: calls ok, failed, ok per second, p50/p99 ms.
+# (a call refused for load (429) waits the server's X-Retry-After-Ms before the
+# thread's next call, as the gRPC clients wait their retry hint) and prints one JSON object: calls ok, failed, ok per second, p50/p99 ms.
 #
 #   client_load.py --mode http --target 127.0.0.1:8080 --mel mel.npy -c 8 -d 10
 #
@@ -56,6 +57,8 @@ def make_call(args, mel):
         conn.request("POST", path, body, headers)
         r = conn.getresponse()
         r.read()
+        if r.status == 429:  # wait the server's hint before the next call, as the gRPC clients do
+            time.sleep(float(r.getheader("X-Retry-After-Ms", "0")) / 1e3)
         return r.status == 200
     return call
 

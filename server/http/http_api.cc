@@ -207,6 +207,7 @@ void WriteError(const absl::Status& status, const std::string& request_id, httpl
                 ErrorBody body = &ErrorJson) {
   res.status = HttpStatusOf(status.code());
   if (std::optional<std::string> retry_after = RetryAfterOf(status)) res.set_header("Retry-After", *retry_after);
+  if (std::optional<std::string> ms = RetryAfterMsOf(status)) res.set_header("X-Retry-After-Ms", *ms);
   if (status.code() == absl::StatusCode::kUnauthenticated) res.set_header("WWW-Authenticate", "Bearer");
   res.set_content(body(status, request_id), "application/json");
 }

@@ -48,6 +48,12 @@ std::string ErrorJson(const absl::Status& status, absl::string_view request_id) 
   return json + "\n";
 }
 
+std::optional<std::string> RetryAfterMsOf(const absl::Status& status) {
+  std::optional<absl::Duration> delay = RetryDelayOf(status);
+  if (!delay) return std::nullopt;
+  return absl::StrCat(static_cast<int64_t>(std::ceil(absl::ToDoubleMilliseconds(*delay))));
+}
+
 std::optional<std::string> RetryAfterOf(const absl::Status& status) {
   std::optional<absl::Duration> delay = RetryDelayOf(status);
   if (!delay) return std::nullopt;

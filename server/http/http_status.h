@@ -5,8 +5,8 @@
 //
 //   OK 200, INVALID_ARGUMENT / FAILED_PRECONDITION / OUT_OF_RANGE 400,
 //   UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404,
-//   RESOURCE_EXHAUSTED 429 (with Retry-After when the status carries a retry
-//   hint), CANCELLED 499, INTERNAL / UNKNOWN / DATA_LOSS 500,
+//   RESOURCE_EXHAUSTED 429 (with Retry-After and X-Retry-After-Ms when the
+//   status carries a retry hint), CANCELLED 499, INTERNAL / UNKNOWN / DATA_LOSS 500,
 //   UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504.
 //
 // Error bodies are JSON: {"code": "INVALID_ARGUMENT", "message": "...",
@@ -32,6 +32,9 @@ std::string ErrorJson(const absl::Status& status, absl::string_view request_id);
 // Retry-After value (whole seconds, at least 1) when the status carries a
 // retry hint.
 std::optional<std::string> RetryAfterOf(const absl::Status& status);
+// The exact hint in milliseconds, rounded up (X-Retry-After-Ms: the hint is
+// often tens of ms, which Retry-After cannot say).
+std::optional<std::string> RetryAfterMsOf(const absl::Status& status);
 
 }  // namespace specinv::server
 

@@ -405,7 +405,8 @@ def main():
         time.sleep(0.5)
         status, headers, raw = call(port, "POST", "/v1/invert-mel?preset=hifigan", _npy(mel))
         check(status == 429 and error_of(status, headers, raw)["code"] == "RESOURCE_EXHAUSTED"
-              and int(headers.get("Retry-After", "0")) >= 1, f"saturated: {status} {dict(headers)}")
+              and int(headers.get("Retry-After", "0")) >= 1 and int(headers.get("X-Retry-After-Ms", "0")) >= 10,
+              f"saturated: {status} {dict(headers)}")
         status, _, body = call(port, "GET", "/readyz")
         check(status == 503, f"/readyz while saturated: {status}")
         status, _, _ = call(port, "GET", "/healthz")

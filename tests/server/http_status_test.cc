@@ -38,5 +38,10 @@ TEST(HttpStatusTest, RetryAfterIsWholeSecondsRoundedUp) {
   EXPECT_EQ(RetryAfterOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Milliseconds(2100))), "3");
 }
 
+TEST(HttpStatusTest, RetryAfterMsIsTheExactHintRoundedUp) {
+  EXPECT_FALSE(RetryAfterMsOf(absl::ResourceExhaustedError("busy")).has_value());
+  EXPECT_EQ(RetryAfterMsOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Microseconds(29300))), "30");
+}
+
 }  // namespace
 }  // namespace specinv::server
