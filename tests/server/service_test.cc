@@ -637,7 +637,7 @@ TEST_F(ServiceTest, MetricsCountRpcsByStatus) {
   EXPECT_EQ(metrics.RpcCount("GetServerInfo", "OK"), 3);
   EXPECT_EQ(metrics.RpcCount("Analyze", "INVALID_ARGUMENT"), 1);
   const std::string text = metrics.RenderPrometheus();
-  EXPECT_THAT(text, HasSubstr("specinv_rpc_requests_total{method=\"GetServerInfo\",code=\"OK\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("specinv_rpc_requests_total{code=\"OK\",method=\"GetServerInfo\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("specinv_rpc_duration_seconds_count{method=\"GetServerInfo\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("specinv_workers 2\n"));
   EXPECT_THAT(text, HasSubstr("specinv_queue_capacity 64\n"));
