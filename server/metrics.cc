@@ -20,14 +20,19 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-prometheus::Histogram::BucketBoundaries Boundaries() {
-  return {Metrics::kBuckets.begin(), Metrics::kBuckets.end()};
+const prometheus::Histogram::BucketBoundaries& Boundaries() {
+  static const auto* boundaries =
+      new prometheus::Histogram::BucketBoundaries(Metrics::kBuckets.begin(), Metrics::kBuckets.end());
+  return *boundaries;
 }
 
-prometheus::Summary::Quantiles Quantiles() {
-  prometheus::Summary::Quantiles out;
-  for (const auto& [quantile, error] : Metrics::kQuantiles) out.emplace_back(quantile, error);
-  return out;
+const prometheus::Summary::Quantiles& Quantiles() {
+  static const auto* quantiles = [] {
+    auto* out = new prometheus::Summary::Quantiles;
+    for (const auto& [quantile, error] : Metrics::kQuantiles) out->emplace_back(quantile, error);
+    return out;
+  }();
+  return *quantiles;
 }
 
 MetricFamily Single(const char* name, const char* help, MetricType type, int64_t value) {
