@@ -38,8 +38,9 @@
 namespace specinv {
 
 // How the exact nearest-neighbour searches of tsne.h (ExactNearestNeighbors)
-// and reorder.h (NearestNeighborWalk) find their candidates; every choice
-// gives the same neighbours.
+// and reorder.h (NearestNeighborWalk) find their candidates. The tree's
+// answers are exact, ties by index; brute force's lists may differ among
+// tied or nearly tied neighbours (see ExactNearestNeighbors).
 enum class NeighborSearch {
   kAuto,        // ExactNearestNeighbors: kKdTree up to kKdTreeMaxDims
                 // dimensions, kBruteForce above; NearestNeighborWalk: kKdTree
@@ -49,14 +50,16 @@ enum class NeighborSearch {
 
 // Where kAuto stops using the tree for k-nearest-neighbour lists. Measured on
 // one thread, 5,000 points, k = 91 (bench/reorder_bench.cc BM_KnnMel,
-// BM_KnnNoise): on mel frame features (the input Reorder gives t-SNE) the tree
-// takes 0.54x the brute-force time at 16 bands, 0.55x at 32, 0.65x at 64,
-// 1.25x at 128 and 2.6x at 256; on i.i.d. Gaussian points (nothing for a tree
-// to exploit) 0.22x at 2 dimensions, 0.95x at 8 and 1.2-2.2x from 16 to 128.
-// Brute force runs as one matrix product whose cost hardly grows with the
-// dimension, while a k-d tree prunes less and less once the dimension exceeds
-// the data's intrinsic one. The walk needs one nearest unvisited frame per
-// step, where the tree won at every dimension measured (up to 256).
+// BM_KnnNoise; CPU time): on mel frame features (the input Reorder gives
+// t-SNE) the tree takes 0.45x the brute-force time at 16 bands, 0.55x at 32,
+// 0.80x at 64, 1.26x at 128 and 1.75x at 256; on i.i.d. Gaussian points
+// (nothing for a tree to exploit) 0.24x at 2 dimensions, 0.95x at 8 and
+// 1.2-2.1x from 16 to 128. Brute force is one matrix product whose cost grows
+// slowly with the dimension, while a k-d tree prunes less and less once the
+// dimension exceeds the data's intrinsic one. The walk needs one nearest
+// unvisited frame per step, where the tree won at every dimension measured
+// (BM_WalkMel, BM_WalkNoise: 6-17x faster on mel features up to 256 bands,
+// 1.7x on 128-dimensional noise).
 inline constexpr int kKdTreeMaxDims = 64;
 
 // kAuto resolved for ExactNearestNeighbors over `dims` dimensions; other
