@@ -12,6 +12,15 @@
 //   BM_TsneExact_500x128      exact t-SNE on the first 500 frames
 //   BM_ExactKnn_5000x128_k91  the neighbour search inside Barnes-Hut t-SNE
 //   BM_NearestNeighborWalk_5000x128
+//   BM_NearestNeighborWalk_50000x128  the walk on 50,000 frames (about 7.5 min
+//                             of the same grains), one iteration
+// The t-SNE, k-NN and walk benchmarks run once per neighbour search
+// (/0 brute force, /1 k-d tree), back to back in one process. Two more
+// sweeps compare them by dimension, k = 91 on 5,000 points:
+//   BM_KnnMel/search/n_mels   mel features of the grains with 16..256 bands
+//   BM_KnnNoise/search/dims   i.i.d. Gaussian points (no structure for a
+//                             tree to exploit: its worst case)
+// and two the walk, on the same 5,000 points: BM_WalkMel, BM_WalkNoise.
 //   BM_ReorderPca_5000frames  Reorder end to end (STFT, features, PCA, iSTFT)
 //
 // Set SPECINV_REORDER_BENCH_DUMP=/path/features.npy to write the (frames,
@@ -27,7 +36,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <numbers>
+#include <random>
 #include <vector>
 
 #include "specinv/analysis/feature_config.h"
@@ -43,18 +54,24 @@ namespace {
 constexpr double kSampleRate = 44100.0;
 constexpr int kFrames = 5000;
 
-FeatureConfig GrainConfig() {
+FeatureConfig GrainConfig(int n_mels = 128) {
   FeatureConfig c;
   c.sample_rate = kSampleRate;
   c.stft.n_fft = 2000;
   c.stft.hop_length = 400;
-  c.n_mels = 128;
+  c.n_mels = n_mels;
   return c;
 }
 
+NeighborSearch SearchArg(int64_t arg) {
+  return arg == 0 ? NeighborSearch::kBruteForce : NeighborSearch::kKdTree;
+}
+
+const char* SearchLabel(int64_t arg) { return arg == 0 ? "brute_force" : "kd_tree"; }
+
 // 0.5 s grains of five kinds with pseudo-random parameters (fixed LCG).
-std::vector<float> GrainSignal() {
-  const auto total = static_cast<size_t>(400) * (kFrames - 1);  // centred: 1 + len / hop frames
+std::vector<float> GrainSignal(int frames) {
+  const auto total = static_cast<size_t>(400) * static_cast<size_t>(frames - 1);  // centred: 1 + len / hop frames
   const auto grain = static_cast<size_t>(kSampleRate / 2);
   std::vector<float> y(total);
   uint64_t state = 12345;
@@ -104,7 +121,7 @@ struct Data {
 const Data& GetData() {
   static const Data* data = [] {
     auto* d = new Data;
-    d->audio = GrainSignal();
+    d->audio = GrainSignal(kFrames);
     const auto fx = FeatureExtractor::Create(GrainConfig()).value();
     d->features = ComputeFrameFeatures(fx, d->audio, FrameFeatureOptions{}).value();
     if (const char* path = std::getenv("SPECINV_REORDER_BENCH_DUMP"); path != nullptr) {
@@ -132,6 +149,8 @@ void BM_TsneBarnesHut_5000x128(benchmark::State& state) {
   TsneOptions o;
   o.algorithm = TsneAlgorithm::kBarnesHut;
   o.max_threads = 1;
+  o.neighbor_search = SearchArg(state.range(0));
+  state.SetLabel(SearchLabel(state.range(0)));
   TsneResult last;
   for (auto _ : state) {
     auto r = Tsne1d(d.features, o);
@@ -142,7 +161,7 @@ void BM_TsneBarnesHut_5000x128(benchmark::State& state) {
   state.counters["kl_divergence"] = last.kl_divergence;
   state.counters["trustworthiness_k5"] = Trustworthiness(d.features, last.embedding, 5).value();
 }
-BENCHMARK(BM_TsneBarnesHut_5000x128)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_TsneBarnesHut_5000x128)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(2);
 
 void BM_TsneExact_500x128(benchmark::State& state) {
   const Data& d = GetData();
@@ -156,23 +175,118 @@ void BM_TsneExact_500x128(benchmark::State& state) {
 }
 BENCHMARK(BM_TsneExact_500x128)->Unit(benchmark::kMillisecond);
 
+// Counters: the list entries whose squared distance is larger than the
+// other search's at the same rank (a neighbour the search missed: brute
+// force ranks its candidates by float products, which can lose near-equal
+// distances), and those whose index differs.
 void BM_ExactKnn_5000x128_k91(benchmark::State& state) {
   const Data& d = GetData();
+  state.SetLabel(SearchLabel(state.range(0)));
+  NeighborLists last;
   for (auto _ : state) {
-    auto nn = ExactNearestNeighbors(d.features, 91, 1);
-    benchmark::DoNotOptimize(nn);
+    last = ExactNearestNeighbors(d.features, 91, 1, {}, SearchArg(state.range(0))).value();
+    benchmark::DoNotOptimize(last);
   }
+  const NeighborLists other = ExactNearestNeighbors(d.features, 91, 1, {}, SearchArg(1 - state.range(0))).value();
+  double distances = 0.0;
+  double indices = 0.0;
+  for (size_t e = 0; e < last.indices.size(); ++e) {
+    distances += last.squared_distances[e] > other.squared_distances[e] ? 1.0 : 0.0;
+    indices += last.indices[e] != other.indices[e] ? 1.0 : 0.0;
+  }
+  state.counters["farther_than_other"] = distances;
+  state.counters["indices_differing"] = indices;
 }
-BENCHMARK(BM_ExactKnn_5000x128_k91)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ExactKnn_5000x128_k91)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_NearestNeighborWalk_5000x128(benchmark::State& state) {
   const Data& d = GetData();
+  state.SetLabel(SearchLabel(state.range(0)));
   for (auto _ : state) {
-    auto walk = NearestNeighborWalk(d.features, 0, 1);
+    auto walk = NearestNeighborWalk(d.features, 0, 1, {}, SearchArg(state.range(0)));
     benchmark::DoNotOptimize(walk);
   }
 }
-BENCHMARK(BM_NearestNeighborWalk_5000x128)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NearestNeighborWalk_5000x128)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Features of the 5,000 grain frames with `n_mels` bands, computed once.
+const RealMatrix& MelFeatures(int n_mels) {
+  static std::map<int, RealMatrix>* features = new std::map<int, RealMatrix>;
+  if (!features->contains(n_mels)) {
+    const auto fx = FeatureExtractor::Create(GrainConfig(n_mels)).value();
+    (*features)[n_mels] = ComputeFrameFeatures(fx, GetData().audio, FrameFeatureOptions{}).value();
+  }
+  return features->at(n_mels);
+}
+
+RealMatrix Noise(Eigen::Index dims) {
+  RealMatrix x(dims, kFrames);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = g(rng);
+  return x;
+}
+
+void BM_KnnMel(benchmark::State& state) {
+  const RealMatrix& f = MelFeatures(static_cast<int>(state.range(1)));
+  state.SetLabel(SearchLabel(state.range(0)));
+  for (auto _ : state) {
+    auto nn = ExactNearestNeighbors(f, 91, 1, {}, SearchArg(state.range(0)));
+    benchmark::DoNotOptimize(nn);
+  }
+}
+BENCHMARK(BM_KnnMel)->ArgsProduct({{0, 1}, {16, 32, 64, 128, 256}})->Unit(benchmark::kMillisecond);
+
+void BM_KnnNoise(benchmark::State& state) {
+  const RealMatrix x = Noise(state.range(1));
+  state.SetLabel(SearchLabel(state.range(0)));
+  for (auto _ : state) {
+    auto nn = ExactNearestNeighbors(x, 91, 1, {}, SearchArg(state.range(0)));
+    benchmark::DoNotOptimize(nn);
+  }
+}
+BENCHMARK(BM_KnnNoise)->ArgsProduct({{0, 1}, {2, 4, 8, 16, 32, 128}})->Unit(benchmark::kMillisecond);
+
+void BM_WalkMel(benchmark::State& state) {
+  const RealMatrix& f = MelFeatures(static_cast<int>(state.range(1)));
+  state.SetLabel(SearchLabel(state.range(0)));
+  for (auto _ : state) {
+    auto walk = NearestNeighborWalk(f, 0, 1, {}, SearchArg(state.range(0)));
+    benchmark::DoNotOptimize(walk);
+  }
+}
+BENCHMARK(BM_WalkMel)->ArgsProduct({{0, 1}, {16, 64, 256}})->Unit(benchmark::kMillisecond);
+
+void BM_WalkNoise(benchmark::State& state) {
+  const RealMatrix x = Noise(state.range(1));
+  state.SetLabel(SearchLabel(state.range(0)));
+  for (auto _ : state) {
+    auto walk = NearestNeighborWalk(x, 0, 1, {}, SearchArg(state.range(0)));
+    benchmark::DoNotOptimize(walk);
+  }
+}
+BENCHMARK(BM_WalkNoise)->ArgsProduct({{0, 1}, {4, 16, 32, 128}})->Unit(benchmark::kMillisecond);
+
+// Features of 50,000 frames, computed once.
+const RealMatrix& LongFeatures() {
+  static const RealMatrix* features = [] {
+    const std::vector<float> audio = GrainSignal(50000);
+    const auto fx = FeatureExtractor::Create(GrainConfig()).value();
+    return new RealMatrix(ComputeFrameFeatures(fx, audio, FrameFeatureOptions{}).value());
+  }();
+  return *features;
+}
+
+void BM_NearestNeighborWalk_50000x128(benchmark::State& state) {
+  const RealMatrix& f = LongFeatures();
+  state.SetLabel(SearchLabel(state.range(0)));
+  for (auto _ : state) {
+    auto walk = NearestNeighborWalk(f, 0, 1, {}, SearchArg(state.range(0)));
+    benchmark::DoNotOptimize(walk);
+  }
+  state.counters["frames"] = static_cast<double>(f.cols());
+}
+BENCHMARK(BM_NearestNeighborWalk_50000x128)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_ReorderPca_5000frames(benchmark::State& state) {
   const Data& d = GetData();

@@ -15,10 +15,12 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev
   # DSP core
   libfftw3-dev libeigen3-dev liblbfgs-dev libsndfile1-dev libsoxr-dev libpng-dev
+  # k-d tree neighbour search (header-only)
+  libnanoflann-dev
   # figure text: layout, rasterising, the font
   libcairo2-dev libpango1.0-dev fonts-dejavu-core
-  # service plumbing: logging, CLI, metrics endpoint
-  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  # service plumbing: logging, CLI, metrics endpoint and registry
+  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   python3 python3-grpcio python3-grpc-tools python3-numpy python3-yaml

@@ -115,12 +115,16 @@ absl::Status CallLifecycle::Submit(std::shared_ptr<CallRecord> call, grpc::Callb
   return pool_->TrySubmit([this, call = std::move(call), ctx, body = std::move(body), done = std::move(done),
                            on_progress = std::move(on_progress)](absl::Duration queue_wait) {
     call->queue_ms = absl::ToDoubleMilliseconds(queue_wait);
-    metrics_->JobStarted(absl::ToDoubleSeconds(queue_wait));
+    metrics_->JobStarted(call->method, absl::ToDoubleSeconds(queue_wait));
     Job job = ctx != nullptr ? Job(ctx, queue_wait, pool_->ThreadsForRunningJob())
                              : Job(call->deadline, queue_wait, pool_->ThreadsForRunningJob(), call->cancelled);
     job.on_progress = on_progress;
     absl::Status s = job.Check();  // cancelled or expired while queued: dropped, never run
-    if (s.ok()) s = RunContained(call->method, call->request_id, [&] { return body(job); });
+    if (s.ok()) {
+      const absl::Time started = absl::Now();
+      s = RunContained(call->method, call->request_id, [&] { return body(job); });
+      metrics_->JobFinished(call->method, absl::ToDoubleSeconds(absl::Now() - started));
+    }
     call->audio_seconds = job.audio_seconds;
     pool_->ReleaseCurrentJob();  // free before answering: the client may call again at once
     done(s);

@@ -3,146 +3,185 @@
 #include "server/metrics.h"
 
 #include <httplib.h>
+#include <prometheus/client_metric.h>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <iterator>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace specinv::server {
 namespace {
 
-std::string FormatBound(double bound) { return absl::StrFormat("%g", bound); }
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
 
-void AppendHistogram(std::string* out, absl::string_view name, absl::string_view labels,
-                     const std::array<int64_t, Metrics::kBuckets.size()>& buckets, int64_t count,
-                     double sum) {
-  const std::string sep = labels.empty() ? "" : ",";
-  int64_t cumulative = 0;
-  for (size_t i = 0; i < buckets.size(); ++i) {
-    cumulative += buckets[i];
-    absl::StrAppend(out, name, "_bucket{", labels, sep, "le=\"", FormatBound(Metrics::kBuckets[i]),
-                    "\"} ", cumulative, "\n");
-  }
-  absl::StrAppend(out, name, "_bucket{", labels, sep, "le=\"+Inf\"} ", count, "\n");
-  const std::string braces = labels.empty() ? "" : absl::StrCat("{", labels, "}");
-  absl::StrAppend(out, name, "_sum", braces, " ", absl::StrFormat("%.6f", sum), "\n");
-  absl::StrAppend(out, name, "_count", braces, " ", count, "\n");
+const prometheus::Histogram::BucketBoundaries& Boundaries() {
+  static const auto* boundaries =
+      new prometheus::Histogram::BucketBoundaries(Metrics::kBuckets.begin(), Metrics::kBuckets.end());
+  return *boundaries;
+}
+
+const prometheus::Summary::Quantiles& Quantiles() {
+  static const auto* quantiles = [] {
+    auto* out = new prometheus::Summary::Quantiles;
+    for (const auto& [quantile, error] : Metrics::kQuantiles) out->emplace_back(quantile, error);
+    return out;
+  }();
+  return *quantiles;
+}
+
+MetricFamily Single(const char* name, const char* help, MetricType type, int64_t value) {
+  MetricFamily family{name, help, type, {}};
+  ClientMetric m;
+  (type == MetricType::Counter ? m.counter.value : m.gauge.value) = static_cast<double>(value);
+  family.metric.push_back(std::move(m));
+  return family;
 }
 
 }  // namespace
 
-void Metrics::Histogram::Observe(double value) {
-  size_t i = 0;
-  while (i < kBuckets.size() && value > kBuckets[i]) ++i;
-  if (i < kBuckets.size()) ++buckets[i];
-  ++count;
-  sum += value;
-}
+// Values kept elsewhere (the worker pool, the caches), read at each scrape so
+// they are never stale: a prometheus-cpp custom collector.
+class Metrics::ReadAtScrape : public prometheus::Collectable {
+ public:
+  explicit ReadAtScrape(const Metrics* metrics) : metrics_(metrics) {}
 
-Metrics::Metrics(std::function<PoolGauges()> pool_gauges) : pool_gauges_(std::move(pool_gauges)) {}
+  std::vector<MetricFamily> Collect() const override {
+    const PoolGauges pool = metrics_->pool_gauges_ ? metrics_->pool_gauges_() : PoolGauges{};
+    std::vector<MetricFamily> out = {
+        Single("specinv_jobs_rejected_total", "Jobs rejected because the queue was full.", MetricType::Counter,
+               pool.rejected_total),
+        Single("specinv_queue_depth", "Jobs waiting for a worker.", MetricType::Gauge, pool.queue_depth),
+        Single("specinv_queue_capacity", "Jobs that may wait before new ones are rejected.", MetricType::Gauge,
+               pool.queue_capacity),
+        Single("specinv_workers_busy", "Workers running a job.", MetricType::Gauge, pool.workers_busy),
+        Single("specinv_workers", "Worker threads.", MetricType::Gauge, pool.workers),
+    };
+    const std::vector<CacheGauges> caches =
+        metrics_->cache_gauges_ ? metrics_->cache_gauges_() : std::vector<CacheGauges>{};
+    if (caches.empty()) return out;
+    struct Family {
+      const char* name;
+      const char* help;
+      MetricType type;
+      int64_t CacheGauges::*value;
+    };
+    static constexpr Family kFamilies[] = {
+        {"specinv_cache_entries", "Entries held by a bounded cache.", MetricType::Gauge, &CacheGauges::entries},
+        {"specinv_cache_bytes", "Estimated bytes held by a bounded cache.", MetricType::Gauge, &CacheGauges::bytes},
+        {"specinv_cache_limit_bytes", "The byte bound of a cache (--fft-plan-cache-mb, --extractor-cache-mb).",
+         MetricType::Gauge, &CacheGauges::limit_bytes},
+        {"specinv_cache_hits_total", "Lookups answered from a cache.", MetricType::Counter, &CacheGauges::hits},
+        {"specinv_cache_misses_total", "Lookups that had to build the entry.", MetricType::Counter,
+         &CacheGauges::misses},
+        {"specinv_cache_evictions_total", "Entries dropped to stay under the bound.", MetricType::Counter,
+         &CacheGauges::evictions},
+    };
+    for (const Family& f : kFamilies) {
+      MetricFamily family{f.name, f.help, f.type, {}};
+      for (const CacheGauges& c : caches) {
+        ClientMetric m;
+        m.label.push_back({"cache", c.name});
+        const auto value = static_cast<double>(c.*(f.value));
+        (f.type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+        family.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(family));
+    }
+    return out;
+  }
 
-void Metrics::RpcStarted() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+ private:
+  const Metrics* metrics_;
+};
+
+Metrics::Metrics(std::function<PoolGauges()> pool_gauges)
+    : pool_gauges_(std::move(pool_gauges)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      read_at_scrape_(std::make_unique<ReadAtScrape>(this)),
+      requests_(prometheus::BuildCounter()
+                    .Name("specinv_rpc_requests_total")
+                    .Help("RPCs finished, by method and status code.")
+                    .Register(*registry_)),
+      durations_(prometheus::BuildHistogram()
+                     .Name("specinv_rpc_duration_seconds")
+                     .Help("RPC latency from receipt to status.")
+                     .Register(*registry_)),
+      audio_seconds_(prometheus::BuildCounter()
+                         .Name("specinv_rpc_audio_seconds_total")
+                         .Help("Seconds of audio analysed or produced.")
+                         .Register(*registry_)),
+      queue_durations_(prometheus::BuildSummary()
+                           .Name("specinv_queue_duration_seconds")
+                           .Help("Time a job waited for a worker, by method (quantiles over the last 60 s).")
+                           .Register(*registry_)),
+      compute_durations_(prometheus::BuildSummary()
+                             .Name("specinv_compute_duration_seconds")
+                             .Help("Time a worker ran a job, by method (quantiles over the last 60 s).")
+                             .Register(*registry_)),
+      queue_wait_(prometheus::BuildHistogram()
+                      .Name("specinv_job_queue_wait_seconds")
+                      .Help("Time jobs waited for a worker.")
+                      .Register(*registry_)
+                      .Add({}, Boundaries())),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("specinv_rpcs_in_flight")
+                     .Help("RPCs received and not yet finished.")
+                     .Register(*registry_)
+                     .Add({})),
+      vocode_streams_(prometheus::BuildGauge()
+                          .Name("specinv_stream_vocode_streams")
+                          .Help("StreamVocode streams open (call started, status not yet sent).")
+                          .Register(*registry_)
+                          .Add({})) {}
+
+Metrics::~Metrics() = default;
+
+void Metrics::RpcStarted() { in_flight_.Increment(); }
 
 void Metrics::RpcFinished(absl::string_view method, absl::string_view code, double seconds,
                           double audio_seconds) {
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{std::string(method), std::string(code)}];
-  durations_[std::string(method)].Observe(seconds);
-  audio_seconds_[std::string(method)] += audio_seconds;
+  in_flight_.Decrement();
+  const std::string m(method);
+  requests_.Add({{"method", m}, {"code", std::string(code)}}).Increment();
+  durations_.Add({{"method", m}}, Boundaries()).Observe(seconds);
+  // prometheus-cpp ignores negative increments; audio seconds are never negative.
+  audio_seconds_.Add({{"method", m}}).Increment(audio_seconds);
 }
 
-void Metrics::JobStarted(double queue_wait_seconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+void Metrics::JobStarted(absl::string_view method, double queue_wait_seconds) {
   queue_wait_.Observe(queue_wait_seconds);
+  queue_durations_.Add({{"method", std::string(method)}}, Quantiles(), kSummaryMaxAge, kSummaryAgeBuckets)
+      .Observe(queue_wait_seconds);
 }
 
-void Metrics::StreamVocodeOpened() { vocode_streams_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::JobFinished(absl::string_view method, double compute_seconds) {
+  compute_durations_.Add({{"method", std::string(method)}}, Quantiles(), kSummaryMaxAge, kSummaryAgeBuckets)
+      .Observe(compute_seconds);
+}
 
-void Metrics::StreamVocodeClosed() { vocode_streams_.fetch_sub(1, std::memory_order_relaxed); }
+void Metrics::StreamVocodeOpened() { vocode_streams_.Increment(); }
 
-int64_t Metrics::open_stream_vocode_streams() const { return vocode_streams_.load(std::memory_order_relaxed); }
+void Metrics::StreamVocodeClosed() { vocode_streams_.Decrement(); }
+
+int64_t Metrics::open_stream_vocode_streams() const { return static_cast<int64_t>(vocode_streams_.Value()); }
 
 int64_t Metrics::RpcCount(absl::string_view method, absl::string_view code) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = requests_.find({std::string(method), std::string(code)});
-  return it == requests_.end() ? 0 : it->second;
+  const prometheus::Labels labels = {{"method", std::string(method)}, {"code", std::string(code)}};
+  if (!requests_.Has(labels)) return 0;
+  return static_cast<int64_t>(requests_.Add(labels).Value());
 }
-
-namespace {
-
-// One family per counter, one sample per cache.
-void AppendCaches(std::string* out, const std::vector<CacheGauges>& caches) {
-  if (caches.empty()) return;
-  struct Family {
-    const char* name;
-    const char* help;
-    const char* type;
-    int64_t CacheGauges::*value;
-  };
-  static constexpr Family kFamilies[] = {
-      {"specinv_cache_entries", "Entries held by a bounded cache.", "gauge", &CacheGauges::entries},
-      {"specinv_cache_bytes", "Estimated bytes held by a bounded cache.", "gauge", &CacheGauges::bytes},
-      {"specinv_cache_limit_bytes", "The byte bound of a cache (--fft-plan-cache-mb, --extractor-cache-mb).",
-       "gauge", &CacheGauges::limit_bytes},
-      {"specinv_cache_hits_total", "Lookups answered from a cache.", "counter", &CacheGauges::hits},
-      {"specinv_cache_misses_total", "Lookups that had to build the entry.", "counter", &CacheGauges::misses},
-      {"specinv_cache_evictions_total", "Entries dropped to stay under the bound.", "counter",
-       &CacheGauges::evictions},
-  };
-  for (const Family& f : kFamilies) {
-    absl::StrAppend(out, "# HELP ", f.name, " ", f.help, "\n# TYPE ", f.name, " ", f.type, "\n");
-    for (const CacheGauges& c : caches) {
-      absl::StrAppend(out, f.name, "{cache=\"", c.name, "\"} ", c.*(f.value), "\n");
-    }
-  }
-}
-
-}  // namespace
 
 std::string Metrics::RenderPrometheus() const {
-  std::string out;
-  const PoolGauges pool = pool_gauges_ ? pool_gauges_() : PoolGauges{};
-  std::lock_guard<std::mutex> lock(mu_);
-  absl::StrAppend(&out, "# HELP specinv_rpc_requests_total RPCs finished, by method and status code.\n",
-                  "# TYPE specinv_rpc_requests_total counter\n");
-  for (const auto& [key, count] : requests_) {
-    absl::StrAppend(&out, "specinv_rpc_requests_total{method=\"", key.first, "\",code=\"", key.second,
-                    "\"} ", count, "\n");
-  }
-  absl::StrAppend(&out, "# HELP specinv_rpc_duration_seconds RPC latency from receipt to status.\n",
-                  "# TYPE specinv_rpc_duration_seconds histogram\n");
-  for (const auto& [method, h] : durations_) {
-    AppendHistogram(&out, "specinv_rpc_duration_seconds", absl::StrCat("method=\"", method, "\""),
-                    h.buckets, h.count, h.sum);
-  }
-  absl::StrAppend(&out, "# HELP specinv_rpc_audio_seconds_total Seconds of audio analysed or produced.\n",
-                  "# TYPE specinv_rpc_audio_seconds_total counter\n");
-  for (const auto& [method, seconds] : audio_seconds_) {
-    absl::StrAppend(&out, "specinv_rpc_audio_seconds_total{method=\"", method, "\"} ",
-                    absl::StrFormat("%.6f", seconds), "\n");
-  }
-  absl::StrAppend(&out, "# HELP specinv_job_queue_wait_seconds Time jobs waited for a worker.\n",
-                  "# TYPE specinv_job_queue_wait_seconds histogram\n");
-  AppendHistogram(&out, "specinv_job_queue_wait_seconds", "", queue_wait_.buckets, queue_wait_.count,
-                  queue_wait_.sum);
-  auto gauge = [&out](absl::string_view name, absl::string_view help, absl::string_view type, int64_t v) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", v,
-                    "\n");
-  };
-  gauge("specinv_jobs_rejected_total", "Jobs rejected because the queue was full.", "counter",
-        pool.rejected_total);
-  gauge("specinv_queue_depth", "Jobs waiting for a worker.", "gauge", pool.queue_depth);
-  gauge("specinv_queue_capacity", "Jobs that may wait before new ones are rejected.", "gauge",
-        pool.queue_capacity);
-  gauge("specinv_workers_busy", "Workers running a job.", "gauge", pool.workers_busy);
-  gauge("specinv_workers", "Worker threads.", "gauge", pool.workers);
-  gauge("specinv_rpcs_in_flight", "RPCs received and not yet finished.", "gauge",
-        in_flight_.load(std::memory_order_relaxed));
-  gauge("specinv_stream_vocode_streams", "StreamVocode streams open (call started, status not yet sent).", "gauge",
-        vocode_streams_.load(std::memory_order_relaxed));
-  AppendCaches(&out, cache_gauges_ ? cache_gauges_() : std::vector<CacheGauges>{});
-  return out;
+  std::vector<MetricFamily> families = registry_->Collect();
+  std::vector<MetricFamily> read = read_at_scrape_->Collect();
+  families.insert(families.end(), std::make_move_iterator(read.begin()), std::make_move_iterator(read.end()));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(const Metrics* metrics,

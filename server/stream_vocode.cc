@@ -26,6 +26,7 @@ namespace {
 
 constexpr char kConfigPath[] = "config";
 constexpr char kChunkPath[] = "mel_chunk";
+constexpr char kStreamVocodeMethod[] = "StreamVocode";  // the method label of its metrics
 // Cancellations this close to the deadline are reported as deadline exceeded.
 constexpr absl::Duration kDeadlineSkew = absl::Milliseconds(250);
 
@@ -613,7 +614,7 @@ class StreamVocodeReactor final
   bool Step() override {
     std::unique_lock<std::mutex> lock(mu_);
     const double wait_ms = absl::ToDoubleMilliseconds(absl::Now() - ready_since_);
-    env_.metrics->JobStarted(wait_ms / 1e3);
+    env_.metrics->JobStarted(kStreamVocodeMethod, wait_ms / 1e3);
     max_queue_ms_ = std::max(max_queue_ms_, wait_ms);
     if (!finish_requested_ && !inputs_.empty()) {
       Input input = std::move(inputs_.front());
@@ -627,6 +628,7 @@ class StreamVocodeReactor final
       lock.unlock();
       std::vector<v1::StreamVocodeResponse> out;
       absl::Status s;
+      const absl::Time started = absl::Now();
       if (absl::Now() >= deadline_) {
         s = absl::DeadlineExceededError("the call's deadline passed; the stream was stopped");
       } else if (input.half_close) {
@@ -634,6 +636,7 @@ class StreamVocodeReactor final
       } else {
         s = session_.Handle(input.message, input.received, &out);
       }
+      env_.metrics->JobFinished(kStreamVocodeMethod, absl::ToDoubleSeconds(absl::Now() - started));
       lock.lock();
       audio_seconds_ = session_.audio_seconds();
       for (v1::StreamVocodeResponse& r : out) outputs_.push_back(std::move(r));

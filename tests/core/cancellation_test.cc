@@ -123,18 +123,22 @@ TEST(FeatureCancellationTest, OkCheckGivesTheSameSpectrogram) {
 
 TEST(TsneCancellationTest, NeighbourSearchStops) {
   const RealMatrix points = RealMatrix::Random(4, 3000);  // 12 blocks of 256 points
-  CancelAfter cancel(1);
-  auto nn = ExactNearestNeighbors(points, 5, 1, cancel.Fn());
-  EXPECT_EQ(nn.status().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(cancel.calls, 2);
-  CancelAfter never(1 << 30);
-  auto full = ExactNearestNeighbors(points, 5, 1, never.Fn());
-  ASSERT_TRUE(full.ok());
-  // Polled on entry, per chunk of the neighbour lists, per block and every 4
-  // rows within a block: no stretch of more than 4 rows' work goes unpolled.
-  EXPECT_GE(never.calls, 12 + 3000 / 4);
-  EXPECT_LE(never.calls, 1 + 2 + 12 + 3000 / 4);
-  EXPECT_EQ(full->indices, ExactNearestNeighbors(points, 5, 1).value().indices);
+  for (NeighborSearch search : {NeighborSearch::kBruteForce, NeighborSearch::kKdTree}) {
+    CancelAfter cancel(1);
+    auto nn = ExactNearestNeighbors(points, 5, 1, cancel.Fn(), search);
+    EXPECT_EQ(nn.status().code(), absl::StatusCode::kCancelled);
+    EXPECT_EQ(cancel.calls, 2);
+    CancelAfter never(1 << 30);
+    auto full = ExactNearestNeighbors(points, 5, 1, never.Fn(), search);
+    ASSERT_TRUE(full.ok());
+    // Polled on entry, per chunk of the neighbour lists, every 4 points, and
+    // in brute force per block too: no stretch of more than 4 points' work
+    // goes unpolled.
+    const int blocks = search == NeighborSearch::kBruteForce ? 12 : 0;
+    EXPECT_GE(never.calls, blocks + 3000 / 4);
+    EXPECT_LE(never.calls, 1 + 2 + blocks + 3000 / 4);
+    EXPECT_EQ(full->indices, ExactNearestNeighbors(points, 5, 1, {}, search).value().indices);
+  }
 }
 
 TEST(TsneCancellationTest, GradientLoopPollsEveryIteration) {
@@ -150,10 +154,18 @@ TEST(TsneCancellationTest, GradientLoopPollsEveryIteration) {
 
 TEST(ReorderCancellationTest, NearestNeighbourWalkStops) {
   const RealMatrix features = RealMatrix::Random(4, 3000);
-  CancelAfter cancel(1);
-  auto walk = NearestNeighborWalk(features, 0, 1, cancel.Fn());
-  EXPECT_EQ(walk.status().code(), absl::StatusCode::kCancelled);
-  EXPECT_EQ(cancel.calls, 2);
+  for (NeighborSearch search : {NeighborSearch::kBruteForce, NeighborSearch::kKdTree}) {
+    CancelAfter cancel(1);
+    auto walk = NearestNeighborWalk(features, 0, 1, cancel.Fn(), search);
+    EXPECT_EQ(walk.status().code(), absl::StatusCode::kCancelled);
+    EXPECT_EQ(cancel.calls, 2);
+  }
+  // The k-d tree walk polls before each of its n - 1 steps and each tree
+  // build (the first and about log2(n) rebuilds).
+  CancelAfter never(1 << 30);
+  ASSERT_TRUE(NearestNeighborWalk(features, 0, 1, never.Fn(), NeighborSearch::kKdTree).ok());
+  EXPECT_GE(never.calls, 3000 - 1 + 1);
+  EXPECT_LE(never.calls, 3000 - 1 + 1 + 2 * 12);
 }
 
 TEST(ReorderCancellationTest, ReorderStopsInTheAnalysis) {

@@ -205,7 +205,58 @@ TEST(ReorderTest, NearestNeighborWalkMatchesBruteForce) {
       seen[static_cast<size_t>(best)] = true;
       expected.push_back(best);
     }
-    EXPECT_THAT(NearestNeighborWalk(f, start).value(), ElementsAreArray(expected)) << start;
+    for (NeighborSearch search : {NeighborSearch::kBruteForce, NeighborSearch::kKdTree}) {
+      EXPECT_THAT(NearestNeighborWalk(f, start, 1, {}, search).value(), ElementsAreArray(expected)) << start;
+    }
+  }
+}
+
+// Reference: the walk over every unvisited frame, ties to the lowest index.
+std::vector<int> ReferenceWalk(const RealMatrix& f, int start) {
+  const auto n = static_cast<int>(f.cols());
+  std::vector<int> order{start};
+  std::vector<bool> seen(static_cast<size_t>(n), false);
+  seen[static_cast<size_t>(start)] = true;
+  for (int step = 1; step < n; ++step) {
+    int best = -1;
+    double best_d = 0.0;
+    for (int j = 0; j < n; ++j) {
+      if (seen[static_cast<size_t>(j)]) continue;
+      double d = 0.0;
+      for (Eigen::Index r = 0; r < f.rows(); ++r) {
+        const double diff = static_cast<double>(f(r, order.back())) - static_cast<double>(f(r, j));
+        d += diff * diff;
+      }
+      if (best < 0 || d < best_d) {
+        best = j;
+        best_d = d;
+      }
+    }
+    seen[static_cast<size_t>(best)] = true;
+    order.push_back(best);
+  }
+  return order;
+}
+
+// Repeated frames (as silence gives) and coarse values: many equal distances,
+// and the tree is rebuilt several times along the walk.
+TEST(ReorderTest, KdTreeWalkMatchesBruteForceWithTies) {
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> value(-3, 3);
+  for (int dims : {2, 16, 128}) {
+    RealMatrix f(dims, 700);
+    for (int j = 0; j < 700; ++j) {
+      if (j % 4 == 3) {
+        f.col(j) = f.col(j / 2);
+      } else {
+        for (int r = 0; r < dims; ++r) f(r, j) = static_cast<float>(value(rng)) * 10.0f - 40.0f;
+      }
+    }
+    for (int start : {0, 3, 699}) {
+      EXPECT_THAT(NearestNeighborWalk(f, start, 1, {}, NeighborSearch::kKdTree).value(),
+                  ElementsAreArray(ReferenceWalk(f, start)))
+          << "dims " << dims << " start " << start;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -54,8 +55,9 @@ TEST(TsneTest, ExactNearestNeighborsMatchBruteForce) {
   const RealMatrix x = Blobs(3, 40, 6, 11, &labels);
   const int n = static_cast<int>(x.cols());
   const int k = 7;
-  for (int threads : {1, 2}) {
-    auto nn = ExactNearestNeighbors(x, k, threads);
+  for (auto [threads, search] : {std::pair{1, NeighborSearch::kBruteForce}, std::pair{2, NeighborSearch::kBruteForce},
+                                 std::pair{1, NeighborSearch::kKdTree}, std::pair{2, NeighborSearch::kKdTree}}) {
+    auto nn = ExactNearestNeighbors(x, k, threads, {}, search);
     ASSERT_TRUE(nn.ok()) << nn.status();
     for (int i = 0; i < n; ++i) {
       std::vector<std::pair<double, int>> all;
@@ -70,6 +72,34 @@ TEST(TsneTest, ExactNearestNeighborsMatchBruteForce) {
       }
     }
   }
+}
+
+// Duplicated points and integer coordinates: many neighbours at exactly equal
+// distances, which the k-d tree must order by index as the reference does.
+TEST(TsneTest, KdTreeNeighborsBreakTiesByIndex) {
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> value(0, 2);
+  RealMatrix x(3, 150);
+  for (int j = 0; j < 150; ++j) {
+    for (int r = 0; r < 3; ++r) x(r, j) = static_cast<float>(value(rng));
+  }
+  const int n = static_cast<int>(x.cols());
+  const int k = 20;
+  auto nn = ExactNearestNeighbors(x, k, 2, {}, NeighborSearch::kKdTree);
+  ASSERT_TRUE(nn.ok()) << nn.status();
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<double, int>> all;
+    for (int j = 0; j < n; ++j) {
+      if (j != i) all.emplace_back((x.col(i).cast<double>() - x.col(j).cast<double>()).squaredNorm(), j);
+    }
+    std::sort(all.begin(), all.end());
+    for (int e = 0; e < k; ++e) {
+      const size_t at = static_cast<size_t>(i * k + e);
+      EXPECT_EQ(nn->indices[at], all[static_cast<size_t>(e)].second) << "point " << i;
+      EXPECT_EQ(nn->squared_distances[at], all[static_cast<size_t>(e)].first) << "point " << i;
+    }
+  }
+  EXPECT_FALSE(ExactNearestNeighbors(x, k, 1, {}, static_cast<NeighborSearch>(7)).ok());
 }
 
 TEST(TsneTest, TrustworthinessOfPerfectAndRandomEmbeddings) {

@@ -207,7 +207,7 @@ TEST(MetricsEndpointTest, ServesPrometheusText) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_THAT(res->get_header_value("Content-Type"), HasSubstr("text/plain"));
-  EXPECT_THAT(res->body, HasSubstr("specinv_rpc_requests_total{method=\"GetServerInfo\",code=\"OK\"} 1\n"));
+  EXPECT_THAT(res->body, HasSubstr("specinv_rpc_requests_total{code=\"OK\",method=\"GetServerInfo\"} 1\n"));
   EXPECT_THAT(res->body, HasSubstr("# TYPE specinv_rpc_duration_seconds histogram\n"));
   EXPECT_THAT(res->body, HasSubstr("specinv_rpc_duration_seconds_bucket{method=\"GetServerInfo\",le=\"+Inf\"} 1\n"));
   EXPECT_THAT(res->body, HasSubstr("specinv_workers_busy 0\n"));

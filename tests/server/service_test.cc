@@ -637,7 +637,7 @@ TEST_F(ServiceTest, MetricsCountRpcsByStatus) {
   EXPECT_EQ(metrics.RpcCount("GetServerInfo", "OK"), 3);
   EXPECT_EQ(metrics.RpcCount("Analyze", "INVALID_ARGUMENT"), 1);
   const std::string text = metrics.RenderPrometheus();
-  EXPECT_THAT(text, HasSubstr("specinv_rpc_requests_total{method=\"GetServerInfo\",code=\"OK\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("specinv_rpc_requests_total{code=\"OK\",method=\"GetServerInfo\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("specinv_rpc_duration_seconds_count{method=\"GetServerInfo\"} 3\n"));
   EXPECT_THAT(text, HasSubstr("specinv_workers 2\n"));
   EXPECT_THAT(text, HasSubstr("specinv_queue_capacity 64\n"));
@@ -666,6 +666,29 @@ TEST_F(ServiceTest, MetricsShowBothCachesAndTheirBounds) {
   EXPECT_GE(stats.hits, 1);
   EXPECT_THAT(text, HasSubstr(absl::StrCat("specinv_cache_entries{cache=\"extractors\"} ", stats.entries, "\n")));
   EXPECT_THAT(text, HasSubstr("specinv_cache_hits_total{cache=\"fft_plans\"} "));
+}
+
+// Every job that ran is one observation of its method's queue and compute
+// summaries; a call refused before its job (bad request) is in neither.
+TEST_F(ServiceTest, MetricsSummariseQueueAndComputeTimeByMethod) {
+  v1::AnalyzeRequest request;
+  *request.mutable_audio() = PcmAudio(std::vector<float>(22050, 0.25f), 22050);
+  request.mutable_config()->set_preset("hifigan");
+  request.set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
+  v1::AnalyzeResponse response;
+  for (int i = 0; i < 3; ++i) {
+    auto ctx = Context();
+    const grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  auto ctx = Context();
+  ASSERT_FALSE(server_.stub().Analyze(ctx.get(), {}, &response).ok());
+  const std::string text = server_.server().metrics().RenderPrometheus();
+  EXPECT_THAT(text, HasSubstr("# TYPE specinv_queue_duration_seconds summary\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE specinv_compute_duration_seconds summary\n"));
+  EXPECT_THAT(text, HasSubstr("\nspecinv_queue_duration_seconds_count{method=\"Analyze\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("\nspecinv_compute_duration_seconds_count{method=\"Analyze\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("\nspecinv_compute_duration_seconds{method=\"Analyze\",quantile=\"0.99\"} "));
 }
 
 }  // namespace

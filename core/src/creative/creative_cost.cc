@@ -9,6 +9,20 @@
 #include "specinv/inversion/inversion_cost.h"
 
 namespace specinv {
+namespace {
+
+
+// Working memory of one exact k-NN search over `frames` points beyond its
+// output lists: the k-d tree's column list, permutation and nodes (~16 B per
+// point), or brute force's Gram block (2^22 floats) and candidate buffer
+// (8 B per point) on each thread.
+int64_t NeighborSearchBytes(NeighborSearch search, int dims, int64_t frames, int max_threads) {
+  if (ResolveNeighborSearch(search, dims) == NeighborSearch::kKdTree) return SaturatingMul(frames, 16);
+  const int64_t per_thread = SaturatingAdd(int64_t{4} << 22, SaturatingMul(frames, 8));
+  return SaturatingMul(per_thread, std::max(max_threads, 1));
+}
+
+}  // namespace
 
 int64_t ReorderOutputSamples(const FeatureConfig& config, int64_t num_samples, const ReorderOptions& options) {
   if (options.length.has_value()) return *options.length;
@@ -39,13 +53,27 @@ JobCost ReorderCost(const FeatureConfig& config, int64_t num_samples, const Reor
       const bool exact = options.tsne.algorithm == TsneAlgorithm::kExact ||
                          (options.tsne.algorithm == TsneAlgorithm::kAuto && frames <= kTsneAutoExactMaxPoints);
       const auto k = static_cast<int64_t>(3.0 * std::min(options.tsne.perplexity.value_or(kTsneDefaultPerplexity), f)) + 1;
-      strategy.peak_bytes = SaturatingAdd(feature_bytes, exact ? SaturatingMul(SaturatingMul(frames, frames), 16)
-                                                                : SaturatingMul(SaturatingMul(frames, k), 24));
+      strategy.peak_bytes = SaturatingAdd(
+          feature_bytes, exact ? SaturatingMul(SaturatingMul(frames, frames), 16)
+                               : SaturatingAdd(SaturatingMul(SaturatingMul(frames, k), 24),
+                                               NeighborSearchBytes(options.tsne.neighbor_search, config.n_mels,
+                                                                   frames, options.max_threads)));
       strategy.work_flops = f * f * m + (exact ? f * f : f * std::log2(std::max(f, 2.0))) * options.tsne.iterations;
       break;
     }
     case ReorderStrategy::kNearestNeighborWalk:
-      strategy.peak_bytes = SaturatingAdd(feature_bytes, frames);
+      if (options.neighbor_search != NeighborSearch::kBruteForce) {
+        // Visited flags and the order (5 B per frame), and while the tree is
+        // rebuilt the old and the new one (column lists and nodes, ~16 B per
+        // frame each).
+        strategy.peak_bytes = SaturatingAdd(feature_bytes, SaturatingMul(frames, 40));
+      } else {
+        strategy.peak_bytes =
+            SaturatingAdd(SaturatingAdd(feature_bytes, SaturatingMul(frames, 5)),
+                          SaturatingAdd(SaturatingMul(SaturatingMul(frames, kWalkNeighbors), 12),
+                                        NeighborSearchBytes(NeighborSearch::kBruteForce, config.n_mels, frames,
+                                                            options.max_threads)));
+      }
       strategy.work_flops = f * f * m;
       break;
     case ReorderStrategy::kReverseTime:

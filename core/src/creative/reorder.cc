@@ -12,13 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "specinv/base/field_error.h"
+#include "specinv/base/check_poller.h"
 #include "specinv/base/validate.h"
+#include "specinv/creative/neighbor_index.h"
 
 namespace specinv {
 namespace {
 
 constexpr int64_t kMaxLength = int64_t{1} << 32;
-constexpr int kWalkNeighbors = 16;
 // Above this many dimensions and points, PCA uses power iteration instead of
 // a dense eigendecomposition.
 constexpr Eigen::Index kDenseEigenLimit = 2048;
@@ -37,17 +38,6 @@ uint64_t Bounded(uint64_t* state, uint64_t range) {
     const uint64_t r = SplitMix64(state);
     if (r >= threshold) return r % range;
   }
-}
-
-double SquaredDistance(const RealMatrix& points, Eigen::Index a, Eigen::Index b) {
-  const float* x = points.data() + a * points.rows();
-  const float* y = points.data() + b * points.rows();
-  double s = 0.0;
-  for (Eigen::Index r = 0; r < points.rows(); ++r) {
-    const double diff = static_cast<double>(x[r]) - static_cast<double>(y[r]);
-    s += diff * diff;
-  }
-  return s;
 }
 
 // The extractor's Mel(), from an STFT already computed, in blocks of frames
@@ -290,20 +280,16 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
   return NearestNeighborWalk(features, start, max_threads, std::function<absl::Status()>());
 }
 
-absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads,
-                                                     const std::function<absl::Status()>& check) {
-  const Eigen::Index n64 = features.cols();
-  if (n64 < 2) {
-    return InvalidField("features", absl::StrFormat("has %d frame(s); the walk needs at least 2", n64));
-  }
-  if (n64 > std::numeric_limits<int>::max() / 64) {
-    return InvalidField("features", absl::StrFormat("has %d frames; too many", n64));
-  }
-  const auto n = static_cast<int>(n64);
-  if (start < 0 || start >= n) {
-    return InvalidField("start_frame", absl::StrFormat("must be in [0, %d), got %d", n, start));
-  }
-  auto nn = ExactNearestNeighbors(features, std::min(n - 1, kWalkNeighbors), max_threads, check);
+namespace {
+
+// The walk over exact k-nearest-neighbour lists (brute force), with a scan of
+// every unvisited frame when a list is exhausted. Polls every 2^16 distance
+// evaluations (a step through a list counts 1, a scan counts n).
+absl::StatusOr<std::vector<int>> BruteForceWalk(const RealMatrix& features, int start, int max_threads,
+                                                const std::function<absl::Status()>& check) {
+  const auto n = static_cast<int>(features.cols());
+  auto nn = ExactNearestNeighbors(features, std::min(n - 1, kWalkNeighbors), max_threads, check,
+                                  NeighborSearch::kBruteForce);
   if (!nn.ok()) return nn.status();
   const int k = nn->k;
   std::vector<char> visited(static_cast<size_t>(n), 0);
@@ -312,8 +298,6 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
   int current = start;
   visited[static_cast<size_t>(current)] = 1;
   order.push_back(current);
-  // Work is counted in distance evaluations (a step through the neighbour
-  // list counts 1, a fallback scan counts n): a poll every 2^16 of them.
   constexpr int64_t kCheckWork = int64_t{1} << 16;
   int64_t work = 0;
   for (int step = 1; step < n; ++step) {
@@ -334,7 +318,7 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
       double best = std::numeric_limits<double>::infinity();
       for (int j = 0; j < n; ++j) {
         if (visited[static_cast<size_t>(j)]) continue;
-        const double d = SquaredDistance(features, current, j);
+        const double d = ColumnSquaredDistance(features, current, j);
         if (d < best) {
           best = d;
           next = j;
@@ -346,6 +330,78 @@ absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features,
     current = next;
   }
   return order;
+}
+
+// The walk over a k-d tree of the unvisited frames: each step asks the tree
+// for the nearest column that is not yet visited (visited ones are skipped,
+// not removed). Once half of the indexed columns are visited the tree is
+// rebuilt over the unvisited ones, so a query never wades through more than
+// as many visited columns as there are unvisited ones in the tree, and the
+// rebuilds add up to O(n dims log n). Polls before every step and rebuild.
+absl::StatusOr<std::vector<int>> KdTreeWalk(const RealMatrix& features, int start,
+                                            const std::function<absl::Status()>& check) {
+  const auto n = static_cast<int>(features.cols());
+  CheckPoller poller(check);
+  std::vector<char> visited(static_cast<size_t>(n), 0);
+  visited[static_cast<size_t>(start)] = 1;
+  std::vector<int> order;
+  order.reserve(static_cast<size_t>(n));
+  order.push_back(start);
+  auto index_unvisited = [&]() -> absl::StatusOr<NeighborIndex> {
+    NeighborIndexOptions options;
+    options.columns.reserve(static_cast<size_t>(n) - order.size());
+    for (int j = 0; j < n; ++j) {
+      if (visited[static_cast<size_t>(j)] == 0) options.columns.push_back(j);
+    }
+    return NeighborIndex::Create(features, options);
+  };
+  if (!poller.Poll()) return poller.status();
+  auto index = index_unvisited();
+  if (!index.ok()) return index.status();
+  int stale = 0;  // visited columns still in the tree
+  std::vector<std::pair<double, int>> nearest;
+  int current = start;
+  for (int step = 1; step < n; ++step) {
+    if (!poller.Poll()) return poller.status();
+    if (2 * stale > index->size()) {
+      index = index_unvisited();
+      if (!index.ok()) return index.status();
+      stale = 0;
+      if (!poller.Poll()) return poller.status();
+    }
+    index->Nearest(current, 1, visited.data(), &nearest);
+    if (nearest.empty()) return absl::InternalError("nearest-neighbour walk: no unvisited frame left in the tree");
+    current = nearest.front().second;
+    visited[static_cast<size_t>(current)] = 1;
+    order.push_back(current);
+    ++stale;
+  }
+  return order;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads,
+                                                     const std::function<absl::Status()>& check,
+                                                     NeighborSearch search) {
+  const Eigen::Index n64 = features.cols();
+  if (n64 < 2) {
+    return InvalidField("features", absl::StrFormat("has %d frame(s); the walk needs at least 2", n64));
+  }
+  if (n64 > std::numeric_limits<int>::max() / 64) {
+    return InvalidField("features", absl::StrFormat("has %d frames; too many", n64));
+  }
+  const auto n = static_cast<int>(n64);
+  if (start < 0 || start >= n) {
+    return InvalidField("start_frame", absl::StrFormat("must be in [0, %d), got %d", n, start));
+  }
+  switch (search) {
+    case NeighborSearch::kBruteForce: return BruteForceWalk(features, start, max_threads, check);
+    case NeighborSearch::kAuto:
+    case NeighborSearch::kKdTree: return KdTreeWalk(features, start, check);
+  }
+  return InvalidField("neighbor_search", absl::StrFormat("must be auto, brute_force or kd_tree, got enum value %d",
+                                                         static_cast<int>(search)));
 }
 
 ComplexMatrix PermuteFrames(const ComplexMatrix& spec, std::span<const int> order) {
@@ -481,7 +537,8 @@ absl::StatusOr<ReorderResult> Reorder(const FeatureExtractor& extractor, std::sp
       }
       auto f = features();
       if (!f.ok()) return f.status();
-      auto walk = NearestNeighborWalk(*f, options.start_frame, options.max_threads, options.check);
+      auto walk = NearestNeighborWalk(*f, options.start_frame, options.max_threads, options.check,
+                                      options.neighbor_search);
       if (!walk.ok()) return walk.status();
       result.order = *std::move(walk);
       break;

@@ -79,14 +79,7 @@ void ConditionalProbabilities(const double* d, int m, double log_perplexity, dou
 }
 
 double SquaredDistance(const RealMatrix& points, Eigen::Index a, Eigen::Index b) {
-  const float* x = points.data() + a * points.rows();
-  const float* y = points.data() + b * points.rows();
-  double s = 0.0;
-  for (Eigen::Index r = 0; r < points.rows(); ++r) {
-    const double diff = static_cast<double>(x[r]) - static_cast<double>(y[r]);
-    s += diff * diff;
-  }
-  return s;
+  return ColumnSquaredDistance(points, a, b);
 }
 
 // Symmetric sparse P in CSR form.
@@ -297,6 +290,46 @@ absl::Status CheckPoints(const RealMatrix& points, int min_points) {
   return CheckFinite("points", std::span<const float>(points.data(), static_cast<size_t>(points.size())));
 }
 
+absl::Status CheckNeighborSearch(std::string_view field, NeighborSearch search) {
+  if (search != NeighborSearch::kAuto && search != NeighborSearch::kBruteForce &&
+      search != NeighborSearch::kKdTree) {
+    return InvalidField(field, absl::StrFormat("must be auto, brute_force or kd_tree, got enum value %d",
+                                               static_cast<int>(search)));
+  }
+  return absl::OkStatus();
+}
+
+// The k-d tree path of ExactNearestNeighbors (inputs already checked): one
+// NeighborIndex query per point, `check` polled every 4 points.
+absl::StatusOr<NeighborLists> KdTreeNearestNeighbors(const RealMatrix& points, int k, int max_threads,
+                                                     const std::function<absl::Status()>& check) {
+  const auto n = static_cast<int>(points.cols());
+  auto index = NeighborIndex::Create(points);
+  if (!index.ok()) return index.status();
+  CheckPoller poller(check);
+  NeighborLists out;
+  out.k = k;
+  const size_t entries = static_cast<size_t>(n) * static_cast<size_t>(k);
+  if (!ResizePolled(&out.indices, entries, &poller) || !ResizePolled(&out.squared_distances, entries, &poller)) {
+    return poller.status();
+  }
+  ParallelFor(n, max_threads, [&](int64_t i0, int64_t i1) {
+    std::vector<std::pair<double, int>> nearest;
+    int since_poll = 0;
+    for (int64_t i = i0; i < i1; ++i) {
+      if (!poller.Tick(&since_poll, 4)) return;
+      index->Nearest(static_cast<int>(i), k, nullptr, &nearest);
+      const size_t at = static_cast<size_t>(i) * static_cast<size_t>(k);
+      for (size_t e = 0; e < nearest.size(); ++e) {
+        out.indices[at + e] = nearest[e].second;
+        out.squared_distances[at + e] = nearest[e].first;
+      }
+    }
+  });
+  if (poller.stopped()) return poller.status();
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<TsneAlgorithm> ParseTsneAlgorithm(std::string_view name) {
@@ -344,6 +377,7 @@ absl::Status ValidateTsneOptions(const TsneOptions& o) {
   }
   if (auto s = CheckRangeOpenLow("tsne.initial_scale", o.initial_scale, 0.0, 1e4); !s.ok()) return s;
   if (auto s = CheckRange("tsne.max_threads", o.max_threads, 1, 1024); !s.ok()) return s;
+  if (auto s = CheckNeighborSearch("tsne.neighbor_search", o.neighbor_search); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -352,13 +386,18 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
 }
 
 absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k, int max_threads,
-                                                    const std::function<absl::Status()>& check) {
+                                                    const std::function<absl::Status()>& check,
+                                                    NeighborSearch search) {
   if (auto s = CheckPoints(points, 2); !s.ok()) return s;
   const auto n = static_cast<int>(points.cols());
   if (auto s = CheckRange("k", k, 1, n - 1); !s.ok()) return s;
   if (auto s = CheckRange("max_threads", max_threads, 1, 1024); !s.ok()) return s;
+  if (auto s = CheckNeighborSearch("neighbor_search", search); !s.ok()) return s;
   if (check) {
     if (absl::Status s = check(); !s.ok()) return s;
+  }
+  if (ResolveNeighborSearch(search, points.rows()) == NeighborSearch::kKdTree) {
+    return KdTreeNearestNeighbors(points, k, max_threads, check);
   }
 
   // Centring keeps |x|^2 small, which keeps the Gram-based distances accurate.
@@ -489,7 +528,7 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
     for (double& v : dense) v *= inv;
   } else {
     const int k = std::min(n - 1, static_cast<int>(std::floor(3.0 * perplexity + 1.0)));
-    auto nn = ExactNearestNeighbors(points, k, threads, options.check);
+    auto nn = ExactNearestNeighbors(points, k, threads, options.check, options.neighbor_search);
     if (!nn.ok()) return nn.status();
     CheckPoller poller(options.check);  // every 1024 rows of O(k log) work each
     std::vector<double> conditional;

@@ -7,9 +7,13 @@
 // Reorder: the analysis (analysis/analysis_cost.h), the per-frame features
 // (F x n_mels floats, twice), the strategy's own state (t-SNE exact: F^2
 // doubles; Barnes-Hut: F x (3 perplexity + 1) neighbours; nearest-neighbour
-// walk: F visited flags), the reordered (B, F_out) spectrogram and the output
+// walk: F visited flags and the order), the neighbour search's (k-d tree:
+// ~16 B per frame per tree, two trees while the walk rebuilds; brute force:
+// a 16 MiB Gram block and 8 B per frame per thread, and the walk's
+// 16-neighbour lists), the reordered (B, F_out) spectrogram and the output
 // signal. F_out is the custom order's length or F; output samples follow
-// reorder.h's rule. Work includes the O(F^2 M) neighbour searches.
+// reorder.h's rule. Work includes the neighbour searches at their O(F^2 M)
+// worst case (a k-d tree usually prunes most of it).
 //
 // Transform: the analysis, one (B, F) copy per stage, the inversion
 // (inversion/inversion_cost.h) when the phase is resynthesised or a mel

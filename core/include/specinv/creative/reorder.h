@@ -93,6 +93,8 @@ struct ReorderOptions {
   std::vector<int> custom_order;    // custom: each in [0, frames), at least 1 entry
   std::optional<int64_t> length;    // output samples, >= 1; see above for unset
   int max_threads = 1;              // >= 1
+  // nearest_neighbor_walk's search; tsne uses tsne.neighbor_search.
+  NeighborSearch neighbor_search = NeighborSearch::kAuto;
   // Polled during the STFT analysis, t-SNE, the neighbour search and the
   // nearest-neighbour walk; a non-OK status aborts and is returned.
   std::function<absl::Status()> check;
@@ -134,15 +136,22 @@ std::vector<int> ReverseOrder(int n);
 std::vector<int> ShuffleOrder(int n, uint64_t seed);
 
 // Greedy walk: order[0] = start, then repeatedly the unvisited column of
-// `features` nearest (Euclidean) to the last one visited, ties by index.
-// Uses exact k-nearest-neighbour lists (tsne.h) with a brute-force scan of
-// the unvisited frames when a list is exhausted.
+// `features` nearest (Euclidean, summed in double) to the last one visited,
+// ties by index. kKdTree and kAuto: each step queries a k-d tree
+// (NeighborIndex) of the unvisited frames, rebuilt over the frames still
+// unvisited whenever half of its columns have been visited (one thread).
+// kBruteForce: exact 16-nearest-neighbour lists (ExactNearestNeighbors,
+// max_threads threads) with a scan of all unvisited frames when a list is
+// exhausted, O(n^2 dims) at worst.
+inline constexpr int kWalkNeighbors = 16;  // kBruteForce: neighbours listed per frame
 absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start,
                                                      int max_threads = 1);
-// As above, polling `check` during the neighbour search (per block) and the
-// walk (every 2^16 distance evaluations); its first non-OK status is returned.
+// As above, polling `check` (kKdTree: before every step and tree build;
+// kBruteForce: per neighbour block and every 2^16 distance evaluations of the
+// walk); its first non-OK status is returned.
 absl::StatusOr<std::vector<int>> NearestNeighborWalk(const RealMatrix& features, int start, int max_threads,
-                                                     const std::function<absl::Status()>& check);
+                                                     const std::function<absl::Status()>& check,
+                                                     NeighborSearch search = NeighborSearch::kAuto);
 
 // Frames of `spec` in `order` (columns spec(:, order[i])). Entries must be in
 // [0, spec.cols()).

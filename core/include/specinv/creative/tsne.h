@@ -11,7 +11,8 @@
 // the Gaussian precision beta_i makes the entropy of p_{j|i} equal
 // ln(perplexity) (tolerance 1e-5 nats, at most 200 steps). Exact: p_{j|i}
 // over all other points. Barnes-Hut: over the k = min(n - 1, floor(3
-// perplexity + 1)) exact nearest neighbours (ExactNearestNeighbors). Then
+// perplexity + 1)) exact nearest neighbours (ExactNearestNeighbors, by k-d
+// tree or brute force per neighbor_search). Then
 // P = (P_cond + P_cond^T) / sum, as scikit-learn does.
 //
 // Optimisation (scikit-learn's schedule). Student-t kernel w_ij = 1 / (1 +
@@ -58,6 +59,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "specinv/base/types.h"
+#include "specinv/creative/neighbor_index.h"
 
 namespace specinv {
 
@@ -93,9 +95,11 @@ struct TsneOptions {
   double final_momentum = 0.8;          // [0, 1)
   double initial_scale = 1e-4;          // standard deviation of the initial y, (0, 1e4]
   int max_threads = 1;                  // >= 1
+  // Barnes-Hut's neighbour search (ExactNearestNeighbors).
+  NeighborSearch neighbor_search = NeighborSearch::kAuto;
   // Polled every gradient iteration, every 64 points while exact affinities
-  // are computed and every neighbour block (<= 2^22 distances) of the k-NN
-  // search; a non-OK status stops the run and is returned. Called from
+  // are computed and every 4 points (and brute force: every block of <= 2^22
+  // distances) of the k-NN search; a non-OK status stops the run and is returned. Called from
   // worker threads, one call at a time.
   std::function<absl::Status()> check;
 };
@@ -122,9 +126,15 @@ absl::StatusOr<TsneResult> Tsne1d(const RealMatrix& points, const TsneOptions& o
 
 // k nearest neighbours of every column of `points` under the Euclidean
 // distance, the point itself excluded. indices/squared_distances are n * k,
-// row i holding point i's neighbours in increasing (distance, index) order.
-// Candidates come from blocked Eigen products on centred data; the returned
-// distances are recomputed directly in double precision. 1 <= k <= n - 1.
+// row i holding point i's neighbours in increasing (distance, index) order,
+// the distances summed in double precision (ColumnSquaredDistance).
+// 1 <= k <= n - 1. Search (NeighborSearch): a k-d tree (NeighborIndex, exact
+// ties included), or brute force, where the k + 8 best candidates by blocked
+// Eigen products on centred data (float) are re-ranked in double: among
+// exactly equal distances it may keep any of the tied points, and it misses a
+// neighbour whose float estimate falls beyond those candidates (257 of the
+// 455,000 entries of the 5,000 x 128 grain features at k = 91, where every
+// miss is a slightly farther point; bench/reorder_bench.cc BM_ExactKnn).
 struct NeighborLists {
   int k = 0;
   std::vector<int> indices;
@@ -132,11 +142,12 @@ struct NeighborLists {
 };
 absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k,
                                                     int max_threads = 1);
-// As above, polling `check` once per block of at most 2^22 candidate
-// distances (called from worker threads, one call at a time); its first
-// non-OK status is returned.
+// As above, polling `check` (called from worker threads, one call at a time)
+// every 4 points, and in brute force also once per block of at most 2^22
+// candidate distances; its first non-OK status is returned.
 absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, int k, int max_threads,
-                                                    const std::function<absl::Status()>& check);
+                                                    const std::function<absl::Status()>& check,
+                                                    NeighborSearch search = NeighborSearch::kAuto);
 
 // Trustworthiness (Venna & Kaski 2001; sklearn.manifold.trustworthiness) of a
 // 1-D embedding of the columns of `points`, in [0, 1]:
