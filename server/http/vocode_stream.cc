@@ -14,6 +14,11 @@
 #include "server/status_mapping.h"
 
 namespace specinv::server {
+namespace {
+
+constexpr char kMethod[] = "StreamVocode";  // the method label of its metrics (as gRPC StreamVocode)
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<VocodeStream>> VocodeStream::Start(const StreamVocodeEnvironment& env,
                                                                   const v1::StreamVocodeConfig& config, RealMatrix mel,
@@ -188,7 +193,7 @@ bool VocodeStream::Next(std::string* pcm) {
 bool VocodeStream::Step() {
   std::unique_lock<std::mutex> lock(mu_);
   const double wait_ms = absl::ToDoubleMilliseconds(absl::Now() - ready_since_);
-  if (env_.metrics != nullptr) env_.metrics->JobStarted(wait_ms / 1e3);
+  if (env_.metrics != nullptr) env_.metrics->JobStarted(kMethod, wait_ms / 1e3);
   max_queue_ms_ = std::max(max_queue_ms_, wait_ms);
   if (status_.ok() && !inputs_.empty()) {
     v1::StreamVocodeRequest message = std::move(inputs_.front());
@@ -196,9 +201,11 @@ bool VocodeStream::Step() {
     const bool chunk = message.has_mel_chunk();
     lock.unlock();
     std::vector<v1::StreamVocodeResponse> out;
-    absl::Status s = absl::Now() >= deadline_
+    const absl::Time started = absl::Now();
+    absl::Status s = started >= deadline_
                          ? absl::DeadlineExceededError("the call's deadline passed; the stream was stopped")
-                         : session_.Handle(message, absl::Now(), &out);
+                         : session_.Handle(message, started, &out);
+    if (env_.metrics != nullptr) env_.metrics->JobFinished(kMethod, absl::ToDoubleSeconds(absl::Now() - started));
     lock.lock();
     audio_seconds_ = session_.audio_seconds();
     if (chunk) {
