@@ -3,6 +3,7 @@
 # present (idempotent). Run as root (or with sudo available).
 #   scripts/install-deps.sh          build + test + run dependencies
 #   scripts/install-deps.sh fuzz     also clang/libFuzzer
+#   scripts/install-deps.sh quality  also the corpus sources of `make quality`
 set -euo pipefail
 
 packages=(
@@ -26,6 +27,13 @@ packages=(
 )
 if [[ "${1:-}" == "fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
+fi
+if [[ "${1:-}" == "quality" ]]; then
+  # `make quality` corpus: synthetic speech (espeak-ng, festival voices),
+  # rendered instruments (fluidsynth + General MIDI soundfont), the recorded
+  # speech of alsa-utils, sox to cut/resample; scipy for the librosa baseline.
+  packages+=(espeak-ng festival festvox-kallpc16k festvox-us-slt-hts fluidsynth fluid-soundfont-gm alsa-utils sox
+             python3-scipy)
 fi
 
 missing=()

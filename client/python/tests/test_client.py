@@ -83,7 +83,7 @@ def test_info_lists_limits_presets_and_methods(client):
     h = info.presets["hifigan"].config
     assert (h["sample_rate_hertz"], h["n_fft"], h["hop_length"], h["n_mels"]) == (22050, 1024, 256, 80)
     assert h["scale"] == "ln" and h["framing"] == "hifigan-reflect"
-    assert {"gl", "fgla", "pghi", "pghi-fgla", "refine"} <= set(info.methods)
+    assert {"gl", "fgla", "pghi", "pghi-fgla", "refine", "joint"} <= set(info.methods)
     assert "specinv.v1.Spectrogram/InvertMelStream" in info.implemented_rpcs
     assert not info.auth_required and not info.tls_enabled
 
