@@ -117,7 +117,7 @@ def main():
         print("%-6d %-22s %-12s " % (r["rate"], r["signal"], r["method"]) +
               " ".join(fmt(r.get(k), spec) for k, _, spec in COLUMNS))
     print()
-    print("means per rate, class and method (t/librosa: mean of the per-clip time ratios)")
+    print("means per rate, class and method (cpu/librosa: mean of the per-clip CPU-time ratios)")
     print("%-6s %-7s %-12s " % ("rate", "class", "method") + " ".join(
         "%*s" % (len(spec % 0.0), label) for _, label, spec in COLUMNS))
     groups = collections.defaultdict(list)

@@ -128,9 +128,6 @@ absl::StatusOr<Prepared> PrepareInvertSpectrogram(const RpcEnv& env, const v1::I
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
   shape.length = samples;
-  if (request.options().method() == v1::INVERSION_METHOD_UNSPECIFIED) {
-    options->method = DefaultInversionMethod(shape, *options);
-  }
   a.cost = InversionCost(shape, *options);
   if (request.has_phase()) a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, SaturatingMul(SaturatingMul(frames, bins), 12));
   a.cost.peak_bytes = SaturatingAdd(
