@@ -6,7 +6,8 @@
 #   music    piano, violin, trumpet: a short MIDI phrase this script writes,
 #            rendered by fluidsynth with the General MIDI soundfont
 # Every clip is mono, peak-normalised to -3 dBFS, cut to 3 s and written at
-# 22050 Hz and 16000 Hz: OUT/22050/<name>.wav and OUT/16000/<name>.wav.
+# 22050 Hz and 16000 Hz without dither (so rebuilding gives the same clips):
+# OUT/22050/<name>.wav and OUT/16000/<name>.wav.
 # Existing clips are kept (delete OUT to rebuild).
 #   bench/quality/make_corpus.sh OUT
 set -euo pipefail
@@ -94,7 +95,7 @@ for f in "$raw"/*.wav; do
   for rate in 22050 16000; do
     dst="$out/$rate/$name.wav"
     # Leading silence trimmed so the 3 s hold signal; short clips padded.
-    [[ -s "$dst" ]] || sox -q -V1 "$f" -b 16 -c 1 "$dst" silence 1 0.01 0.1% rate -v "$rate" gain -n -3 trim 0 3 pad 0 3 \
+    [[ -s "$dst" ]] || sox -q -V1 -D "$f" -b 16 -c 1 "$dst" silence 1 0.01 0.1% rate -v "$rate" gain -n -3 trim 0 3 pad 0 3 \
       trim 0 3
   done
 done
