@@ -59,7 +59,8 @@ TEST_F(ServiceTest, GetServerInfoReportsPresetsMethodsLimitsAndPool) {
     EXPECT_DOUBLE_EQ(p.config().sample_rate_hertz(), preset->sample_rate) << p.name();
     EXPECT_FALSE(p.description().empty()) << p.name();
   }
-  EXPECT_EQ(info.methods_size(), 5);
+  EXPECT_EQ(info.methods_size(), 6);
+  EXPECT_EQ(info.methods(5), v1::INVERSION_METHOD_JOINT);
   const server::ServerOptions options = TestOptions();
   EXPECT_EQ(info.limits().max_message_bytes(), options.limits.max_message_bytes);
   EXPECT_EQ(info.limits().max_iterations(), options.limits.max_iterations);
@@ -238,7 +239,8 @@ MelCase MakeMelCase(int64_t num_samples = 22050) {
 
 TEST_F(ServiceTest, InvertMelMatchesCoreBitExactly) {
   const MelCase mc = MakeMelCase();
-  for (v1::InversionMethod method : {v1::INVERSION_METHOD_FGLA, v1::INVERSION_METHOD_PGHI_FGLA}) {
+  for (v1::InversionMethod method :
+       {v1::INVERSION_METHOD_FGLA, v1::INVERSION_METHOD_PGHI_FGLA, v1::INVERSION_METHOD_JOINT}) {
     v1::InvertMelRequest request;
     *request.mutable_mel() = MatrixTensor(mc.log_mel);
     request.mutable_config()->set_preset("hifigan");
@@ -251,7 +253,9 @@ TEST_F(ServiceTest, InvertMelMatchesCoreBitExactly) {
     ASSERT_TRUE(status.ok()) << status.error_message();
 
     InversionOptions options;
-    options.method = method == v1::INVERSION_METHOD_FGLA ? InversionMethod::kFastGriffinLim : InversionMethod::kPghiFgla;
+    options.method = method == v1::INVERSION_METHOD_FGLA        ? InversionMethod::kFastGriffinLim
+                     : method == v1::INVERSION_METHOD_PGHI_FGLA ? InversionMethod::kPghiFgla
+                                                                : InversionMethod::kJoint;
     options.iterations = 8;
     auto expected = InvertMel(mc.fx, mc.linear_mel, options);
     ASSERT_TRUE(expected.ok()) << expected.status();
