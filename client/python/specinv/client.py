@@ -519,8 +519,9 @@ class Client:
                 arrays, or a 3-D array (batch, n_mels, frames), is inverted as
                 one InvertMelBatch call in parallel on the server.
             preset: the front end the mel was made with.
-            method: "fgla" (default), "gl", "pghi", "pghi-fgla", "refine" or
-                "joint".
+            method: "gl", "fgla", "pghi", "pghi-fgla", "refine" or "joint";
+                None (default) lets the server pick the best method within
+                its default time budget (joint at the default iterations).
             layout: "bins-frames", or "frames-bins" for (frames, n_mels).
             domain: "scaled" (default: compressed with the config's scale) or
                 "linear" (plain mel, W |X|^power).
