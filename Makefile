@@ -7,7 +7,7 @@ BUILD_FUZZ := build/fuzz
 CCACHE = $(shell command -v ccache 2>/dev/null)
 CMAKE_COMMON = -G Ninja -DSPECINV_WERROR=ON $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run test bench fault-test deploy-test fuzz clean
+.PHONY: all deps build run test bench quality fault-test deploy-test fuzz clean
 
 all: build
 
@@ -36,6 +36,16 @@ test: deps
 
 bench: build
 	@$(BUILD_RELEASE)/bench/specinv_bench --benchmark_min_time=0.5
+
+# Mel-inversion quality table (a few minutes): builds a small corpus from
+# Debian-packaged speech and instrument sources, then compares librosa's
+# mel_to_audio, specinv's methods and the true-magnitude ceiling
+# (bench/quality/).
+QUALITY_METHODS ?= fgla,pghi_fgla,refine
+quality: build
+	@bench/quality/make_corpus.sh out/quality/corpus
+	@/usr/bin/python3 bench/quality/quality_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \
+	  --corpus out/quality/corpus --methods $(QUALITY_METHODS)
 
 fault-test: build
 	@tests/fault/fault_test.sh $(BUILD_RELEASE)

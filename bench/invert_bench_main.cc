@@ -26,6 +26,11 @@
 // times mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
 // relative residual).
 //
+// --score NAME=FILE (repeatable) scores a reconstruction made elsewhere
+// (e.g. bench/librosa_baseline.py) exactly like the methods' own: a row NAME
+// with SC_lin, SC_mel, STOI, ESTOI, LSD, MR-STFT of FILE (decoded and
+// resampled like the input) and no time ("nan").
+//
 // --output-dir DIR writes each method's reconstruction to DIR/<method>.wav
 // (32-bit float WAV at the configured rate; DIR is created if missing).
 //
@@ -71,6 +76,7 @@ struct Args {
   int iterations = 32;
   int refine_iterations = 0;
   std::string output_dir;  // empty: write no audio
+  std::vector<std::pair<std::string, std::string>> scores;  // --score NAME=FILE
   int threads = 1;
   bool refine_log = false;
   std::string init = "zero";
@@ -93,11 +99,11 @@ void Usage() {
   std::cerr << "usage: specinv-invert-bench --input FILE [--preset NAME] [--methods m1,m2,...]\n"
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
-               "  [--output-dir DIR]\n"
+               "  [--output-dir DIR] [--score NAME=FILE ...]\n"
                "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
-               "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine\n";
+               "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine, joint\n";
 }
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -127,6 +133,15 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--mel-inverse") a->mel_inverse = value();
     else if (k == "--json") a->json = true;
     else if (k == "--output-dir") a->output_dir = value();
+    else if (k == "--score") {
+      const std::string v = value();
+      const size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "--score needs NAME=FILE\n";
+        return false;
+      }
+      a->scores.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    }
     else if (k == "--no-fork") a->fork_each = false;
     else if (k == "--sample-rate") a->sample_rate = std::stod(value());
     else if (k == "--n-fft") a->n_fft = std::stoi(value());
@@ -213,15 +228,70 @@ std::string JsonNumber(double v, int precision) {
 std::string Format(const Row& r, bool json) {
   if (json) {
     return absl::StrFormat(
-        "{\"method\": \"%s\", \"iterations\": %d, \"ms\": %.2f, \"cpu_ms\": %.2f, \"sc_lin_db\": %.3f, "
+        "{\"method\": \"%s\", \"iterations\": %d, \"ms\": %s, \"cpu_ms\": %s, \"sc_lin_db\": %.3f, "
         "\"sc_mel_db\": %.3f, \"stoi\": %s, \"estoi\": %s, \"lsd_db\": %s, \"mr_stft\": %s, "
-        "\"peak_rss_mb\": %.1f}",
-        r.method, r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, JsonNumber(r.stoi, 4),
-        JsonNumber(r.estoi, 4), JsonNumber(r.lsd_db, 3), JsonNumber(r.mr_stft, 4), r.peak_rss_mb);
+        "\"peak_rss_mb\": %s}",
+        r.method, r.iterations, JsonNumber(r.ms, 2), JsonNumber(r.cpu_ms, 2), r.sc_lin_db, r.sc_mel_db,
+        JsonNumber(r.stoi, 4), JsonNumber(r.estoi, 4), JsonNumber(r.lsd_db, 3), JsonNumber(r.mr_stft, 4),
+        JsonNumber(r.peak_rss_mb, 1));
   }
   return absl::StrFormat("%-10s %6d %10.1f %10.1f %10.2f %10.2f %7.4f %7.4f %8.2f %8.4f %10.1f", r.method,
                          r.iterations, r.ms, r.cpu_ms, r.sc_lin_db, r.sc_mel_db, r.stoi, r.estoi, r.lsd_db,
                          r.mr_stft, r.peak_rss_mb);
+}
+
+// Fills the quality measures of `out` (a reconstruction of `audio`) into `row`.
+bool ScoreAudio(const FeatureExtractor& fx, const std::vector<float>& audio, const RealMatrix& magnitude,
+                const RealMatrix& mel, const std::vector<float>& out, Row* row, std::string* error) {
+  auto mag = fx.Magnitude(out);
+  if (!mag.ok()) {
+    *error = mag.status().ToString();
+    return false;
+  }
+  if (mag->cols() != magnitude.cols()) {
+    *error = absl::StrFormat("reconstruction has %d frames, the input %d", mag->cols(), magnitude.cols());
+    return false;
+  }
+  row->sc_lin_db = ScDb(magnitude, *mag);
+  row->sc_mel_db = ScDb(mel, fx.MagnitudeToMel(*mag));
+  if (out.size() == audio.size()) {
+    const double rate = fx.config().sample_rate;
+    if (auto d = ComputeStoi(audio, out, rate); d.ok()) row->stoi = *d;
+    if (auto d = ComputeStoi(audio, out, rate, StoiOptions{.extended = true}); d.ok()) row->estoi = *d;
+    LogSpectralDistanceOptions lsd;
+    lsd.stft = fx.config().stft;
+    if (auto d = LogSpectralDistance(audio, out, lsd); d.ok()) row->lsd_db = *d;
+    if (auto d = ComputeMultiResolutionStftDistance(audio, out); d.ok()) row->mr_stft = d->total;
+  }
+  return true;
+}
+
+// Decodes `path` like the input (resampled to the configuration's rate) and
+// scores it; ms and cpu_ms are NaN (the time was taken elsewhere).
+Row ScoreFile(const FeatureExtractor& fx, const std::string& name, const std::string& path,
+              const std::vector<float>& audio, const RealMatrix& magnitude, const RealMatrix& mel,
+              std::string* error) {
+  Row row;
+  row.method = name;
+  row.ms = std::numeric_limits<double>::quiet_NaN();
+  row.cpu_ms = std::numeric_limits<double>::quiet_NaN();
+  row.peak_rss_mb = std::numeric_limits<double>::quiet_NaN();
+  auto bytes = ReadFileBytes(path);
+  if (!bytes.ok()) {
+    *error = bytes.status().ToString();
+    return row;
+  }
+  DecodeOptions d;
+  d.target_sample_rate = fx.config().sample_rate;
+  auto decoded = DecodeAudio(AsBytes(*bytes), d);
+  if (!decoded.ok()) {
+    *error = decoded.status().ToString();
+    return row;
+  }
+  std::vector<float> out = std::move(decoded->samples);
+  out.resize(audio.size(), 0.0f);
+  ScoreAudio(fx, audio, magnitude, mel, out, &row, error);
+  return row;
 }
 
 // Runs one method; returns its row (or an error message in `error`).
@@ -294,23 +364,8 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     return row;
   }
   row.iterations = result->iterations_run;
-  auto mag = fx.Magnitude(result->audio);
-  if (!mag.ok()) {
-    *error = mag.status().ToString();
-    return row;
-  }
-  row.sc_lin_db = ScDb(magnitude, *mag);
-  row.sc_mel_db = ScDb(mel, fx.MagnitudeToMel(*mag));
   const std::vector<float>& out = result->audio;
-  if (out.size() == audio.size()) {
-    const double rate = fx.config().sample_rate;
-    if (auto d = ComputeStoi(audio, out, rate); d.ok()) row.stoi = *d;
-    if (auto d = ComputeStoi(audio, out, rate, StoiOptions{.extended = true}); d.ok()) row.estoi = *d;
-    LogSpectralDistanceOptions lsd;
-    lsd.stft = fx.config().stft;
-    if (auto d = LogSpectralDistance(audio, out, lsd); d.ok()) row.lsd_db = *d;
-    if (auto d = ComputeMultiResolutionStftDistance(audio, out); d.ok()) row.mr_stft = d->total;
-  }
+  if (!ScoreAudio(fx, audio, magnitude, mel, out, &row, error)) return row;
   if (!args.output_dir.empty()) {
     auto wav = EncodeAudio(out, fx.config().sample_rate, AudioEncoding::kWavFloat32);
     if (!wav.ok()) {
@@ -455,6 +510,16 @@ int Main(int argc, char** argv) {
     int child = 0;
     waitpid(pid, &child, 0);
     if (!WIFEXITED(child) || WEXITSTATUS(child) != 0) status = 1;
+  }
+  for (const auto& [name, path] : args.scores) {
+    std::string error;
+    const Row row = ScoreFile(*fx, name, path, audio, *magnitude, mel, &error);
+    if (!error.empty()) {
+      std::cerr << name << ": " << error << "\n";
+      status = 1;
+      continue;
+    }
+    std::cout << Format(row, args.json) << "\n" << std::flush;
   }
   return status;
 }

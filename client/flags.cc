@@ -193,7 +193,10 @@ std::string DescribeConfig(const v1::SpectrogramConfig& c) {
 
 void AddInversionFlags(CLI::App* app, InversionFlags* f) {
   const std::string g = "Inversion";
-  app->add_option("--method", f->method, "gl, fgla, pghi, pghi-fgla, refine")->capture_default_str()->group(g);
+  app->add_option("--method", f->method,
+                  "gl, fgla, pghi, pghi-fgla, refine, joint; unset: the server picks the best method within its "
+                  "default time budget (joint for a mel at the default iterations)")
+      ->group(g);
   app->add_option("--iterations", f->iterations, "iterations (server default 32)")->group(g);
   app->add_option("--momentum", f->momentum, "fast Griffin-Lim momentum, [0, 2)")->group(g);
   app->add_option("--phase-init", f->phase_init, "zero, random")->group(g);

@@ -106,7 +106,7 @@ std::string DescribeConfig(const v1::SpectrogramConfig& config);
 // --- InversionOptions ------------------------------------------------------
 
 struct InversionFlags {
-  std::string method = "fgla";
+  std::string method;  // empty: INVERSION_METHOD_UNSPECIFIED, the server's pick
   std::optional<int> iterations;
   std::optional<double> momentum;
   std::string phase_init;

@@ -6,6 +6,7 @@
 #   scripts/install-deps.sh deploy   only the container tools of `make deploy-test`
 #                                    (podman, podman-compose, runc; debootstrap for
 #                                    a local base image when no registry is reachable)
+#   scripts/install-deps.sh quality  also the corpus sources of `make quality`
 set -euo pipefail
 
 packages=(
@@ -34,6 +35,12 @@ if [[ "${1:-}" == "fuzz" ]]; then
 elif [[ "${1:-}" == "deploy" ]]; then
   # The image compiles inside the container: the host needs only the engine.
   packages=(podman podman-compose runc debootstrap)
+elif [[ "${1:-}" == "quality" ]]; then
+  # `make quality` corpus: synthetic speech (espeak-ng, festival voices),
+  # rendered instruments (fluidsynth + General MIDI soundfont), the recorded
+  # speech of alsa-utils, sox to cut/resample; scipy for the librosa baseline.
+  packages+=(espeak-ng festival festvox-kallpc16k festvox-us-slt-hts fluidsynth fluid-soundfont-gm alsa-utils sox
+             python3-scipy)
 fi
 
 missing=()

@@ -697,6 +697,7 @@ v1::InversionMethod ToProtoMethod(InversionMethod method) {
     case InversionMethod::kPghi: return v1::INVERSION_METHOD_PGHI;
     case InversionMethod::kPghiFgla: return v1::INVERSION_METHOD_PGHI_FGLA;
     case InversionMethod::kRefine: return v1::INVERSION_METHOD_REFINE;
+    case InversionMethod::kJoint: return v1::INVERSION_METHOD_JOINT;
   }
   return v1::INVERSION_METHOD_UNSPECIFIED;
 }
@@ -719,6 +720,14 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
                             "input: use InvertMel)");
       }
       o.method = InversionMethod::kRefine;
+      break;
+    case v1::INVERSION_METHOD_JOINT:
+      if (!mel_input) {
+        return InvalidField(Join(path, "method"),
+                            "must not be INVERSION_METHOD_JOINT for a linear magnitude (joint needs mel "
+                            "input: use InvertMel)");
+      }
+      o.method = InversionMethod::kJoint;
       break;
     default: return UnknownEnum(Join(path, "method"), proto.method());
   }

@@ -289,6 +289,8 @@ void AddBenchFlags(CLI::App* app, BenchArgs* args) {
                   "in-process job queue (-1 = 2 x workers), as specinv-server --queue-depth")
       ->capture_default_str()
       ->group(p);
+  // The load generator keeps fgla unless told otherwise, so its figures stay comparable.
+  args->inversion.method = "fgla";
   AddInversionFlags(app, &args->inversion);
   AddConfigFlags(app, &args->config);
 }

@@ -93,7 +93,9 @@ absl::Status RunInvert(CommandContext& ctx, const InvertArgs& args) {
   if (absl::Status w = WriteAudio(response->audio(), plan->file_kind, args.output.output); !w.ok()) {
     return w;
   }
-  ctx.Print("%s: %.3f s at %d Hz -> %s\n", EnumName(request->options().method()).c_str(),
+  const v1::InversionMethod method = request->options().method();
+  ctx.Print("%s: %.3f s at %d Hz -> %s\n",
+            method == v1::INVERSION_METHOD_UNSPECIFIED ? "server's default method" : EnumName(method).c_str(),
             response->audio().duration_seconds(), response->audio().sample_rate_hertz(),
             args.output.output.c_str());
   ctx.Print("SC_mel %.2f dB after %d iterations (%s), %.1f ms on a worker, %.1f ms queued\n",

@@ -173,6 +173,9 @@ absl::StatusOr<Prepared> PrepareInvertMelItem(const RpcEnv& env, const v1::Inver
   shape.frames = frames;
   shape.n_mels = config->n_mels;
   shape.length = samples;
+  if (request.options().method() == v1::INVERSION_METHOD_UNSPECIFIED) {
+    options->method = DefaultInversionMethod(shape, *options);
+  }
   a.cost = InversionCost(shape, *options);
   a.cost.peak_bytes = SaturatingAdd(
       a.cost.peak_bytes,

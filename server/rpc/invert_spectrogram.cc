@@ -128,6 +128,12 @@ absl::StatusOr<Prepared> PrepareInvertSpectrogram(const RpcEnv& env, const v1::I
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
   shape.length = samples;
+  if (request.options().method() == v1::INVERSION_METHOD_UNSPECIFIED) {
+    // A given phase is applied to the options on the worker; it is a gl/fgla start.
+    InversionOptions chosen = *options;
+    if (request.has_phase()) chosen.init = PhaseInit::kGiven;
+    options->method = DefaultInversionMethod(shape, chosen);
+  }
   a.cost = InversionCost(shape, *options);
   if (request.has_phase()) a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, SaturatingMul(SaturatingMul(frames, bins), 12));
   a.cost.peak_bytes = SaturatingAdd(

@@ -35,7 +35,7 @@ void FillServerInfo(const ServerFacts& facts, v1::GetServerInfoResponse* respons
     FromFeatureConfig(*preset, p->mutable_config());
   }
   for (InversionMethod m : {InversionMethod::kGriffinLim, InversionMethod::kFastGriffinLim, InversionMethod::kPghi,
-                            InversionMethod::kPghiFgla, InversionMethod::kRefine}) {
+                            InversionMethod::kPghiFgla, InversionMethod::kRefine, InversionMethod::kJoint}) {
     response->add_methods(ToProtoMethod(m));
   }
   const ServiceLimits& limits = *facts.limits;

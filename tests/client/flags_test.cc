@@ -146,7 +146,7 @@ TEST(InversionFlagsTest, ToOptions) {
 TEST(InversionFlagsTest, DefaultsLeaveServerDefaults) {
   absl::StatusOr<v1::InversionOptions> o = ToInversionOptions(InversionFlags());
   ASSERT_TRUE(o.ok());
-  EXPECT_EQ(o->method(), v1::INVERSION_METHOD_FGLA);
+  EXPECT_EQ(o->method(), v1::INVERSION_METHOD_UNSPECIFIED);
   EXPECT_FALSE(o->has_iterations());
   EXPECT_FALSE(o->has_momentum());
   EXPECT_FALSE(o->has_tolerance());

@@ -295,13 +295,13 @@ TEST_F(GriffinLimTest, InvalidInputs) {
 }
 
 TEST(InversionNames, ParseAndName) {
-  for (const char* name : {"gl", "fgla", "pghi", "pghi_fgla", "refine"}) {
+  for (const char* name : {"gl", "fgla", "pghi", "pghi_fgla", "refine", "joint"}) {
     auto m = ParseInversionMethod(name);
     ASSERT_TRUE(m.ok()) << name;
     EXPECT_EQ(InversionMethodName(*m), name);
   }
   EXPECT_EQ(ParseInversionMethod("adam").status().message(),
-            "method must be one of gl, fgla, pghi, pghi_fgla, refine; got \"adam\"");
+            "method must be one of gl, fgla, pghi, pghi_fgla, refine, joint; got \"adam\"");
   EXPECT_EQ(*ParsePhaseInit("random"), PhaseInit::kRandom);
   EXPECT_FALSE(ParsePhaseInit("pi").ok());
 }

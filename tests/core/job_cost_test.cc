@@ -95,6 +95,54 @@ TEST(InversionCostTest, GrowsWithFramesAndCountsTheMelStage) {
   EXPECT_GT(InversionCost(shape, options).peak_bytes, mel.peak_bytes);
 }
 
+TEST(InversionCostTest, JointCountsTheRefineStageAndTheMelProjection) {
+  InversionShape shape{1024, 1000, 80, 256000};
+  InversionOptions refine;
+  refine.method = InversionMethod::kRefine;
+  InversionOptions joint = refine;
+  joint.method = InversionMethod::kJoint;
+  const JobCost r = InversionCost(shape, refine);
+  const JobCost j = InversionCost(shape, joint);
+  // The same L-BFGS buffers plus the inverse Gram matrix (80 x 80 floats at least).
+  EXPECT_GE(j.peak_bytes, r.peak_bytes + 80 * 80 * 4);
+  EXPECT_GT(j.work_flops, r.work_flops);
+  // The projection is per Griffin-Lim iteration: more iterations, more extra work than refine's.
+  joint.iterations = refine.iterations = 200;
+  EXPECT_GT(InversionCost(shape, joint).work_flops - InversionCost(shape, refine).work_flops,
+            j.work_flops - r.work_flops);
+  // Magnitude input: nothing to project, the cost of refine.
+  shape.n_mels = 0;
+  EXPECT_EQ(InversionCost(shape, joint).peak_bytes, InversionCost(shape, refine).peak_bytes);
+}
+
+TEST(DefaultInversionMethodTest, BestMethodWithinTheBudget) {
+  const InversionShape mel{1024, 1000, 80, 256000};
+  const InversionShape linear{1024, 1000, 0, 256000};
+  InversionOptions o;  // default iterations
+  EXPECT_EQ(DefaultInversionMethod(mel, o), InversionMethod::kJoint);
+  EXPECT_EQ(DefaultInversionMethod(linear, o), InversionMethod::kPghiFgla);
+  // The budget is per frame: a clip ten times longer gets the same method.
+  EXPECT_EQ(DefaultInversionMethod(InversionShape{1024, 10000, 80, 2560000}, o), InversionMethod::kJoint);
+  // Whatever is chosen fits the budget; a dearer request falls back.
+  o.iterations = 150;
+  const InversionMethod dear = DefaultInversionMethod(mel, o);
+  EXPECT_NE(dear, InversionMethod::kJoint);
+  InversionOptions joint = o;
+  joint.method = InversionMethod::kJoint;
+  InversionOptions chosen = o;
+  chosen.method = dear;
+  EXPECT_LT(InversionCost(mel, chosen).work_flops, InversionCost(mel, joint).work_flops);
+  o.iterations = 1000000;
+  EXPECT_EQ(DefaultInversionMethod(mel, o), InversionMethod::kFastGriffinLim);
+  // A random or given start and librosa precision are gl/fgla features.
+  InversionOptions random;
+  random.init = PhaseInit::kRandom;
+  EXPECT_EQ(DefaultInversionMethod(mel, random), InversionMethod::kFastGriffinLim);
+  InversionOptions exact;
+  exact.librosa_precision = true;
+  EXPECT_EQ(DefaultInversionMethod(linear, exact), InversionMethod::kFastGriffinLim);
+}
+
 TEST(DecodeCostTest, ResampledLengthMatchesTheResampler) {
   const std::vector<float> audio = testing::Sine(440.0, 16000.0, 16000);
   for (double to : {22050.0, 8000.0, 44100.0}) {

@@ -59,7 +59,8 @@ TEST_F(ServiceTest, GetServerInfoReportsPresetsMethodsLimitsAndPool) {
     EXPECT_DOUBLE_EQ(p.config().sample_rate_hertz(), preset->sample_rate) << p.name();
     EXPECT_FALSE(p.description().empty()) << p.name();
   }
-  EXPECT_EQ(info.methods_size(), 5);
+  EXPECT_EQ(info.methods_size(), 6);
+  EXPECT_EQ(info.methods(5), v1::INVERSION_METHOD_JOINT);
   const server::ServerOptions options = TestOptions();
   EXPECT_EQ(info.limits().max_message_bytes(), options.limits.max_message_bytes);
   EXPECT_EQ(info.limits().max_iterations(), options.limits.max_iterations);
@@ -238,7 +239,8 @@ MelCase MakeMelCase(int64_t num_samples = 22050) {
 
 TEST_F(ServiceTest, InvertMelMatchesCoreBitExactly) {
   const MelCase mc = MakeMelCase();
-  for (v1::InversionMethod method : {v1::INVERSION_METHOD_FGLA, v1::INVERSION_METHOD_PGHI_FGLA}) {
+  for (v1::InversionMethod method :
+       {v1::INVERSION_METHOD_FGLA, v1::INVERSION_METHOD_PGHI_FGLA, v1::INVERSION_METHOD_JOINT}) {
     v1::InvertMelRequest request;
     *request.mutable_mel() = MatrixTensor(mc.log_mel);
     request.mutable_config()->set_preset("hifigan");
@@ -251,7 +253,9 @@ TEST_F(ServiceTest, InvertMelMatchesCoreBitExactly) {
     ASSERT_TRUE(status.ok()) << status.error_message();
 
     InversionOptions options;
-    options.method = method == v1::INVERSION_METHOD_FGLA ? InversionMethod::kFastGriffinLim : InversionMethod::kPghiFgla;
+    options.method = method == v1::INVERSION_METHOD_FGLA        ? InversionMethod::kFastGriffinLim
+                     : method == v1::INVERSION_METHOD_PGHI_FGLA ? InversionMethod::kPghiFgla
+                                                                : InversionMethod::kJoint;
     options.iterations = 8;
     auto expected = InvertMel(mc.fx, mc.linear_mel, options);
     ASSERT_TRUE(expected.ok()) << expected.status();
@@ -291,7 +295,7 @@ TEST_F(ServiceTest, InvertMelWarnsAboutAMisdeclaredMelDomain) {
 
 TEST_F(ServiceTest, InvertMelAcceptsFramesBinsNpyLinearAndNormalisedInput) {
   const MelCase mc = MakeMelCase(11025);
-  InversionOptions options;
+  InversionOptions options;  // fgla, named in the requests
   options.iterations = 4;
   const std::vector<float> expected = InvertMel(mc.fx, mc.linear_mel, options)->audio;
 
@@ -301,6 +305,7 @@ TEST_F(ServiceTest, InvertMelAcceptsFramesBinsNpyLinearAndNormalisedInput) {
   request.mutable_mel()->set_layout(v1::TENSOR_LAYOUT_FRAMES_BINS);
   request.set_input_domain(v1::MEL_DOMAIN_LINEAR);
   request.mutable_config()->set_preset("hifigan");
+  request.mutable_options()->set_method(v1::INVERSION_METHOD_FGLA);
   request.mutable_options()->set_iterations(4);
   request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
   v1::InvertMelResponse response;
@@ -321,6 +326,7 @@ TEST_F(ServiceTest, InvertMelAcceptsFramesBinsNpyLinearAndNormalisedInput) {
   }
   *norm_request.mutable_mel() = MatrixTensor(normalised);
   norm_request.mutable_config()->set_preset("hifigan");
+  norm_request.mutable_options()->set_method(v1::INVERSION_METHOD_FGLA);
   norm_request.mutable_options()->set_iterations(4);
   norm_request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_WAV_FLOAT32);
   auto ctx2 = Context();
@@ -446,6 +452,7 @@ TEST_F(ServiceTest, InvertMelOutputLength) {
   ASSERT_EQ(natural.size(), 43u * 256u);
   // A length the frames can produce is the engine's own (core decides).
   InversionOptions options;
+  options.method = InversionMethod::kJoint;  // the server's pick for a mel that names no method
   options.iterations = 2;
   options.length = 11100;
   EXPECT_EQ(invert(11100), InvertMel(mc.fx, mc.linear_mel, options)->audio);
@@ -476,6 +483,7 @@ TEST_F(ServiceTest, InvertSpectrogramMatchesCore) {
   grpc::Status status = server_.stub().InvertSpectrogram(ctx.get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   InversionOptions options;
+  options.method = InversionMethod::kPghiFgla;  // the server's pick for a magnitude that names no method
   options.iterations = 6;
   auto expected = InvertMagnitude(fx.stft(), magnitude, options);
   ASSERT_TRUE(expected.ok());
@@ -532,6 +540,7 @@ TEST_F(ServiceTest, InvertMelStreamSendsProgressThenTheUnaryResult) {
   v1::InvertMelRequest request;
   *request.mutable_mel() = MatrixTensor(mc.log_mel);
   request.mutable_config()->set_preset("hifigan");
+  request.mutable_options()->set_method(v1::INVERSION_METHOD_FGLA);
   request.mutable_options()->set_iterations(12);
   request.mutable_options()->set_progress_interval_iterations(3);
   request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_WAV_FLOAT32);

@@ -519,7 +519,9 @@ class Client:
                 arrays, or a 3-D array (batch, n_mels, frames), is inverted as
                 one InvertMelBatch call in parallel on the server.
             preset: the front end the mel was made with.
-            method: "fgla" (default), "gl", "pghi", "pghi-fgla" or "refine".
+            method: "gl", "fgla", "pghi", "pghi-fgla", "refine" or "joint";
+                None (default) lets the server pick the best method within
+                its default time budget (joint at the default iterations).
             layout: "bins-frames", or "frames-bins" for (frames, n_mels).
             domain: "scaled" (default: compressed with the config's scale) or
                 "linear" (plain mel, W |X|^power).
@@ -597,7 +599,7 @@ class Client:
                 ``iterations=0`` the result is the inverse STFT of
                 magnitude * exp(i phase).
             preset, method, layout, length, output_rate, progress, **options: as for
-                :meth:`invert_mel` ("refine" is not available here).
+                :meth:`invert_mel` ("refine" and "joint" are not available here).
 
         Returns:
             ``(audio, sample_rate)`` as an :class:`InversionResult`.

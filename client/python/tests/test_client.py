@@ -83,7 +83,7 @@ def test_info_lists_limits_presets_and_methods(client):
     h = info.presets["hifigan"].config
     assert (h["sample_rate_hertz"], h["n_fft"], h["hop_length"], h["n_mels"]) == (22050, 1024, 256, 80)
     assert h["scale"] == "ln" and h["framing"] == "hifigan-reflect"
-    assert {"gl", "fgla", "pghi", "pghi-fgla", "refine"} <= set(info.methods)
+    assert {"gl", "fgla", "pghi", "pghi-fgla", "refine", "joint"} <= set(info.methods)
     assert "specinv.v1.Spectrogram/InvertMelStream" in info.implemented_rpcs
     assert not info.auth_required and not info.tls_enabled
 
@@ -273,7 +273,8 @@ def test_invert_mel_round_trip(client, hifigan):
     # reports -22.4 dB (0.076) for its own last iteration.
     assert sc < 0.12, sc
     assert result.spectral_convergence_db < -18
-    assert result.iterations_run == 32 and result.stop_reason == "iterations"
+    # No method named: the server picks joint for a mel (32 Griffin-Lim + 50 L-BFGS iterations).
+    assert result.iterations_run == 32 + 50 and result.stop_reason == "iterations"
     assert result.effective_config["n_mels"] == 80
 
     # Without `length` the audio has the length the frames imply (frames * hop for hifigan).
@@ -297,8 +298,8 @@ def test_invert_mel_denormalizes(client):
     mean = mel.mean(axis=1)
     std = mel.std(axis=1) + 0.1
     normalized = (mel - mean[:, None]) / std[:, None]
-    a, _ = client.invert_mel(mel, iterations=4)
-    b, _ = client.invert_mel(normalized, iterations=4, mean=mean, std=std)
+    a, _ = client.invert_mel(mel, method="fgla", iterations=4)
+    b, _ = client.invert_mel(normalized, method="fgla", iterations=4, mean=mean, std=std)
     np.testing.assert_allclose(b, a, atol=1e-4)
 
 
@@ -318,7 +319,8 @@ def test_batch_returns_one_result_per_item(client):
 def test_progress_callback_sees_increasing_fractions(client):
     mel = client.analyze(glide(), SR)
     events = []
-    streamed = client.invert_mel(mel, iterations=24, mel_inverse="pseudo-inverse", progress=events.append)
+    streamed = client.invert_mel(mel, method="fgla", iterations=24, mel_inverse="pseudo-inverse",
+                                 progress=events.append)
     # One event per iteration; when the client reads slower than the job runs
     # the server keeps only the latest pending one, so some may be skipped.
     fgla = [e for e in events if e.stage == "fgla"]
@@ -329,15 +331,15 @@ def test_progress_callback_sees_increasing_fractions(client):
     assert all(0 < f <= 1 for f in fractions)
     assert fgla[-1].spectral_convergence_db < fgla[0].spectral_convergence_db
     # The streamed job returns what the unary one does.
-    unary = client.invert_mel(mel, iterations=24, mel_inverse="pseudo-inverse")
+    unary = client.invert_mel(mel, method="fgla", iterations=24, mel_inverse="pseudo-inverse")
     np.testing.assert_array_equal(streamed.audio, unary.audio)
     assert streamed.spectral_convergence_db == unary.spectral_convergence_db
     # The last event's SC is measured inside the last iteration, the result's on the final audio.
     assert streamed.spectral_convergence_db == pytest.approx(fgla[-1].spectral_convergence_db, abs=0.5)
 
     sparse = []
-    client.invert_mel(mel, iterations=24, progress_interval_iterations=8, mel_inverse="pseudo-inverse",
-                      progress=sparse.append)
+    client.invert_mel(mel, method="fgla", iterations=24, progress_interval_iterations=8,
+                      mel_inverse="pseudo-inverse", progress=sparse.append)
     iterations = [e.iteration for e in sparse]
     assert iterations and set(iterations) <= {8, 16, 24} and iterations == sorted(iterations), iterations
 

@@ -115,6 +115,18 @@ void GriffinLimEngine::SetMelTarget(const MelFilterbank* filterbank, const RealM
                     std::vector<float>(static_cast<size_t>(processor_.num_bins()), 0.0f));
 }
 
+void GriffinLimEngine::SetMelProjection(const MelProjection* projection, const RealMatrix* mel) {
+  if (projection == nullptr || mel == nullptr) {
+    projection_ = nullptr;
+    projection_mel_ = nullptr;
+    return;
+  }
+  projection_ = projection;
+  projection_mel_ = mel;
+  slot_projection_.assign(static_cast<size_t>(processor_.num_slots()),
+                          std::vector<float>(static_cast<size_t>(processor_.num_bins() + projection->scratch_size())));
+}
+
 void GriffinLimEngine::MeasureFrame(int slot, int64_t chunk, int64_t frame, const std::complex<float>* spec) {
   const int bins = processor_.num_bins();
   double err = 0.0;
@@ -167,6 +179,12 @@ double GriffinLimEngine::Iterate(bool measure) {
     GriffinLimEngine* self = st->self;
     if (st->measure) self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
     const float* s = self->magnitude_->col(task.frame).data();
+    if (self->projection_ != nullptr) {
+      float* projected = self->slot_projection_[static_cast<size_t>(task.slot)].data();
+      self->projection_->Project(task.spectrum, self->projection_mel_->col(task.frame).data(), projected,
+                                 projected + st->bins);
+      s = projected;
+    }
     float* x = reinterpret_cast<float*>(task.spectrum);
     float* prev = st->store ? reinterpret_cast<float*>(self->previous_.col(task.frame).data()) : nullptr;
     kernels::PhaseUpdate(x, prev, s, st->beta, st->subtract, st->bins);

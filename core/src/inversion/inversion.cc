@@ -13,6 +13,7 @@
 #include "specinv/inversion/griffin_lim.h"
 #include "specinv/inversion/griffin_lim_librosa.h"
 #include "specinv/inversion/mel_inverse.h"
+#include "specinv/inversion/mel_projection.h"
 #include "specinv/inversion/pghi.h"
 #include "specinv/inversion/refine.h"
 
@@ -27,8 +28,11 @@ double ToDb(double ratio) {
 }
 
 bool UsesPghi(InversionMethod m) {
-  return m == InversionMethod::kPghi || m == InversionMethod::kPghiFgla || m == InversionMethod::kRefine;
+  return m == InversionMethod::kPghi || m == InversionMethod::kPghiFgla || m == InversionMethod::kRefine ||
+         m == InversionMethod::kJoint;
 }
+
+bool Refines(InversionMethod m) { return m == InversionMethod::kRefine || m == InversionMethod::kJoint; }
 
 // Mel-domain measurement for InvertMel (nullptrs for magnitude input).
 struct MelTarget {
@@ -110,8 +114,17 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
   engine->Start(&magnitude, init, momentum);
   pghi_phase.reset();  // the first synthesis consumed it
   if (mel.mel != nullptr) engine->SetMelTarget(mel.filterbank, mel.mel, mel.power);
+  std::optional<MelProjection> projection;
+  if (options.method == InversionMethod::kJoint && mel.mel != nullptr) {
+    MelProjectionOptions po;
+    po.power = mel.power;
+    auto created = MelProjection::Create(*mel.filterbank, po);
+    if (!created.ok()) return created.status();
+    projection = *std::move(created);
+    engine->SetMelProjection(&*projection, mel.mel);
+  }
 
-  const bool refine = options.method == InversionMethod::kRefine;
+  const bool refine = Refines(options.method);
   const int gl_iterations = options.method == InversionMethod::kPghi ? 0 : options.iterations;
   const int refine_iterations =
       refine ? (options.refine_iterations > 0 ? options.refine_iterations : kDefaultRefineIterations) : 0;
@@ -211,7 +224,9 @@ absl::StatusOr<InversionMethod> ParseInversionMethod(std::string_view name) {
   if (name == "pghi") return InversionMethod::kPghi;
   if (name == "pghi_fgla") return InversionMethod::kPghiFgla;
   if (name == "refine") return InversionMethod::kRefine;
-  return InvalidField("method", absl::StrFormat("must be one of gl, fgla, pghi, pghi_fgla, refine; got \"%s\"", name));
+  if (name == "joint") return InversionMethod::kJoint;
+  return InvalidField("method",
+                      absl::StrFormat("must be one of gl, fgla, pghi, pghi_fgla, refine, joint; got \"%s\"", name));
 }
 
 std::string_view InversionMethodName(InversionMethod method) {
@@ -221,6 +236,7 @@ std::string_view InversionMethodName(InversionMethod method) {
     case InversionMethod::kPghi: return "pghi";
     case InversionMethod::kPghiFgla: return "pghi_fgla";
     case InversionMethod::kRefine: return "refine";
+    case InversionMethod::kJoint: return "joint";
   }
   return "fgla";
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 namespace specinv {
 
@@ -25,9 +26,15 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   if (options.initial_phase.has_value() || options.initial_complex.has_value()) {
     peak = SaturatingAdd(peak, complex_bytes);
   }
-  const bool refine = options.method == InversionMethod::kRefine;
+  const bool refine = options.method == InversionMethod::kRefine || options.method == InversionMethod::kJoint;
   if (refine) {
     peak = SaturatingAdd(peak, SaturatingMul(signal_bytes, 2 * static_cast<int64_t>(options.refine_history) + 4));
+  }
+  const bool project = options.method == InversionMethod::kJoint && shape.n_mels > 0;
+  if (project) {
+    // The Cholesky factor of the Gram matrix (n_mels^2 floats, double while
+    // it is formed); per-thread frame scratch is negligible.
+    peak = SaturatingAdd(peak, SaturatingMul(SaturatingMul(shape.n_mels, shape.n_mels), 12));
   }
 
   const double fft = 5.0 * shape.n_fft * std::log2(static_cast<double>(std::max(shape.n_fft, 2)));
@@ -40,8 +47,34 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   if (shape.n_mels > 0) {
     cost.work_flops += 4.0 * static_cast<double>(cells) * std::max(options.nnls_iterations, 1);
   }
+  if (project) {
+    // Two projection rounds per frame and Griffin-Lim iteration: W and W^T
+    // (about 2 nonzeros per bin each) and the banded Cholesky solve
+    // (bandwidth 1 for triangular filters: about 8 n_mels).
+    const double per_frame =
+        2.0 * 2.0 * (4.0 * static_cast<double>(bins) + 8.0 * static_cast<double>(shape.n_mels));
+    cost.work_flops += per_frame * static_cast<double>(shape.frames) * std::max(options.iterations, 0);
+  }
   cost.output_samples = shape.length;
   return cost;
+}
+
+InversionMethod DefaultInversionMethod(const InversionShape& shape, const InversionOptions& options) {
+  if (options.librosa_precision || options.init != PhaseInit::kZero) return InversionMethod::kFastGriffinLim;
+  const double n_fft = std::max(shape.n_fft, 2);
+  const double budget = kDefaultBudgetFlopsPerFrame * static_cast<double>(std::max<int64_t>(shape.frames, 1)) *
+                        (n_fft / 1024.0) * std::log2(n_fft) / 10.0;
+  static constexpr InversionMethod kMel[] = {InversionMethod::kJoint, InversionMethod::kRefine,
+                                             InversionMethod::kPghiFgla};
+  static constexpr InversionMethod kLinear[] = {InversionMethod::kPghiFgla};
+  InversionOptions o = options;
+  const std::span<const InversionMethod> candidates = shape.n_mels > 0 ? std::span<const InversionMethod>(kMel)
+                                                                       : std::span<const InversionMethod>(kLinear);
+  for (InversionMethod m : candidates) {
+    o.method = m;
+    if (InversionCost(shape, o).work_flops <= budget) return m;
+  }
+  return InversionMethod::kFastGriffinLim;
 }
 
 }  // namespace specinv

@@ -29,6 +29,7 @@
 #include "specinv/analysis/mel_filterbank.h"
 #include "specinv/analysis/stft.h"
 #include "specinv/base/types.h"
+#include "specinv/inversion/mel_projection.h"
 
 namespace specinv {
 
@@ -64,6 +65,14 @@ class GriffinLimEngine {
   // Measures the spectral convergence on a mel target instead of the
   // magnitude: ||mel - W |X|^power||_F / ||mel||_F. Pass nullptrs to reset.
   void SetMelTarget(const MelFilterbank* filterbank, const RealMatrix* mel, double power);
+
+  // Mel-consistent Griffin-Lim: from the next Iterate on, the magnitude each
+  // frame is given is the projection of its rebuilt frame onto the mel
+  // constraint W |X|^p = mel (mel_projection.h) instead of the Start
+  // magnitude (the phase update is unchanged). `mel` is (n_mels, frames);
+  // both must outlive the iterations. Pass nullptrs to go back to the fixed
+  // magnitude. Adds num_slots * (bins + projection scratch) floats.
+  void SetMelProjection(const MelProjection* projection, const RealMatrix* mel);
 
   // One iteration. When `measure` is true returns the spectral convergence
   // (ratio, not dB) of the estimate before this update (the one the analysis
@@ -107,6 +116,10 @@ class GriffinLimEngine {
   float power_ = 1.0f;
   double mel_energy_ = 0.0;
   std::vector<std::vector<float>> slot_bins_;
+  // Mel projection.
+  const MelProjection* projection_ = nullptr;
+  const RealMatrix* projection_mel_ = nullptr;
+  std::vector<std::vector<float>> slot_projection_;
 };
 
 }  // namespace specinv

@@ -11,6 +11,13 @@
 //   kRefine          pghi+fgla, then L-BFGS on the waveform minimising the mel-domain
 //                    error ||W |STFT(x)|^p - M||^2 (or ||(|STFT(x)|) - S||^2 for a
 //                    magnitude input), see refine.h.
+//   kJoint           joint magnitude-and-phase estimation from a mel: PGHI on the
+//                    mel-inverse magnitude, then fast Griffin-Lim whose magnitude
+//                    is re-estimated every iteration as the projection of the
+//                    rebuilt frame onto the mel constraint W |X|^p = mel
+//                    (mel_projection.h) instead of the fixed mel-inverse
+//                    magnitude, then the L-BFGS stage of kRefine. On a
+//                    magnitude input (nothing to re-estimate) it is kRefine.
 //
 // The PGHI-based methods ignore `init` (PGHI supplies the initial phase).
 // For mel input the mel is first turned into a linear magnitude by NNLS (or
@@ -57,8 +64,8 @@
 
 namespace specinv {
 
-enum class InversionMethod { kGriffinLim, kFastGriffinLim, kPghi, kPghiFgla, kRefine };
-// "gl", "fgla", "pghi", "pghi_fgla", "refine"
+enum class InversionMethod { kGriffinLim, kFastGriffinLim, kPghi, kPghiFgla, kRefine, kJoint };
+// "gl", "fgla", "pghi", "pghi_fgla", "refine", "joint"
 absl::StatusOr<InversionMethod> ParseInversionMethod(std::string_view name);
 std::string_view InversionMethodName(InversionMethod method);
 
@@ -88,8 +95,8 @@ struct InversionOptions {
   std::optional<int64_t> length;  // output samples; unset = implied by the frames
   double tolerance = 0.0;         // stop when relative SC improvement < tolerance (0 = off)
   double time_budget_seconds = 0.0;  // 0 = unlimited
-  int refine_iterations = 0;      // L-BFGS iterations for kRefine (0 = method default)
-  bool refine_log_domain = false; // kRefine: minimise the error of log(mel + eps)
+  int refine_iterations = 0;      // L-BFGS iterations for kRefine/kJoint (0 = method default)
+  bool refine_log_domain = false; // kRefine/kJoint: minimise the error of log(mel + eps)
   int max_threads = 1;
   std::function<absl::Status()> check;                     // cancellation/deadline
   std::function<void(const InversionProgress&)> progress;  // may be empty
@@ -105,7 +112,7 @@ struct InversionOptions {
   bool librosa_precision = false;
 };
 
-// L-BFGS iterations kRefine runs when options.refine_iterations is 0.
+// L-BFGS iterations kRefine and kJoint run when options.refine_iterations is 0.
 inline constexpr int kDefaultRefineIterations = 50;
 
 struct InversionResult {

@@ -35,6 +35,21 @@ struct InversionShape {
 // initial phase) on `shape`. output_samples = shape.length.
 JobCost InversionCost(const InversionShape& shape, const InversionOptions& options);
 
+// The method a request that names none gets: the best-quality method whose
+// work (InversionCost, with `options`' iteration counts) fits the default
+// budget for the clip's length. Candidates, best first: for a mel (shape.n_mels
+// > 0) joint, refine, pghi_fgla, fgla; for a linear magnitude pghi_fgla,
+// fgla. The budget is kDefaultBudgetFlopsPerFrame * frames * (n_fft / 1024)
+// log2(n_fft) / 10, i.e. the work of joint at its defaults (32 Griffin-Lim
+// and 50 L-BFGS iterations) for that many frames, about 0.05 s of one core
+// per second of 22 kHz audio: with default iterations a mel gets joint, and
+// a request raising the iterations falls back to a cheaper method. fgla is
+// the fallback when nothing fits, and the answer when librosa_precision is
+// set or the initial phase is not the default zero (a random or given start
+// is used by gl/fgla only; the PGHI-based methods make their own).
+InversionMethod DefaultInversionMethod(const InversionShape& shape, const InversionOptions& options);
+inline constexpr double kDefaultBudgetFlopsPerFrame = 3.0e7;
+
 }  // namespace specinv
 
 #endif  // SPECINV_INVERSION_INVERSION_COST_H_

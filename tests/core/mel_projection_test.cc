@@ -1,0 +1,163 @@
+// Copyright specinv authors.
+//
+// MelProjection: the projected magnitude reproduces the mel, is the nearest
+// such magnitude, leaves a consistent frame unchanged, zeroes uncovered bins.
+
+#include "specinv/inversion/mel_projection.h"
+
+#include <cmath>
+#include <complex>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "specinv/analysis/mel_filterbank.h"
+
+namespace specinv {
+namespace {
+
+MelFilterbank Filterbank(double fmax) {
+  MelOptions o;
+  o.sample_rate = 22050.0;
+  o.n_fft = 1024;
+  o.n_mels = 80;
+  o.fmax = fmax;
+  return MelFilterbank::Create(o).value();
+}
+
+std::vector<float> Mel(const MelFilterbank& fb, const std::vector<float>& a) {
+  std::vector<float> m(static_cast<size_t>(fb.n_mels()), 0.0f);
+  for (int i = 0; i < fb.n_mels(); ++i) {
+    for (int k = 0; k < fb.row_size(i); ++k) {
+      m[static_cast<size_t>(i)] += fb.row_values(i)[k] * a[static_cast<size_t>(fb.row_begin(i) + k)];
+    }
+  }
+  return m;
+}
+
+double RelativeError(const std::vector<float>& want, const std::vector<float>& got) {
+  double e = 0.0, r = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double d = static_cast<double>(want[i]) - static_cast<double>(got[i]);
+    e += d * d;
+    r += static_cast<double>(want[i]) * static_cast<double>(want[i]);
+  }
+  return std::sqrt(e / r);
+}
+
+class MelProjectionTest : public ::testing::Test {
+ protected:
+  MelProjectionTest() : fb_(Filterbank(8000.0)), bins_(fb_.num_bins()) {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(0.5f, 1.5f), ph(0.0f, 6.283f);
+    truth_.resize(static_cast<size_t>(bins_));
+    phase_.resize(static_cast<size_t>(bins_));
+    for (int k = 0; k < bins_; ++k) {
+      truth_[static_cast<size_t>(k)] = u(rng);
+      phase_[static_cast<size_t>(k)] = ph(rng);
+    }
+    // Bins no filter weighs (DC, above fmax) carry nothing the mel sees.
+    std::vector<bool> covered(static_cast<size_t>(bins_), false);
+    for (int i = 0; i < fb_.n_mels(); ++i) {
+      for (int k = 0; k < fb_.row_size(i); ++k) {
+        if (fb_.row_values(i)[k] != 0.0f) covered[static_cast<size_t>(fb_.row_begin(i) + k)] = true;
+      }
+    }
+    for (int k = 0; k < bins_; ++k) {
+      if (!covered[static_cast<size_t>(k)]) truth_[static_cast<size_t>(k)] = 0.0f;
+    }
+    mel_ = Mel(fb_, truth_);
+  }
+  std::vector<std::complex<float>> Spectrum(const std::vector<float>& mag) const {
+    std::vector<std::complex<float>> x(static_cast<size_t>(bins_));
+    for (int k = 0; k < bins_; ++k) x[static_cast<size_t>(k)] = std::polar(mag[static_cast<size_t>(k)], phase_[static_cast<size_t>(k)]);
+    return x;
+  }
+  std::vector<float> Project(const MelProjection& p, const std::vector<float>& mag) const {
+    const auto x = Spectrum(mag);
+    std::vector<float> out(static_cast<size_t>(bins_)), scratch(static_cast<size_t>(p.scratch_size()));
+    p.Project(x.data(), mel_.data(), out.data(), scratch.data());
+    return out;
+  }
+  MelFilterbank fb_;
+  int bins_;
+  std::vector<float> truth_, phase_, mel_;
+};
+
+TEST_F(MelProjectionTest, ReproducesTheMelAndIsTheNearest) {
+  auto p = MelProjection::Create(fb_, MelProjectionOptions{});
+  ASSERT_TRUE(p.ok()) << p.status();
+  // A start 20 % off the truth: the clipping at zero stays inactive.
+  std::vector<float> start = truth_;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(0.8f, 1.2f);
+  for (float& v : start) v *= u(rng);
+  const double before = RelativeError(mel_, Mel(fb_, start));
+  const std::vector<float> got = Project(*p, start);
+  EXPECT_GT(before, 1e-2);
+  EXPECT_LT(RelativeError(mel_, Mel(fb_, got)), 1e-4);
+  // Least-squares projection: no farther from the start than the truth,
+  // which also reproduces the mel.
+  double to_got = 0.0, to_truth = 0.0;
+  for (int k = 0; k < bins_; ++k) {
+    const size_t i = static_cast<size_t>(k);
+    const double dg = static_cast<double>(got[i]) - static_cast<double>(start[i]);
+    const double dt = static_cast<double>(truth_[i]) - static_cast<double>(start[i]);
+    to_got += dg * dg;
+    to_truth += dt * dt;
+  }
+  EXPECT_LT(to_got, to_truth);
+}
+
+TEST_F(MelProjectionTest, ConsistentFrameIsAFixedPoint) {
+  auto p = MelProjection::Create(fb_, MelProjectionOptions{});
+  ASSERT_TRUE(p.ok());
+  const std::vector<float> got = Project(*p, truth_);
+  for (int k = 0; k < bins_; ++k) EXPECT_NEAR(got[static_cast<size_t>(k)], truth_[static_cast<size_t>(k)], 1e-4) << k;
+}
+
+TEST_F(MelProjectionTest, UncoveredBinsAreZeroAndOutputIsNonNegative) {
+  auto p = MelProjection::Create(fb_, MelProjectionOptions{});
+  ASSERT_TRUE(p.ok());
+  std::vector<float> start(static_cast<size_t>(bins_), 3.0f);  // far too loud: clipping acts
+  const std::vector<float> got = Project(*p, start);
+  for (int k = 0; k < bins_; ++k) {
+    EXPECT_GE(got[static_cast<size_t>(k)], 0.0f);
+    if (static_cast<double>(k) * 22050.0 / 1024.0 > 8100.0) {
+      EXPECT_EQ(got[static_cast<size_t>(k)], 0.0f) << k;
+    }
+  }
+  EXPECT_LT(RelativeError(mel_, Mel(fb_, got)), RelativeError(mel_, Mel(fb_, start)));
+}
+
+TEST_F(MelProjectionTest, PowerTwoProjectsThePower) {
+  MelProjectionOptions o;
+  o.power = 2.0;
+  auto p = MelProjection::Create(fb_, o);
+  ASSERT_TRUE(p.ok());
+  std::vector<float> power = truth_;
+  for (float& v : power) v *= v;
+  mel_ = Mel(fb_, power);  // m = W |X|^2
+  std::vector<float> start = truth_;
+  for (float& v : start) v *= 1.1f;
+  const std::vector<float> got = Project(*p, start);
+  std::vector<float> got_power = got;
+  for (float& v : got_power) v *= v;
+  EXPECT_LT(RelativeError(mel_, Mel(fb_, got_power)), 1e-4);
+}
+
+TEST(MelProjection, InvalidOptions) {
+  const MelFilterbank fb = Filterbank(8000.0);
+  MelProjectionOptions o;
+  o.power = 0.0;
+  EXPECT_EQ(MelProjection::Create(fb, o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.power = 1.0;
+  o.rounds = 0;
+  EXPECT_EQ(MelProjection::Create(fb, o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.rounds = 17;
+  EXPECT_EQ(MelProjection::Create(fb, o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace specinv
