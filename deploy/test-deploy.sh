@@ -198,19 +198,9 @@ specinv_client --server "127.0.0.1:$LB_PORT" --deadline-ms 3000 --max-attempts 1
 log "replicas healthy (compose health check); SERVING through nginx"
 
 # --- 4. load and faults ------------------------------------------------------------------
-metric() {  # replica address, metric name -> integer value (empty when unreachable); from the host
-  local line
-  { exec 3<>"/dev/tcp/$1/9090" &&
-    printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3 &&
-    while IFS= read -r -t 2 line <&3; do
-      if [[ "$line" == "$2 "* ]]; then
-        line=${line#"$2 "}
-        echo "${line%%.*}"
-        break
-      fi
-    done
-    exec 3<&-; } 2>/dev/null || true
-}
+# shellcheck source=scripts/metric.sh
+source "$ROOT/scripts/metric.sh"
+metric() { scrape_metric "$1" 9090 "$2"; }  # replica address, metric name -> integer value (empty when unreachable)
 proxied_calls() {  # InvertMel attempts the balancer has finished (its access log)
   podman logs "$LB" 2>/dev/null | grep -c 'Spectrogram/InvertMel' || true
 }

@@ -146,19 +146,9 @@ for i in 0 1 2; do
     health --wait-s 60 || fail "replica ${NAMES[$i]} did not become SERVING"
 done
 
-metric() {  # replica index, metric name -> integer value (empty if unreachable); bash only, no startup cost
-  local line
-  { exec 3<>"/dev/tcp/127.0.0.1/${METRICS_PORTS[$1]}" &&
-    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3 &&
-    while IFS= read -r -t 2 line <&3; do
-      if [[ "$line" == "$2 "* ]]; then
-        line=${line#"$2 "}
-        echo "${line%%.*}"
-        break
-      fi
-    done
-    exec 3<&-; } 2>/dev/null || true
-}
+# shellcheck source=scripts/metric.sh
+source "$(dirname "$0")/../../scripts/metric.sh"
+metric() { scrape_metric 127.0.0.1 "${METRICS_PORTS[$1]}" "$2"; }  # replica index, metric name -> integer value
 finished_calls() {  # InvertMel calls the replicas have logged as finished, all replicas
   cat "$WORK"/server*.log | grep '"event":"rpc"' | grep -c '"method":"InvertMel"' || true
 }

@@ -104,6 +104,14 @@ bool ResizePolled(std::vector<T>* v, size_t n, CheckPoller* poller) {
   return true;
 }
 
+// k neighbours of each of n points, zeroed, allocated in polled chunks;
+// false when the poller stopped it.
+bool AllocateLists(int n, int k, CheckPoller* poller, NeighborLists* out) {
+  out->k = k;
+  const size_t entries = static_cast<size_t>(n) * static_cast<size_t>(k);
+  return ResizePolled(&out->indices, entries, poller) && ResizePolled(&out->squared_distances, entries, poller);
+}
+
 SparseP SymmetrizeKnn(const NeighborLists& nn, const std::vector<double>& conditional, int n) {
   const int k = nn.k;
   std::vector<int> count(static_cast<size_t>(n), 0);
@@ -308,11 +316,7 @@ absl::StatusOr<NeighborLists> KdTreeNearestNeighbors(const RealMatrix& points, i
   if (!index.ok()) return index.status();
   CheckPoller poller(check);
   NeighborLists out;
-  out.k = k;
-  const size_t entries = static_cast<size_t>(n) * static_cast<size_t>(k);
-  if (!ResizePolled(&out.indices, entries, &poller) || !ResizePolled(&out.squared_distances, entries, &poller)) {
-    return poller.status();
-  }
+  if (!AllocateLists(n, k, &poller, &out)) return poller.status();
   ParallelFor(n, max_threads, [&](int64_t i0, int64_t i1) {
     std::vector<std::pair<double, int>> nearest;
     int since_poll = 0;
@@ -414,11 +418,7 @@ absl::StatusOr<NeighborLists> ExactNearestNeighbors(const RealMatrix& points, in
   // Polled per block (at most 2^22 Gram entries) and every 4 rows within it.
   CheckPoller poller(check);
   NeighborLists out;
-  out.k = k;
-  const size_t entries = static_cast<size_t>(n) * static_cast<size_t>(k);
-  if (!ResizePolled(&out.indices, entries, &poller) || !ResizePolled(&out.squared_distances, entries, &poller)) {
-    return poller.status();
-  }
+  if (!AllocateLists(n, k, &poller, &out)) return poller.status();
   ParallelFor(blocks, max_threads, [&](int64_t b0, int64_t b1) {
     RealMatrix gram(block, n);
     std::vector<std::pair<float, int>> approx(static_cast<size_t>(n));
