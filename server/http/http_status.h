@@ -32,7 +32,7 @@ std::string ErrorJson(const absl::Status& status, absl::string_view request_id);
 // Retry-After value (whole seconds, at least 1) when the status carries a
 // retry hint.
 std::optional<std::string> RetryAfterOf(const absl::Status& status);
-// The exact hint in milliseconds, rounded up (X-Retry-After-Ms: the hint is
+// The hint in milliseconds (X-Retry-After-Ms: the hint is
 // often tens of ms, which Retry-After cannot say).
 std::optional<std::string> RetryAfterMsOf(const absl::Status& status);
 

@@ -38,9 +38,10 @@ TEST(HttpStatusTest, RetryAfterIsWholeSecondsRoundedUp) {
   EXPECT_EQ(RetryAfterOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Milliseconds(2100))), "3");
 }
 
-TEST(HttpStatusTest, RetryAfterMsIsTheExactHintRoundedUp) {
+TEST(HttpStatusTest, RetryAfterMsIsTheHintInMilliseconds) {
   EXPECT_FALSE(RetryAfterMsOf(absl::ResourceExhaustedError("busy")).has_value());
-  EXPECT_EQ(RetryAfterMsOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Microseconds(29300))), "30");
+  EXPECT_EQ(RetryAfterMsOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Milliseconds(30))), "30");
+  EXPECT_EQ(RetryAfterMsOf(WithRetryDelay(absl::ResourceExhaustedError("busy"), absl::Milliseconds(2100))), "2100");
 }
 
 }  // namespace
