@@ -36,6 +36,25 @@ RealMatrix Blobs(int clusters, int per_cluster, int dims, uint32_t seed, std::ve
   return x;
 }
 
+// Each point's nn.k neighbours are those of a full double-precision scan of
+// `x`, ties by index; distances within `tolerance`.
+void ExpectBruteForceNeighbors(const RealMatrix& x, const NeighborLists& nn, double tolerance) {
+  const int n = static_cast<int>(x.cols());
+  const int k = nn.k;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<double, int>> all;
+    for (int j = 0; j < n; ++j) {
+      if (j != i) all.emplace_back((x.col(i).cast<double>() - x.col(j).cast<double>()).squaredNorm(), j);
+    }
+    std::sort(all.begin(), all.end());
+    for (int e = 0; e < k; ++e) {
+      const size_t at = static_cast<size_t>(i * k + e);
+      EXPECT_EQ(nn.indices[at], all[static_cast<size_t>(e)].second) << "point " << i;
+      EXPECT_NEAR(nn.squared_distances[at], all[static_cast<size_t>(e)].first, tolerance) << "point " << i;
+    }
+  }
+}
+
 // Label changes along the embedding's sorted order.
 int LabelChanges(const std::vector<float>& embedding, const std::vector<int>& labels) {
   std::vector<int> order(embedding.size());
@@ -53,24 +72,12 @@ int LabelChanges(const std::vector<float>& embedding, const std::vector<int>& la
 TEST(TsneTest, ExactNearestNeighborsMatchBruteForce) {
   std::vector<int> labels;
   const RealMatrix x = Blobs(3, 40, 6, 11, &labels);
-  const int n = static_cast<int>(x.cols());
   const int k = 7;
   for (auto [threads, search] : {std::pair{1, NeighborSearch::kBruteForce}, std::pair{2, NeighborSearch::kBruteForce},
                                  std::pair{1, NeighborSearch::kKdTree}, std::pair{2, NeighborSearch::kKdTree}}) {
     auto nn = ExactNearestNeighbors(x, k, threads, {}, search);
     ASSERT_TRUE(nn.ok()) << nn.status();
-    for (int i = 0; i < n; ++i) {
-      std::vector<std::pair<double, int>> all;
-      for (int j = 0; j < n; ++j) {
-        if (j != i) all.emplace_back((x.col(i).cast<double>() - x.col(j).cast<double>()).squaredNorm(), j);
-      }
-      std::sort(all.begin(), all.end());
-      for (int e = 0; e < k; ++e) {
-        const size_t at = static_cast<size_t>(i * k + e);
-        EXPECT_EQ(nn->indices[at], all[static_cast<size_t>(e)].second) << "point " << i;
-        EXPECT_NEAR(nn->squared_distances[at], all[static_cast<size_t>(e)].first, 1e-9);
-      }
-    }
+    ExpectBruteForceNeighbors(x, *nn, 1e-9);
   }
 }
 
@@ -83,22 +90,10 @@ TEST(TsneTest, KdTreeNeighborsBreakTiesByIndex) {
   for (int j = 0; j < 150; ++j) {
     for (int r = 0; r < 3; ++r) x(r, j) = static_cast<float>(value(rng));
   }
-  const int n = static_cast<int>(x.cols());
   const int k = 20;
   auto nn = ExactNearestNeighbors(x, k, 2, {}, NeighborSearch::kKdTree);
   ASSERT_TRUE(nn.ok()) << nn.status();
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::pair<double, int>> all;
-    for (int j = 0; j < n; ++j) {
-      if (j != i) all.emplace_back((x.col(i).cast<double>() - x.col(j).cast<double>()).squaredNorm(), j);
-    }
-    std::sort(all.begin(), all.end());
-    for (int e = 0; e < k; ++e) {
-      const size_t at = static_cast<size_t>(i * k + e);
-      EXPECT_EQ(nn->indices[at], all[static_cast<size_t>(e)].second) << "point " << i;
-      EXPECT_EQ(nn->squared_distances[at], all[static_cast<size_t>(e)].first) << "point " << i;
-    }
-  }
+  ExpectBruteForceNeighbors(x, *nn, 0.0);
   EXPECT_FALSE(ExactNearestNeighbors(x, k, 1, {}, static_cast<NeighborSearch>(7)).ok());
 }
 
