@@ -284,6 +284,33 @@ def main():
                   f"{path}: {status}, X-Warning {warning!r}")
         status, headers, _ = call_waiting(port, "POST", "/v1/vocode?preset=hifigan", _npy(mel))
         check(status == 200 and headers.get("X-Warning") is None, f"vocode hifigan: {headers.get('X-Warning')!r}")
+        # A stream far costlier than its deadline, and one whose client
+        # leaves after the first bytes: both stop, and the server's only
+        # worker is free again at once (the next call is served within 1 s).
+        heavy = _npy(np.concatenate([mel] * 40, axis=1))
+        heavy_path = "/v1/vocode?preset=hifigan&online_iterations=32&lookahead_frames=16"
+        for leave_early in (False, True):
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+                s.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Timeout: 0.5\r\n"
+                          b"Content-Length: %d\r\n\r\n" % (heavy_path.encode(), len(heavy)) + heavy)
+                raw = s.recv(65536)
+                if not leave_early:
+                    while True:
+                        data = s.recv(65536)
+                        if not data:
+                            break
+                        raw += data
+            t0 = time.time()
+            status, _, _ = call_waiting(port, "POST", "/v1/invert-mel?preset=hifigan&method=fgla&iterations=2",
+                                        _npy(mel), attempts=200)
+            freed_s = time.time() - t0
+            if not leave_early:
+                # Cut off: a 504 before any audio, or a chunked body without its terminating chunk.
+                check(raw.startswith(b"HTTP/1.1 504") or not raw.endswith(b"\r\n0\r\n\r\n"),
+                      f"heavy vocode past its deadline ended as a whole answer: {raw[:120]!r}")
+            check(status == 200 and freed_s < 1.0,
+                  f"after a {'left' if leave_early else 'expired'} stream: next call {status} after {freed_s:.2f} s")
+
         # Errors found before the first byte are JSON, with the field.
         for path, body, field in (
                 ("/v1/vocode?preset=hifigan", _npy(mel[:40]), "body"),
