@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/synchronization/mutex.h"
+
 #include "client/commands/commands.h"
 #include "client/status_format.h"
 
@@ -14,6 +16,8 @@ int main(int argc, char** argv) {
   using specinv::client::kExitFailure;
   using specinv::client::kExitOk;
   using specinv::client::kExitUsage;
+  // As in specinv-server: no global lock graph on every gRPC mutex.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   CLI::App app{"specinv: audio <-> spectrograms over gRPC (client of specinv-server)", "specinv"};
   app.set_version_flag("--version", SPECINV_VERSION);

@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/allocator.h"
 #include "server/logging.h"
@@ -22,6 +23,9 @@
 
 int main(int argc, char** argv) {
   using specinv::server::LogEvent;
+  // gRPC locks absl::Mutex on every call; Debian's abseil is built with
+  // deadlock detection on, which records every lock in a global graph.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   specinv::server::ServerOptions options;
   double max_message_mb = 64.0;
   double shutdown_grace_s = 30.0;
