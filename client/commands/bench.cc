@@ -85,15 +85,18 @@ absl::Status RunBench(CommandContext& ctx, const BenchArgs& args) {
   std::unique_ptr<v1::Spectrogram::Stub> stub;
   const Connection* connection = nullptr;
   std::unique_ptr<server::InProcessService> in_process;
+  // The server's allocator setting (specinv-server --malloc-retain-mb default),
+  // in both modes: in-process it is the server's own; against a server it keeps
+  // the load generator from mapping and faulting in every response's pages,
+  // CPU time it would otherwise take from the server it shares a machine with.
+  // FailedPrecondition (another allocator, e.g. a sanitizer's) leaves its defaults, as in the server.
+  if (absl::Status s = server::RetainFreedMemory(server::kDefaultMallocRetainBytes); absl::IsInvalidArgument(s)) {
+    return s;
+  }
   if (args.in_process) {
     if (args.rpc != "invert-mel" && args.rpc != "invert-spectrogram" && args.rpc != "analyze") {
       return absl::InvalidArgumentError(absl::StrCat(
           "--in-process runs invert-mel, invert-spectrogram or analyze, got --rpc ", args.rpc));
-    }
-    // The server's allocator setting (specinv-server --malloc-retain-mb default).
-    // FailedPrecondition (another allocator, e.g. a sanitizer's) leaves its defaults, as in the server.
-    if (absl::Status s = server::RetainFreedMemory(server::kDefaultMallocRetainBytes); absl::IsInvalidArgument(s)) {
-      return s;
     }
     server::InProcessService::Options options;
     options.workers = args.workers;
