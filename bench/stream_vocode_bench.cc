@@ -17,12 +17,15 @@
 //                                  `lag_ms` how far the audio emitted trails
 //                                  the frames pushed after a chunk (the
 //                                  algorithmic latency at that chunk size).
-//   BM_StreamVocodeUtterance/P/I/L the whole utterance in 8-frame chunks,
-//                                  Create to Finish. Counters `sc_mel_db`
-//                                  (streamed), `offline_db` (InvertMel
-//                                  pghi_fgla, 32 iterations) and `gap_db`
-//                                  (streamed - offline; target <= 1.5),
-//                                  computed once outside the timing.
+//   BM_StreamVocodeUtterance/P/I/L/J the whole utterance in 8-frame chunks,
+//                                  Create to Finish; J the mel projection
+//                                  (-1 default, 0 off, 1 on). Counters
+//                                  `sc_mel_db` (streamed), `offline_db`
+//                                  (InvertMel pghi_fgla, 32 iterations),
+//                                  `gap_db` (streamed - offline; target
+//                                  <= 1.5), `stoi` and `offline_stoi`
+//                                  (against the utterance), computed once
+//                                  outside the timing.
 //   BM_StreamVocodeConcurrent/P/I  16 streams at once (threads) on this
 //                                  machine's cores; `rtf` is each stream's
 //                                  audio seconds per wall second (>= 1: every
@@ -36,12 +39,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "specinv/io/demo_signal.h"
 #include "specinv/analysis/feature_config.h"
 #include "specinv/analysis/features.h"
+#include "specinv/evaluation/stoi.h"
 #include "specinv/inversion/inversion.h"
 #include "specinv/streaming/stream_vocoder.h"
 
@@ -54,11 +59,12 @@ constexpr std::array<const char*, 5> kPresets = {"hifigan", "tacotron2", "espnet
 struct VocodeFixture {
   explicit VocodeFixture(const char* preset) {
     fx = std::make_unique<FeatureExtractor>(FeatureExtractor::Create(GetPreset(preset).value()).value());
-    const std::vector<float> y = GenerateDemoSignal(fx->config().sample_rate, kSeconds).value();
-    log_mel = fx->LogMel(y).value();
+    audio = GenerateDemoSignal(fx->config().sample_rate, kSeconds).value();
+    log_mel = fx->LogMel(audio).value();
     mel = fx->Decompress(log_mel).value();
   }
   std::unique_ptr<FeatureExtractor> fx;
+  std::vector<float> audio;  // the utterance
   RealMatrix log_mel;  // what a TTS model sends
   RealMatrix mel;      // what the vocoder receives
 };
@@ -73,10 +79,12 @@ const VocodeFixture& Data(int64_t preset) {
   return *f;
 }
 
-StreamVocoderOptions Options(int64_t iterations, int64_t lookahead) {
+// -1: the default (DefaultOnlineGriffinLim); projection 0 off, 1 on.
+StreamVocoderOptions Options(int64_t iterations, int64_t lookahead, int64_t projection = -1) {
   StreamVocoderOptions o;
   if (iterations >= 0) o.online_iterations = static_cast<int>(iterations);
   if (lookahead >= 0) o.lookahead_frames = static_cast<int>(lookahead);
+  if (projection >= 0) o.mel_projection = projection != 0;
   return o;
 }
 
@@ -94,7 +102,8 @@ void SetLabel(benchmark::State& state, const StreamVocoder& vocoder) {
   const StreamVocoderOptions& o = vocoder.options();
   state.SetLabel(std::string(kPresets[static_cast<size_t>(state.range(0))]) + " it" +
                  std::to_string(*o.online_iterations) + " la" + std::to_string(*o.lookahead_frames) + " m" +
-                 std::to_string(*o.momentum).substr(0, 3));
+                 std::to_string(*o.momentum).substr(0, 3) +
+                 (*o.mel_projection && *o.online_iterations > 0 ? " proj" : ""));
 }
 
 void BM_StreamVocodeChunk(benchmark::State& state) {
@@ -132,12 +141,20 @@ BENCHMARK(BM_StreamVocodeChunk)
     ->Args({4, 8, -1, -1})
     ->Unit(benchmark::kMillisecond);
 
-// SC_mel (dB) of the offline pghi_fgla at 32 iterations on the fixture.
-double OfflineScMelDb(const VocodeFixture& d) {
+// The offline pghi_fgla at 32 iterations on the fixture.
+std::vector<float> OfflineAudio(const VocodeFixture& d) {
   InversionOptions io;
   io.method = InversionMethod::kPghiFgla;
   io.iterations = 32;
-  return SpectralConvergenceDb(d.mel, d.fx->Mel(InvertMel(*d.fx, d.mel, io).value().audio).value());
+  return InvertMel(*d.fx, d.mel, io).value().audio;
+}
+
+// STOI of a reconstruction against the utterance (the shorter length of the two).
+double StoiOf(const VocodeFixture& d, const std::vector<float>& y) {
+  const size_t n = std::min(y.size(), d.audio.size());
+  return ComputeStoi(std::span<const float>(d.audio.data(), n), std::span<const float>(y.data(), n),
+                     d.fx->config().sample_rate)
+      .value();
 }
 
 std::vector<float> StreamUtterance(const VocodeFixture& d, const StreamVocoderOptions& options) {
@@ -154,9 +171,11 @@ std::vector<float> StreamUtterance(const VocodeFixture& d, const StreamVocoderOp
 
 void BM_StreamVocodeUtterance(benchmark::State& state) {
   const VocodeFixture& d = Data(state.range(0));
-  const StreamVocoderOptions options = Options(state.range(1), state.range(2));
-  const double streamed = SpectralConvergenceDb(d.mel, d.fx->Mel(StreamUtterance(d, options)).value());
-  const double offline = OfflineScMelDb(d);
+  const StreamVocoderOptions options = Options(state.range(1), state.range(2), state.range(3));
+  const std::vector<float> streamed_audio = StreamUtterance(d, options);
+  const std::vector<float> offline_audio = OfflineAudio(d);
+  const double streamed = SpectralConvergenceDb(d.mel, d.fx->Mel(streamed_audio).value());
+  const double offline = SpectralConvergenceDb(d.mel, d.fx->Mel(offline_audio).value());
   for (auto _ : state) benchmark::DoNotOptimize(StreamUtterance(d, options).data());
   state.counters["rtf"] =
       benchmark::Counter(ChunkAudioSeconds(*d.fx, d.log_mel.cols()) * static_cast<double>(state.iterations()),
@@ -164,17 +183,23 @@ void BM_StreamVocodeUtterance(benchmark::State& state) {
   state.counters["sc_mel_db"] = streamed;
   state.counters["offline_db"] = offline;
   state.counters["gap_db"] = streamed - offline;
+  state.counters["stoi"] = StoiOf(d, streamed_audio);
+  state.counters["offline_stoi"] = StoiOf(d, offline_audio);
   SetLabel(state, StreamVocoder::Create(*d.fx, options).value());
 }
 BENCHMARK(BM_StreamVocodeUtterance)
-    ->ArgNames({"preset", "iters", "lookahead"})
-    ->Args({0, 0, 0})
-    ->Args({0, -1, -1})
-    ->Args({1, -1, -1})
-    ->Args({2, -1, -1})
-    ->Args({3, 0, 0})
-    ->Args({3, -1, -1})
-    ->Args({4, -1, -1})
+    ->ArgNames({"preset", "iters", "lookahead", "proj"})
+    ->Args({0, 0, 0, -1})
+    ->Args({0, -1, -1, 0})
+    ->Args({0, -1, -1, -1})
+    ->Args({1, -1, -1, 0})
+    ->Args({1, -1, -1, -1})
+    ->Args({2, -1, -1, 0})
+    ->Args({2, -1, -1, -1})
+    ->Args({3, 0, 0, -1})
+    ->Args({3, -1, -1, -1})
+    ->Args({3, -1, -1, 1})
+    ->Args({4, -1, -1, -1})
     ->Unit(benchmark::kMillisecond);
 
 void BM_StreamVocodeConcurrent(benchmark::State& state) {

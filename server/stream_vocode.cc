@@ -89,19 +89,10 @@ absl::Status StreamVocodeSession::Configure(const v1::StreamVocodeConfig& c) {
     case v1::VOCODE_ALGORITHM_RTPGHI_CAUSAL: options.rtpghi.variant = RtpghiVariant::kCausal; break;
     default: return UnknownValue("config.algorithm", c.algorithm());
   }
-  if (c.has_online_iterations()) {
-    if (c.online_iterations() < 0 || c.online_iterations() > 32) {
-      return InvalidField("config.online_iterations",
-                          absl::StrFormat("must be in [0, 32], got %d", c.online_iterations()));
-    }
-    options.online_iterations = c.online_iterations();
-  }
-  if (c.has_lookahead_frames()) {
-    if (c.lookahead_frames() < 0 || c.lookahead_frames() > 16) {
-      return InvalidField("config.lookahead_frames", absl::StrFormat("must be in [0, 16], got %d", c.lookahead_frames()));
-    }
-    options.lookahead_frames = c.lookahead_frames();
-  }
+  // Ranges are StreamVocoder::Create's (core names the field).
+  if (c.has_online_iterations()) options.online_iterations = c.online_iterations();
+  if (c.has_lookahead_frames()) options.lookahead_frames = c.lookahead_frames();
+  if (c.has_mel_projection()) options.mel_projection = c.mel_projection();
   switch (c.encoding()) {
     case v1::AUDIO_ENCODING_UNSPECIFIED:
     case v1::AUDIO_ENCODING_PCM_FLOAT32_LE: encoding_ = v1::AUDIO_ENCODING_PCM_FLOAT32_LE; break;

@@ -215,6 +215,7 @@ struct VocodeArgs {
   double chunk_interval_ms = 0.0;  // pause between chunks (simulates a producer)
   std::string algorithm;
   std::optional<int> online_iterations;
+  std::optional<bool> mel_projection;
   std::optional<int> lookahead_frames;
   std::string pcm = "f32";  // f32 or s16 chunks on the wire
 };

@@ -632,7 +632,7 @@ class Client:
                layout: str = "bins-frames", domain: Optional[str] = None, mean: Any = None,
                std: Any = None, algorithm: Optional[str] = None,
                online_iterations: Optional[int] = None, lookahead_frames: Optional[int] = None,
-               chunk_frames: int = 8, **config: Any) -> VocodeStream:
+               mel_projection: Optional[bool] = None, chunk_frames: int = 8, **config: Any) -> VocodeStream:
         """Streams mel frames through the server's vocoder (StreamVocode).
 
         The configuration goes first, then each mel chunk as it comes from
@@ -650,6 +650,9 @@ class Client:
             online_iterations: online Griffin-Lim iterations per frame, [0, 32]
                 (default: chosen by the server from the window overlap).
             lookahead_frames: look-ahead of the online iterations, [0, 16].
+            mel_projection: re-estimate each frame's magnitude from its mel in
+                the online iterations (default: chosen by the server, on at
+                75 % overlap or more).
             chunk_frames: frames per message when `chunks` is one array.
             **config: SpectrogramConfig overrides (see :meth:`analyze`).
 
@@ -674,6 +677,11 @@ class Client:
             c.online_iterations = codec.as_int(online_iterations, "online_iterations")
         if lookahead_frames is not None:
             c.lookahead_frames = codec.as_int(lookahead_frames, "lookahead_frames")
+        if mel_projection is not None:
+            if not isinstance(mel_projection, (bool, np.bool_)):
+                raise InvalidArgument(f"mel_projection must be a bool, got {mel_projection!r}",
+                                      field="mel_projection")
+            c.mel_projection = bool(mel_projection)
         if isinstance(chunks, np.ndarray):
             whole = codec.as_real_matrix(chunks, "chunks")
             step = codec.as_int(chunk_frames, "chunk_frames")

@@ -435,6 +435,19 @@ def test_vocode_producer_error_propagates(client):
         list(client.vocode(producer()))
 
 
+def test_vocode_mel_projection_is_sent(client):
+    mel = client.analyze(glide(), SR)
+    projected = np.concatenate(list(client.vocode(mel, mel_projection=True)))
+    kept = np.concatenate(list(client.vocode(mel, mel_projection=False)))
+    default = np.concatenate(list(client.vocode(mel)))
+    assert projected.shape == kept.shape == default.shape
+    assert np.max(np.abs(projected - kept)) > 1e-3
+    np.testing.assert_array_equal(default, projected)  # hifigan: on by default
+    with pytest.raises(specinv.InvalidArgument) as caught:
+        client.vocode(mel, mel_projection="yes")
+    assert caught.value.field == "mel_projection"
+
+
 def test_vocode_bad_chunk_is_invalid_argument(client):
     mel = client.analyze(sine(440.0, 0.5), SR)
     with pytest.raises(specinv.InvalidArgument) as caught:

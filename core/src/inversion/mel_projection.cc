@@ -20,14 +20,14 @@ absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterb
   p.rounds_ = options.rounds;
   const int n = filterbank.n_mels();
   const int bins = filterbank.num_bins();
-  p.covered_.assign(static_cast<size_t>(bins), 0);
+  p.covered_.assign(static_cast<size_t>(bins), 0.0f);
   // Gram matrix from the sparse rows, in double.
   Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(n, n);
   for (int i = 0; i < n; ++i) {
     const int bi = filterbank.row_begin(i), ni = filterbank.row_size(i);
     const float* wi = filterbank.row_values(i);
     for (int k = 0; k < ni; ++k) {
-      if (wi[k] != 0.0f) p.covered_[static_cast<size_t>(bi + k)] = 1;
+      if (wi[k] != 0.0f) p.covered_[static_cast<size_t>(bi + k)] = 1.0f;
     }
     for (int j = 0; j < n; ++j) {
       const int bj = filterbank.row_begin(j), nj = filterbank.row_size(j);
@@ -50,8 +50,17 @@ absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterb
   if (llt.info() != Eigen::Success) {
     return absl::InternalError("mel projection: the regularised Gram matrix is not positive definite");
   }
-  p.factor_ = Eigen::MatrixXd(llt.matrixL()).cast<float>();
+  const Eigen::MatrixXd factor = llt.matrixL();
   p.bandwidth_ = band;
+  p.inv_diagonal_.resize(static_cast<size_t>(n));
+  p.band_.assign(static_cast<size_t>(n) * static_cast<size_t>(band), 0.0f);
+  for (int i = 0; i < n; ++i) {
+    p.inv_diagonal_[static_cast<size_t>(i)] = static_cast<float>(1.0 / factor(i, i));
+    for (int d = 1; d <= std::min(band, i); ++d) {
+      p.band_[static_cast<size_t>(i) * static_cast<size_t>(band) + static_cast<size_t>(d - 1)] =
+          static_cast<float>(factor(i, i - d));
+    }
+  }
   return p;
 }
 
@@ -63,43 +72,54 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
   float* a = scratch;
   float* residual = scratch + bins;
   float* coef = residual + n;
-  for (int k = 0; k < bins; ++k) {
-    const float re = spectrum[k].real(), im = spectrum[k].imag();
-    const float p2 = re * re + im * im;
-    a[k] = power_ == 1.0f ? std::sqrt(p2) : (power_ == 2.0f ? p2 : std::pow(p2, 0.5f * power_));
+  // a = |X|^p (the common powers without pow, vectorised).
+  Eigen::Map<Eigen::ArrayXf> av(a, bins);
+  av = Eigen::Map<const Eigen::ArrayXcf>(spectrum, bins).abs2();
+  if (power_ == 1.0f) {
+    av = av.sqrt();
+  } else if (power_ != 2.0f) {
+    av = av.pow(0.5f * power_);
   }
+  const int b = bandwidth_;
+  const float* inv_diag = inv_diagonal_.data();
+  const float* band = band_.data();  // band[i * b + d - 1] = L(i, i - d), d = 1..b
   for (int round = 0; round < rounds_; ++round) {
     for (int m = 0; m < n; ++m) {
-      const float* w = fb.row_values(m);
-      const float* x = a + fb.row_begin(m);
-      float acc = 0.0f;
-      for (int i = 0, len = fb.row_size(m); i < len; ++i) acc += w[i] * x[i];
+      const int len = fb.row_size(m);
+      const float acc = Eigen::Map<const Eigen::VectorXf>(fb.row_values(m), len)
+                            .dot(Eigen::Map<const Eigen::VectorXf>(a + fb.row_begin(m), len));
       residual[m] = target[m] - acc;
     }
     // coef = (L L^T)^-1 residual by banded forward and back substitution.
-    const float* l = factor_.data();
-    const Eigen::Index ld = factor_.rows();
     for (int i = 0; i < n; ++i) {
       float acc = residual[i];
-      for (int j = std::max(0, i - bandwidth_); j < i; ++j) acc -= l[i + j * ld] * coef[j];
-      coef[i] = acc / l[i + i * ld];
+      const float* row = band + static_cast<ptrdiff_t>(i) * b;
+      for (int d = 1, dn = std::min(b, i); d <= dn; ++d) acc -= row[d - 1] * coef[i - d];
+      coef[i] = acc * inv_diag[i];
     }
     for (int i = n - 1; i >= 0; --i) {
       float acc = coef[i];
-      for (int j = i + 1; j <= std::min(n - 1, i + bandwidth_); ++j) acc -= l[j + i * ld] * coef[j];
-      coef[i] = acc / l[i + i * ld];
+      for (int d = 1, dn = std::min(b, n - 1 - i); d <= dn; ++d) {
+        acc -= band[static_cast<ptrdiff_t>(i + d) * b + d - 1] * coef[i + d];
+      }
+      coef[i] = acc * inv_diag[i];
     }
     for (int m = 0; m < n; ++m) {
-      const float* w = fb.row_values(m);
-      float* x = a + fb.row_begin(m);
-      const float c = coef[m];
-      for (int i = 0, len = fb.row_size(m); i < len; ++i) x[i] += w[i] * c;
+      const int len = fb.row_size(m);
+      Eigen::Map<Eigen::VectorXf>(a + fb.row_begin(m), len) +=
+          coef[m] * Eigen::Map<const Eigen::VectorXf>(fb.row_values(m), len);
     }
-    for (int k = 0; k < bins; ++k) a[k] = std::max(a[k], 0.0f);
+    av = av.max(0.0f);
   }
-  for (int k = 0; k < bins; ++k) {
-    const float v = covered_[static_cast<size_t>(k)] != 0 ? a[k] : 0.0f;
-    magnitude[k] = power_ == 1.0f ? v : (power_ == 2.0f ? std::sqrt(v) : std::pow(v, 1.0f / power_));
+  // Bins no filter covers get 0.
+  Eigen::Map<Eigen::ArrayXf> out(magnitude, bins);
+  const Eigen::Map<const Eigen::ArrayXf> covered(covered_.data(), bins);
+  if (power_ == 1.0f) {
+    out = av * covered;
+  } else if (power_ == 2.0f) {
+    out = av.sqrt() * covered;
+  } else {
+    out = av.pow(1.0f / power_) * covered;
   }
 }
 

@@ -20,6 +20,7 @@
 #include "specinv/base/field_error.h"
 #include "specinv/base/validate.h"
 #include "specinv/inversion/griffin_lim.h"
+#include "specinv/inversion/mel_projection.h"
 #include "specinv/inversion/pghi.h"
 
 namespace specinv {
@@ -344,10 +345,12 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
     s.online_iterations = 2;
     s.lookahead_frames = 4;
     s.momentum = 0.0;
+    s.mel_projection = true;
   } else {
     s.online_iterations = 8;
     s.lookahead_frames = 7;
     s.momentum = 0.95;
+    s.mel_projection = false;
   }
   return s;
 }
@@ -374,6 +377,7 @@ struct StreamVocoder::State {
   struct WindowFrame {
     int64_t index = 0;
     std::vector<float> magnitude;                 // bins
+    std::vector<float> mel;                       // n_mels (mel projection only)
     std::vector<std::complex<float>> previous;    // rebuilt spectrum of the last iteration (momentum)
     bool have_previous = false;
     std::vector<float> contribution;              // irfft(X) / n_fft * window, n_fft samples
@@ -407,10 +411,23 @@ struct StreamVocoder::State {
     use_momentum = iterations > 0 && *o.momentum != 0.0;
     const size_t n = static_cast<size_t>(n_fft);
     const size_t b = static_cast<size_t>(bins);
+    const int n_mels = mel_inverter.filterbank().n_mels();
+    if (iterations > 0 && *o.mel_projection) {
+      MelProjectionOptions po;
+      po.power = c.power;
+      // Create fails only for options out of range; power is the extractor's, validated with it.
+      absl::StatusOr<MelProjection> created = MelProjection::Create(mel_inverter.filterbank(), po);
+      if (created.ok()) {
+        projection.emplace(*std::move(created));
+        projection_scratch.assign(static_cast<size_t>(projection->scratch_size()), 0.0f);
+        pending_mel.assign(static_cast<size_t>(kPendingMelFrames) * static_cast<size_t>(n_mels), 0.0f);
+      }
+    }
     frames.resize(static_cast<size_t>(capacity));
     for (WindowFrame& f : frames) {
       f.contribution.assign(n, 0.0f);
       if (iterations > 0) f.magnitude.assign(b, 0.0f);
+      if (projection) f.mel.assign(static_cast<size_t>(n_mels), 0.0f);
       if (use_momentum) f.previous.assign(b, {0.0f, 0.0f});
     }
     // Samples held: the window's span plus the overlap of the committed
@@ -480,6 +497,10 @@ struct StreamVocoder::State {
     f.index = index;
     f.have_previous = false;
     if (iterations > 0) std::copy(magnitude, magnitude + bins, f.magnitude.begin());
+    if (projection) {
+      const float* m = PendingMel(index);
+      std::copy(m, m + f.mel.size(), f.mel.begin());
+    }
     for (int k = 0; k < bins; ++k) {
       const float m = magnitude[k];
       spec[static_cast<size_t>(k)] = {m * std::cos(ph[k]), m * std::sin(ph[k])};
@@ -510,6 +531,8 @@ struct StreamVocoder::State {
       ArrayMap(time.data(), n_fft) =
           ConstArrayMap(x.data() + (f.index * hop - s0), n_fft) * ConstArrayMap(window.data(), n_fft);
       fft->Forward(time.data(), spec.data());
+      // The magnitude nearest the rebuilt one that reproduces the frame's mel.
+      if (projection) projection->Project(spec.data(), f.mel.data(), f.magnitude.data(), projection_scratch.data());
       // Exact normalisation: the stream equals its scalar reference bit for bit.
       kernels::PhaseUpdate<kernels::Normalize::kExact>(reinterpret_cast<float*>(spec.data()),
               use_momentum ? reinterpret_cast<float*>(f.previous.data()) : nullptr, f.magnitude.data(), beta,
@@ -532,8 +555,18 @@ struct StreamVocoder::State {
   size_t bytes() const {
     size_t n = rtpghi.bytes() + Bytes(window) + Bytes(window_sq) + Bytes(ola) + Bytes(wss) + Bytes(x) + Bytes(time) +
                Bytes(spec) + Bytes(phase) + frames.capacity() * sizeof(WindowFrame);
-    for (const WindowFrame& f : frames) n += Bytes(f.magnitude) + Bytes(f.previous) + Bytes(f.contribution);
+    n += Bytes(projection_scratch) + Bytes(pending_mel);
+    if (projection) n += projection->bytes();
+    for (const WindowFrame& f : frames) {
+      n += Bytes(f.magnitude) + Bytes(f.mel) + Bytes(f.previous) + Bytes(f.contribution);
+    }
     return n;
+  }
+
+  // The mel of frame `frame`, one of the last kPendingMelFrames pushed.
+  float* PendingMel(int64_t frame) {
+    const size_t n_mels = static_cast<size_t>(projection->n_mels());
+    return pending_mel.data() + static_cast<size_t>(frame % kPendingMelFrames) * n_mels;
   }
 
   // Ends the stream after a failed cancellation check (`status` not OK): the
@@ -563,6 +596,13 @@ struct StreamVocoder::State {
   int capacity = 1;  // window frames
   float beta = 0.0f;
   bool use_momentum = false;
+  // Mel projection (options.mel_projection with online iterations): the
+  // mels of the frames RTPGHI has not released yet (it holds at most one
+  // back), and the projection's scratch.
+  static constexpr int kPendingMelFrames = 4;
+  std::optional<MelProjection> projection;
+  std::vector<float> projection_scratch;
+  std::vector<float> pending_mel;
   std::vector<WindowFrame> frames;  // ring: first, count
   int first = 0, count = 0;
   size_t buffer_size = 0;
@@ -590,6 +630,7 @@ absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extr
   if (!resolved.online_iterations.has_value()) resolved.online_iterations = defaults.online_iterations;
   if (!resolved.lookahead_frames.has_value()) resolved.lookahead_frames = defaults.lookahead_frames;
   if (!resolved.momentum.has_value()) resolved.momentum = defaults.momentum;
+  if (!resolved.mel_projection.has_value()) resolved.mel_projection = defaults.mel_projection;
   return StreamVocoder(std::make_unique<State>(extractor, resolved));
 }
 
@@ -628,6 +669,10 @@ absl::Status StreamVocoder::PushFrames(Eigen::Ref<const RealMatrix> mel, std::ve
     for (Eigen::Index t = 0; t < n; ++t) {
       if (check && t > 0 && t % kFramesPerCheck == 0) {
         if (absl::Status s = st.Cancel(check()); !s.ok()) return s;
+      }
+      if (st.projection) {
+        const float* m = block.col(t).data();
+        std::copy(m, m + block.rows(), st.PendingMel(st.pushed));
       }
       ++st.pushed;
       const int64_t ready = st.rtpghi.Push(magnitude->col(t).data(), st.phase.data());

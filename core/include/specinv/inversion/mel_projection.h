@@ -20,13 +20,14 @@
 // b the bandwidth of W W^T (1 for triangular filters that overlap only
 // their neighbours): Create factors W W^T + lambda I once (Cholesky, whose
 // factor keeps the band), Project solves by banded substitution. Memory:
-// n_mels^2 floats for the factor. Immutable after Create; Project is
+// (bandwidth + 1) * n_mels + num_bins floats (bytes()). Immutable after Create; Project is
 // thread-safe with per-thread scratch.
 
 #ifndef SPECINV_MEL_PROJECTION_H_
 #define SPECINV_MEL_PROJECTION_H_
 
 #include <complex>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -51,6 +52,8 @@ class MelProjection {
   int n_mels() const { return filterbank_->n_mels(); }
   // Floats of scratch Project needs.
   int scratch_size() const { return num_bins() + 2 * n_mels(); }
+  // Bytes held (the banded factor and the coverage mask).
+  size_t bytes() const { return (inv_diagonal_.size() + band_.size() + covered_.size()) * sizeof(float); }
 
   // spectrum: num_bins() complex values; target: n_mels() mel values;
   // magnitude: num_bins() outputs; scratch: scratch_size() floats.
@@ -59,10 +62,13 @@ class MelProjection {
  private:
   MelProjection() = default;
   const MelFilterbank* filterbank_ = nullptr;
-  // Cholesky factor L of W W^T + lambda I (lower, n_mels x n_mels, column-major).
-  Eigen::MatrixXf factor_;
+  // Cholesky factor L of W W^T + lambda I (lower), in band storage:
+  // inv_diagonal_[i] = 1 / L(i, i), band_[i * bandwidth_ + d - 1] =
+  // L(i, i - d) for d = 1..bandwidth_ (0 above the first rows).
+  std::vector<float> inv_diagonal_;
+  std::vector<float> band_;
   int bandwidth_ = 0;             // L(i, j) = 0 for i - j > bandwidth_
-  std::vector<uint8_t> covered_;  // bin k is in some filter
+  std::vector<float> covered_;    // 1: bin k is in some filter, else 0
   float power_ = 1.0f;
   int rounds_ = 2;
 };

@@ -36,8 +36,12 @@
 //      frames plus the window frames, normalised by the window sum of squares
 //      of the frames present; then the oldest frame is committed once the
 //      window is full. Analysis reads the padded-domain estimate directly
-//      (no virtual edge padding). online_iterations = 0 commits every frame
-//      as soon as its phase is known. The defaults depend on the window
+//      (no virtual edge padding). With mel_projection, each iteration's
+//      target magnitude of a frame is the projection of its rebuilt spectrum
+//      onto the frame's mel (MelProjection, mel_projection.h: the nearest
+//      magnitude that reproduces the mel, as in the offline `joint` method);
+//      without, the mel inverse's magnitude of step 1. online_iterations = 0
+//      commits every frame as soon as its phase is known. The defaults depend on the window
 //      overlap (DefaultOnlineGriffinLim below).
 //   4. synthesis: committed frames are overlap-added (irfft / n_fft times the
 //      window, in frame order) and normalised by the window's sum of squares
@@ -66,8 +70,9 @@
 //
 // Cost per frame: the mel inverse (nnls_iterations sparse passes), one heap
 // integration over 2 (n_fft/2+1) entries, online_iterations * (window frames)
-// FFT pairs, one FFT for the synthesis. Memory: O((lookahead_frames + 3) *
-// n_fft) floats, fixed at Create.
+// FFT pairs (each with a mel projection when on: about one more FFT pair's
+// time at n_fft 1024), one FFT for the synthesis. Memory: O((lookahead_frames
+// + 3) * n_fft) floats, fixed at Create.
 //
 // Thread safety: a StreamVocoder is one stream's state; it must not be used
 // from two threads at once. Distinct vocoders are independent. RtpghiPhase is
@@ -124,11 +129,14 @@ absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magni
 // unset in StreamVocoderOptions, chosen from the STFT's redundancy
 // win_length / hop_length (the overlap of consecutive frames):
 //   >= 4 (75 % overlap or more; hifigan, tacotron2, espnet, librosa):
-//        2 iterations, 4 frames of look-ahead, momentum 0;
+//        2 iterations, 4 frames of look-ahead, momentum 0, mel projection
+//        (2.4-3.5 dB lower SC_mel than without, for about 35 % more time);
 //   <  4 (whisper and whisper-128: 400 / 160, 60 % overlap):
-//        8 iterations, 7 frames of look-ahead, momentum 0.95.
-// With these the streamed SC_mel of speech is within 1.5 dB of the offline
-// pghi_fgla at 32 iterations. At low overlap PGHI's phase is a poor start
+//        8 iterations, 7 frames of look-ahead, momentum 0.95, no mel
+//        projection (0.3-0.4 dB better for 4 times the time: below 100x
+//        real time).
+// With these the streamed SC_mel of speech is better than the offline
+// pghi_fgla's at 32 iterations, or within 1.5 dB of it. At low overlap PGHI's phase is a poor start
 // (about 10 dB short of pghi_fgla, against 2-6 dB at 75 %) and Griffin-Lim
 // converges slowly, so each frame needs about 50 online iterations with
 // momentum instead of 8.
@@ -136,6 +144,7 @@ struct OnlineGriffinLimSettings {
   int online_iterations = 0;
   int lookahead_frames = 0;
   double momentum = 0.0;
+  bool mel_projection = false;
 };
 OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 
@@ -152,6 +161,13 @@ struct StreamVocoderOptions {
   // DefaultOnlineGriffinLim (0, plain Griffin-Lim, converges best over a
   // few iterations of a short window; 0.9 over many).
   std::optional<double> momentum;
+  // With online iterations: every iteration re-estimates each window
+  // frame's magnitude as the projection of its rebuilt spectrum onto the
+  // frame's mel (mel_projection.h, the magnitude step of the offline `joint`
+  // method) instead of keeping the mel inverse's magnitude, which then only
+  // starts RTPGHI. No effect with online_iterations 0. Unset:
+  // DefaultOnlineGriffinLim.
+  std::optional<bool> mel_projection;
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
   int nnls_iterations = 50;   // [0, 100000], see mel_inverse.h
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
