@@ -100,7 +100,8 @@ struct InversionOptions {
   std::optional<int64_t> length;  // output samples; unset = implied by the frames
   double tolerance = 0.0;         // stop when relative SC improvement < tolerance (0 = off)
   double time_budget_seconds = 0.0;  // 0 = unlimited
-  int refine_iterations = 0;      // L-BFGS iterations for kRefine/kJoint (0 = method default)
+  int refine_iterations = 0;      // L-BFGS iterations for kRefine/kJoint on a mel (0 = method default);
+                                  // on a magnitude, pairs added to the budget (see kRefine)
   bool refine_log_domain = false; // kRefine/kJoint: minimise the error of log(mel + eps)
   int max_threads = 1;
   std::function<absl::Status()> check;                     // cancellation/deadline
