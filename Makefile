@@ -7,7 +7,7 @@ BUILD_FUZZ := build/fuzz
 CCACHE = $(shell command -v ccache 2>/dev/null)
 CMAKE_COMMON = -G Ninja -DSPECINV_WERROR=ON $(if $(CCACHE),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
-.PHONY: all deps build run test bench quality fault-test deploy-test fuzz clean
+.PHONY: all deps build run test bench quality quality-linear fault-test deploy-test fuzz clean
 
 all: build
 
@@ -46,6 +46,15 @@ quality: build
 	@bench/quality/make_corpus.sh out/quality/corpus
 	@/usr/bin/python3 bench/quality/quality_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \
 	  --corpus out/quality/corpus --methods $(QUALITY_METHODS)
+
+# Linear-magnitude table, clip by clip: refine (100 STFT/iSTFT pairs) on each
+# clip's true magnitude against librosa griffinlim (100 iterations, mean of 3
+# random-phase seeds, cached in out/quality/griffinlim); BEFORE=an older
+# specinv-invert-bench adds its column.
+quality-linear: build
+	@bench/quality/make_corpus.sh out/quality/corpus
+	@/usr/bin/python3 bench/quality/linear_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \
+	  --corpus out/quality/corpus $(if $(BEFORE),--before $(BEFORE))
 
 fault-test: build
 	@tests/fault/fault_test.sh $(BUILD_RELEASE)

@@ -9,6 +9,7 @@
 
 #include "specinv/inversion/inversion.h"
 
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -119,6 +120,31 @@ TEST_F(SpeechInversionTest, JointOnMagnitudeIsRefine) {
   auto refine = InvertMagnitude(fx_->stft(), mag_, o);
   ASSERT_TRUE(joint.ok() && refine.ok());
   EXPECT_EQ(joint->audio, refine->audio);
+}
+
+// On a magnitude, refine spends iterations + refine_iterations STFT/iSTFT
+// pairs in all (magnitude_refine.h) and reports them.
+TEST_F(SpeechInversionTest, RefineOnMagnitudeStaysWithinItsPairs) {
+  InversionOptions o = Options(InversionMethod::kRefine, 60);
+  o.refine_iterations = 40;
+  std::vector<std::string> stages;
+  int last = 0;
+  o.progress = [&](const InversionProgress& p) {
+    EXPECT_EQ(p.total_iterations, 100);
+    EXPECT_GT(p.iteration, last);
+    last = p.iteration;
+    if (stages.empty() || stages.back() != p.stage) stages.emplace_back(p.stage);
+  };
+  auto r = InvertMagnitude(fx_->stft(), mag_, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_LE(r->iterations_run, 100);
+  EXPECT_GE(r->iterations_run, last);
+  EXPECT_EQ(stages, (std::vector<std::string>{"admm", "refine"}));
+  const Quality q = Measure(*fx_, r->audio, mag_, mel_);
+  EXPECT_NEAR(r->spectral_convergence_db, q.sc_lin_db, 0.05);
+  auto pghi = InvertMagnitude(fx_->stft(), mag_, Options(InversionMethod::kPghiFgla, 100));
+  ASSERT_TRUE(pghi.ok());
+  EXPECT_LE(q.sc_lin_db, pghi->spectral_convergence_db - 1.0) << "better than pghi_fgla in as many pairs";
 }
 
 TEST_F(SpeechInversionTest, PghiFglaBeatsFglaOnMagnitude) {

@@ -130,5 +130,33 @@ TEST_F(RefineTest, CancellationAndErrors) {
   EXPECT_NE(bad.status().message().find("refine target must be (40, "), std::string::npos) << bad.status();
 }
 
+// max_evaluations caps the objective evaluations (line searches included)
+// before the iteration count does; the signal is the last accepted iterate.
+TEST_F(RefineTest, MaxEvaluationsCapsTheWork) {
+  RefineTarget target;
+  target.values = &mel_;
+  target.filterbank = &fx_->filterbank();
+  RefineOptions o;
+  o.iterations = 1000;
+  o.max_evaluations = 9;
+  int evaluated_iterations = 0;
+  double last_db = 0.0;
+  o.progress = [&](int iteration, double sc_db) {
+    evaluated_iterations = iteration;
+    last_db = sc_db;
+  };
+  std::vector<float> x = start_;
+  auto r = RefineSignal(fx_->stft(), layout_, target, o, &x);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->stop_reason, "evaluations");
+  EXPECT_LE(r->evaluations, 9);
+  EXPECT_GE(r->evaluations, 8) << "only a last line search that would pass the cap is cut";
+  EXPECT_EQ(r->iterations_run, evaluated_iterations);
+  EXPECT_LE(r->iterations_run, 8);
+  EXPECT_NEAR(SpectralConvergenceDb(mel_, fx_->Mel(x).value()), last_db, 0.05);
+  o.max_evaluations = -1;
+  EXPECT_FALSE(RefineSignal(fx_->stft(), layout_, target, o, &x).ok());
+}
+
 }  // namespace
 }  // namespace specinv

@@ -12,6 +12,7 @@
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/griffin_lim.h"
 #include "specinv/inversion/griffin_lim_librosa.h"
+#include "specinv/inversion/magnitude_refine.h"
 #include "specinv/inversion/mel_inverse.h"
 #include "specinv/inversion/mel_projection.h"
 #include "specinv/inversion/pghi.h"
@@ -42,6 +43,42 @@ struct MelTarget {
   double magnitude_epsilon = 0.0;
 };
 
+// kRefine / kJoint on a magnitude: magnitude_refine.h with a budget of
+// iterations + refine_iterations STFT/iSTFT pairs.
+absl::StatusOr<InversionResult> RefineMagnitude(const Stft& stft, const SignalLayout& layout,
+                                                const RealMatrix& magnitude, const InversionOptions& options,
+                                                Clock::time_point start) {
+  MagnitudeRefineOptions mo;
+  mo.budget = std::max(1, options.iterations + options.refine_iterations);
+  mo.seed = options.seed;
+  mo.history = std::max(options.refine_history, kMagnitudeRefineHistory);
+  mo.tolerance = options.tolerance;
+  if (options.time_budget_seconds > 0.0) {
+    mo.time_budget_seconds =
+        std::max(1e-9, options.time_budget_seconds - std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  mo.max_threads = options.max_threads;
+  mo.check = options.check;
+  if (options.progress) {
+    mo.progress = [&options, &mo](int pairs, double sc_db, std::string_view stage) {
+      InversionProgress p;
+      p.iteration = pairs;
+      p.total_iterations = mo.budget;
+      p.spectral_convergence_db = sc_db;
+      p.stage = stage;
+      options.progress(p);
+    };
+  }
+  auto refined = RefineFromMagnitude(stft, layout, magnitude, mo);
+  if (!refined.ok()) return refined.status();
+  InversionResult result;
+  result.audio = std::move(refined->audio);
+  result.iterations_run = refined->pairs;
+  result.spectral_convergence_db = refined->spectral_convergence_db;
+  result.stop_reason = refined->stop_reason;
+  return result;
+}
+
 // `releasable`, when set, is `magnitude` itself, owned by the caller and free
 // to drop once the Griffin-Lim stage is done (the mel refinement does not need it).
 absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout, const RealMatrix& magnitude,
@@ -50,6 +87,7 @@ absl::StatusOr<InversionResult> Run(const Stft& stft, const SignalLayout& layout
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   InversionResult result;
   result.stop_reason = "iterations";
+  if (mel.mel == nullptr && Refines(options.method)) return RefineMagnitude(stft, layout, magnitude, options, start);
 
   InitialPhase init;
   std::optional<RealMatrix> pghi_phase;

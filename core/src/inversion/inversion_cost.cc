@@ -28,7 +28,10 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   }
   const bool refine = options.method == InversionMethod::kRefine || options.method == InversionMethod::kJoint;
   if (refine) {
-    peak = SaturatingAdd(peak, SaturatingMul(signal_bytes, 2 * static_cast<int64_t>(options.refine_history) + 4));
+    // A linear magnitude's refine (magnitude_refine.h) keeps at least kMagnitudeRefineHistory pairs.
+    const int history = shape.n_mels > 0 ? options.refine_history
+                                          : std::max(options.refine_history, kMagnitudeRefineHistory);
+    peak = SaturatingAdd(peak, SaturatingMul(signal_bytes, 2 * static_cast<int64_t>(history) + 4));
   }
   const bool project = options.method == InversionMethod::kJoint && shape.n_mels > 0;
   if (project) {
@@ -40,7 +43,11 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   const double fft = 5.0 * shape.n_fft * std::log2(static_cast<double>(std::max(shape.n_fft, 2)));
   const double per_iteration = 2.0 * static_cast<double>(shape.frames) * fft;
   double iterations = options.method == InversionMethod::kPghi ? 0.0 : std::max(options.iterations, 0);
-  if (refine) iterations += 2.0 * std::max(options.refine_iterations, 100);  // evaluations ~ 2 per iteration
+  if (refine && shape.n_mels > 0) {
+    iterations += 2.0 * std::max(options.refine_iterations, 100);  // evaluations ~ 2 per iteration
+  } else if (refine) {
+    iterations += std::max(options.refine_iterations, 0);  // one budget of STFT/iSTFT pairs in all
+  }
   JobCost cost;
   cost.peak_bytes = peak;
   cost.work_flops = per_iteration * (iterations + 1.0);

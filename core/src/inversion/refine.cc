@@ -180,6 +180,7 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
   }
   if (auto s = CheckRange("refine iterations", options.iterations, 0, 1000000); !s.ok()) return s;
   if (auto s = CheckRange("refine history", options.history, 1, 50); !s.ok()) return s;
+  if (auto s = CheckRange("refine max_evaluations", options.max_evaluations, 0, 100000000); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("power", target.power, 0.0, 4.0); !s.ok()) return s;
   auto processor = FrameProcessor::Create(stft, layout, options.max_threads);
   if (!processor.ok()) return processor.status();
@@ -264,7 +265,12 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
     if (stored == m) stored = m - 1;  // that slot's pair is being overwritten
     bool accepted = false;
     double ft = 0.0;
+    bool out_of_evaluations = false;
     for (int ls = 0; ls < 30; ++ls) {
+      if (options.max_evaluations > 0 && result.evaluations >= options.max_evaluations) {
+        out_of_evaluations = true;
+        break;
+      }
       Vec(xt, n) = ConstVec(x, n) + static_cast<float>(step) * ConstVec(d.data(), n);
       ft = objective.Evaluate(xt, gt);
       ++result.evaluations;
@@ -277,7 +283,7 @@ absl::StatusOr<RefineResult> RefineSignal(const Stft& stft, const SignalLayout& 
       step = std::clamp(next, 0.1 * step, 0.5 * step);
     }
     if (!accepted) {
-      result.stop_reason = "converged";
+      result.stop_reason = out_of_evaluations ? "evaluations" : "converged";
       break;
     }
     // History update in place: s = xt - x, x = xt; y = gt - g, g = gt.

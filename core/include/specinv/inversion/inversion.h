@@ -8,9 +8,14 @@
 //                    angles = rebuilt - m/(1+m) * previous (default m = 0.99).
 //   kPghi            phase gradient heap integration (Prusa et al. 2017), no iterations.
 //   kPghiFgla        PGHI initial phase, then fast Griffin-Lim.
-//   kRefine          pghi+fgla, then L-BFGS on the waveform minimising the mel-domain
-//                    error ||W |STFT(x)|^p - M||^2 (or ||(|STFT(x)|) - S||^2 for a
-//                    magnitude input), see refine.h.
+//   kRefine          on a mel: pghi+fgla, then L-BFGS on the waveform minimising
+//                    the mel-domain error ||W |STFT(x)|^p - M||^2 (refine.h).
+//                    On a magnitude: PGHI, ADMM phase retrieval, then L-BFGS on
+//                    ||S - |STFT(x)|||^2, all within iterations + refine_iterations
+//                    STFT/iSTFT pairs (every ADMM iteration and every L-BFGS
+//                    evaluation, line searches included, counts one), see
+//                    magnitude_refine.h; iterations_run reports the pairs spent.
+//                    pghi_tolerance_db does not apply (its PGHI floor is -100 dB).
 //   kJoint           joint magnitude-and-phase estimation from a mel: PGHI on the
 //                    mel-inverse magnitude, then fast Griffin-Lim whose magnitude
 //                    is re-estimated every iteration as the projection of the
@@ -95,7 +100,8 @@ struct InversionOptions {
   std::optional<int64_t> length;  // output samples; unset = implied by the frames
   double tolerance = 0.0;         // stop when relative SC improvement < tolerance (0 = off)
   double time_budget_seconds = 0.0;  // 0 = unlimited
-  int refine_iterations = 0;      // L-BFGS iterations for kRefine/kJoint (0 = method default)
+  int refine_iterations = 0;      // L-BFGS iterations for kRefine/kJoint on a mel (0 = method default);
+                                  // on a magnitude, pairs added to the budget (see kRefine)
   bool refine_log_domain = false; // kRefine/kJoint: minimise the error of log(mel + eps)
   int max_threads = 1;
   std::function<absl::Status()> check;                     // cancellation/deadline
@@ -112,8 +118,11 @@ struct InversionOptions {
   bool librosa_precision = false;
 };
 
-// L-BFGS iterations kRefine and kJoint run when options.refine_iterations is 0.
+// L-BFGS iterations kRefine and kJoint run on a mel when options.refine_iterations is 0.
 inline constexpr int kDefaultRefineIterations = 50;
+// L-BFGS memory of kRefine / kJoint on a magnitude: at least this many pairs
+// (a larger refine_history raises it).
+inline constexpr int kMagnitudeRefineHistory = 8;
 
 struct InversionResult {
   std::vector<float> audio;

@@ -51,6 +51,11 @@ struct RefineOptions {
   int history = 3;               // L-BFGS memory, [1, 50]
   bool log_domain = false;
   double tolerance = 0.0;        // stop when the relative SC improvement of an iteration is below
+  // Objective + gradient evaluations (one STFT and one adjoint iSTFT each, the
+  // start's and the line searches' included) the call may spend; 0 =
+  // unlimited. The call stops ("evaluations") when the next trial point would
+  // exceed it; the signal then holds the last accepted iterate.
+  int max_evaluations = 0;
   double time_budget_seconds = 0.0;  // 0 = unlimited (measured from the call)
   int max_threads = 1;
   std::function<absl::Status()> check;                           // called every iteration
@@ -64,7 +69,7 @@ struct RefineResult {
   double final_sc_db = 0.0;
   double initial_objective = 0.0;  // f at the start and at the result (never higher)
   double final_objective = 0.0;
-  std::string stop_reason;       // "iterations", "tolerance", "time_budget", "converged"
+  std::string stop_reason;       // "iterations", "tolerance", "time_budget", "converged", "evaluations"
 };
 
 // Refines `signal` (layout.length samples) in place. Errors: InvalidArgument
