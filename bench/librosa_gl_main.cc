@@ -9,23 +9,22 @@
 //       --momentum 0.99 --pad-mode reflect --length 66150 --out y.npy [--sweep]
 //
 // --analyse y.npy (a float32 signal) instead of --magnitude takes the
-// magnitude from specinv's own librosa-exact analysis (Stft with
-// double_precision, as FeatureExtractor runs it) and writes that complex STFT
-// to OUT_stft.npy; --abs numpy (default) takes |X| as NumPy's complex64
-// absolute, --abs sqrt as FeatureExtractor::Magnitude (sqrt(re^2 + im^2)).
+// magnitude from specinv's own analysis (FeatureExtractor::Magnitude at power
+// 1, the server's Analyze) and writes it and the complex STFT to
+// OUT_magnitude.npy and OUT_stft.npy; --abs numpy (default) selects
+// MagnitudeFormula::kNumpyAbs, --abs sqrt kSqrtOfSquares.
 //
 // --sweep also writes OUT_<i>.npy for i = 1 .. iterations - 1 (the output
 // after i iterations: each a fresh run from zero phase), so the iteration at
 // which two implementations part can be found.
 
-#include <algorithm>
-#include <cmath>
-#include <complex>
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "specinv/analysis/stft.h"
 #include "specinv/inversion/inversion.h"
 #include "specinv/io/audio_io.h"
@@ -63,15 +62,6 @@ bool Parse(int argc, char** argv, Args* a) {
     else return false;
   }
   return (a->magnitude.empty() != a->analyse.empty()) && !a->out.empty() && (a->abs == "numpy" || a->abs == "sqrt");
-}
-
-// NumPy's complex64 absolute on SIMD machines: larger * sqrt(fma(r, r, 1)).
-float NumpyAbs(std::complex<float> c) {
-  const float a = std::fabs(c.real()), b = std::fabs(c.imag());
-  const float larger = std::max(a, b);
-  if (larger == 0.0f) return 0.0f;
-  const float r = std::min(a, b) / larger;
-  return std::sqrt(std::fma(r, r, 1.0f)) * larger;
 }
 
 absl::StatusOr<specinv::NpyArray> ReadNpy(const std::string& path) {
@@ -119,22 +109,27 @@ int main(int argc, char** argv) {
     auto signal = NpyToRealVector(*npy);
     if (!signal.ok()) return Fail(signal.status());
     if (a.length == 0) a.length = static_cast<int64_t>(signal->size());
-    StftOptions ao = so;
-    ao.double_precision = true;
-    auto analysis = Stft::Create(ao);
-    if (!analysis.ok()) return Fail(analysis.status());
-    auto spec = analysis->Forward(*signal);
+    // The library's analysis: FeatureExtractor (double-precision STFT) at
+    // power 1 without epsilon, |X| by the chosen formula.
+    FeatureConfig fc;
+    fc.stft = so;
+    fc.power = 1.0;
+    fc.n_mels = 1;
+    fc.magnitude_formula = a.abs == "numpy" ? MagnitudeFormula::kNumpyAbs : MagnitudeFormula::kSqrtOfSquares;
+    auto fx = FeatureExtractor::Create(fc);
+    if (!fx.ok()) return Fail(fx.status());
+    auto spec = fx->ComplexSpectrogram(*signal);
     if (!spec.ok()) return Fail(spec.status());
     const std::string stem = a.out.substr(0, a.out.size() - 4);
     if (auto s = WriteFileBytes(stem + "_stft.npy", ComplexMatrixToNpy(*spec, MatrixLayout::kBinsFrames)); !s.ok()) {
       return Fail(s);
     }
-    RealMatrix m(spec->rows(), spec->cols());
-    for (Eigen::Index i = 0; i < m.size(); ++i) {
-      const std::complex<float> c = spec->data()[i];
-      m.data()[i] = a.abs == "numpy" ? NumpyAbs(c) : std::sqrt(c.real() * c.real() + c.imag() * c.imag());
+    auto m = fx->Magnitude(*signal);
+    if (!m.ok()) return Fail(m.status());
+    if (auto s = WriteFileBytes(stem + "_magnitude.npy", RealMatrixToNpy(*m, MatrixLayout::kBinsFrames)); !s.ok()) {
+      return Fail(s);
     }
-    magnitude = std::move(m);
+    magnitude = *std::move(m);
   }
   if (!magnitude.ok()) return Fail(magnitude.status());
   if (a.length <= 0) return Fail(absl::InvalidArgumentError("--length is required with --magnitude"));

@@ -8,7 +8,11 @@
 #    8 iterations, momentum 0,    n_fft 1024, hop 256, reflect padding
 #   10 iterations, momentum 0.5,  n_fft 2048, hop 512, constant padding
 # and prints max|ours - reference| / max|reference| per case (the golden
-# tolerance is 2e-4).
+# tolerance is 2e-4) twice: with librosa's S (np.abs of its STFT, stored and
+# given to specinv) and with S from specinv's own analysis of the clip
+# (FeatureExtractor::Magnitude, power 1), and once more with that analysis
+# taking |X| as sqrt(re^2 + im^2) (MagnitudeFormula::kSqrtOfSquares, what the
+# analysis computed for every configuration before it followed np.abs).
 #   bench/librosa_precision_grid.sh BUILD_DIR WORK_DIR [--sweep]
 # --sweep also prints the ratio after every iteration.
 set -euo pipefail
@@ -31,7 +35,7 @@ for name in espeak_en_us festival_slt alsa_Front_Center; do clips+=("$name:48000
 
 configs=("16 0.99 1024 256 reflect" "8 0 1024 256 reflect" "10 0.5 2048 512 constant")
 
-printf "%-26s %-24s %s\n" case setting "max|diff|/peak"
+printf "%-26s %-24s %-14s %-14s %s\n" case setting "librosa's S" "specinv's S" "sqrt(re²+im²)"
 for clip in "${clips[@]}"; do
   name=${clip%%:*}
   rate=${clip##*:}
@@ -50,6 +54,12 @@ for clip in "${clips[@]}"; do
       ${sweep:+--dump-dir "$dir/ref"}
     "$tool" --magnitude "$dir/S.npy" --n-fft "$n_fft" --hop "$hop" --iterations "$iters" --momentum "$momentum" \
       --pad-mode "$pad" --length "$length" --out "$dir/ours.npy" ${sweep:+--sweep}
+    /usr/bin/python3 -c "import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; \
+from librosa_griffinlim_reference import read_wav; np.save(sys.argv[3], read_wav(sys.argv[2])[1])" "$here" "$wav" "$dir/y.npy"
+    "$tool" --analyse "$dir/y.npy" --n-fft "$n_fft" --hop "$hop" --iterations "$iters" --momentum "$momentum" \
+      --pad-mode "$pad" --out "$dir/analysed.npy"
+    "$tool" --analyse "$dir/y.npy" --abs sqrt --n-fft "$n_fft" --hop "$hop" --iterations "$iters" \
+      --momentum "$momentum" --pad-mode "$pad" --out "$dir/analysed_sqrt.npy"
     /usr/bin/python3 - "$dir" "$iters" "${name}_$rate" "it $iters m $momentum n_fft $n_fft" "$sweep" <<'PY'
 import os
 import sys
@@ -60,7 +70,9 @@ d, iters, case, setting, sweep = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys
 ref = np.load(os.path.join(d, "ref.npy")).astype(np.float64)
 ours = np.load(os.path.join(d, "ours.npy")).astype(np.float64)
 peak = np.max(np.abs(ref))
-print(f"{case:26s} {setting:24s} {np.max(np.abs(ours - ref)) / peak:.3e}")
+cols = [np.max(np.abs(np.load(os.path.join(d, f)).astype(np.float64) - ref)) / peak
+        for f in ("ours.npy", "analysed.npy", "analysed_sqrt.npy")]
+print(f"{case:26s} {setting:24s} " + " ".join(f"{c:<14.3e}" for c in cols))
 if sweep:
     row = []
     for i in range(1, iters):
