@@ -19,11 +19,11 @@
 // this path follows librosa's rounding: on the nine golden griffinlim cases
 // seven come out bit for bit and two within one float32 step (4e-8 of the
 // peak). On real recordings (fluidsynth instruments at 22.05 and 44.1 kHz,
-// speech at 48 kHz; 27 cases of bench/librosa_precision_grid.sh) it stays
-// within 1e-6 of the peak of librosa's arithmetic
+// speech at 48 kHz; 27 cases of bench/librosa_precision_grid.sh), given
+// librosa's S, it stays within 1e-6 of the peak of librosa's arithmetic
 // (bench/librosa_griffinlim_reference.py), 20 cases bit for bit: what is left
-// is FFTW and NumPy's pocketfft rounding a few double values to different
-// complex64 ones (in bins 80 dB or more below their frame's peak).
+// is FFTW and NumPy's pocketfft differing in the last bits of a few double
+// values that then round to different complex64 ones.
 //
 // The output is just as sensitive to `magnitude`: S one float32 step off in
 // a third of the bins (sqrt(re^2 + im^2) instead of NumPy's |X|) moves it by
