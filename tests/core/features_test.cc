@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "specinv/base/numpy_abs.h"
 #include "testing/signals.h"
 
 namespace specinv {
@@ -23,6 +24,29 @@ TEST(FeaturesTest, EveryPresetIsValid) {
   }
   EXPECT_EQ(GetPreset("wavenet").status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(GetPreset("wavenet").status().message()), HasSubstr("hifigan"));
+}
+
+TEST(FeaturesTest, MagnitudeFormulaPerPreset) {
+  // librosa's np.abs for librosa-style configurations; the torch front ends'
+  // sqrt(re^2 + im^2 (+ eps)) for the TTS presets.
+  EXPECT_EQ(FeatureConfig{}.magnitude_formula, MagnitudeFormula::kNumpyAbs);
+  EXPECT_EQ(GetPreset("librosa")->magnitude_formula, MagnitudeFormula::kNumpyAbs);
+  for (const char* name : {"hifigan", "tacotron2", "espnet"}) {
+    EXPECT_EQ(GetPreset(name)->magnitude_formula, MagnitudeFormula::kSqrtOfSquares) << name;
+  }
+}
+
+TEST(FeaturesTest, NumpyComplexAbsSpecialValues) {
+  EXPECT_EQ(NumpyComplexAbs(0.0f, 0.0f), 0.0f);
+  EXPECT_EQ(NumpyComplexAbs(-0.0f, 0.0f), 0.0f);
+  EXPECT_EQ(NumpyComplexAbs(3.0f, -4.0f), 5.0f);
+  EXPECT_EQ(NumpyComplexAbs(-2.5f, 0.0f), 2.5f);
+  EXPECT_EQ(NumpyComplexAbs(INFINITY, NAN), INFINITY);
+  EXPECT_EQ(NumpyComplexAbs(1.0f, -INFINITY), INFINITY);
+  EXPECT_TRUE(std::isnan(NumpyComplexAbs(NAN, 1.0f)));
+  // No overflow or underflow where re^2 + im^2 would.
+  EXPECT_NEAR(NumpyComplexAbs(3e30f, 4e30f), 5e30f, 5e30f * 1e-6f);
+  EXPECT_NEAR(NumpyComplexAbs(3e-30f, 4e-30f), 5e-30f, 5e-30f * 1e-6f);
 }
 
 TEST(FeaturesTest, EspnetPresetParameters) {

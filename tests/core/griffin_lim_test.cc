@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "specinv/analysis/feature_config.h"
+#include "specinv/analysis/features.h"
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/inversion.h"
 #include "specinv/analysis/stft.h"
@@ -105,6 +107,73 @@ INSTANTIATE_TEST_SUITE_P(Librosa, GriffinLimReferenceTest, ::testing::ValuesIn(L
                          CaseName);
 
 TEST(GriffinLimReference, HasNineCases) { EXPECT_EQ(LoadReferenceCases("griffinlim").size(), 9u); }
+
+// librosa.griffinlim's S is np.abs(librosa.stft(y)). Here S comes from
+// specinv's own analysis of the same signal (FeatureExtractor at power 1, as
+// the service's Analyze makes it) instead of the stored magnitude: zero-phase
+// Griffin-Lim turns one-step differences in S into output differences of up
+// to ~1e-2 of the peak, so the analysis must give librosa's S to the bit
+// (NumPy's complex64 absolute, not sqrt(re^2 + im^2)).
+class GriffinLimFromAnalysisTest : public ::testing::TestWithParam<ReferenceCase> {};
+
+TEST_P(GriffinLimFromAnalysisTest, MatchesLibrosaReference) {
+  const ReferenceCase& c = GetParam();
+  const auto& p = c.params;
+  // Case names are gl_<signal>_<n>.
+  const std::string signal_name = c.name.substr(3, c.name.rfind('_') - 3);
+  double sr = 0.0;
+  const std::vector<float> y = testing::LoadReferenceSignal(signal_name, &sr);
+  ASSERT_FALSE(y.empty()) << signal_name;
+  FeatureConfig config;
+  config.sample_rate = sr;
+  config.stft = testing::StftOptionsFromParams(p);
+  config.power = 1.0;
+  config.n_mels = 1;
+  auto fx = FeatureExtractor::Create(config);
+  ASSERT_TRUE(fx.ok()) << fx.status();
+  auto magnitude = fx->Magnitude(y);
+  ASSERT_TRUE(magnitude.ok()) << magnitude.status();
+  const RealMatrix librosa_s = testing::LoadReferenceMatrix(c.inputs.at("magnitude").get<std::string>());
+  ASSERT_EQ(magnitude->rows(), librosa_s.rows());
+  ASSERT_EQ(magnitude->cols(), librosa_s.cols());
+  // Equal bins everywhere except where the two double-precision FFTs round
+  // differently: only bins far (> 60 dB) below their frame's peak.
+  int64_t differing = 0, loud_differing = 0;
+  for (Eigen::Index t = 0; t < librosa_s.cols(); ++t) {
+    const float frame_peak = librosa_s.col(t).maxCoeff();
+    for (Eigen::Index k = 0; k < librosa_s.rows(); ++k) {
+      if ((*magnitude)(k, t) == librosa_s(k, t)) continue;
+      ++differing;
+      if (librosa_s(k, t) > 1e-3f * frame_peak) ++loud_differing;
+    }
+  }
+  EXPECT_EQ(loud_differing, 0) << c.name << ": bins within 60 dB of their frame's peak that differ from librosa's S";
+  if (signal_name.rfind("speech", 0) == 0) {
+    EXPECT_EQ(differing, 0) << c.name << ": recorded speech, every bin";
+  }
+
+  auto stft = Stft::Create(config.stft);
+  ASSERT_TRUE(stft.ok()) << stft.status();
+  InversionOptions options = testing::GriffinLimOptionsFromParams(p);
+  options.librosa_precision = true;
+  auto result = InvertMagnitude(*stft, *magnitude, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::vector<float> ref = testing::LoadReferenceVector(c.output);
+  ASSERT_EQ(result->audio.size(), ref.size());
+  double peak = 0.0, worst = 0.0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    peak = std::max(peak, static_cast<double>(std::abs(ref[i])));
+    worst = std::max(worst, std::abs(static_cast<double>(result->audio[i]) - static_cast<double>(ref[i])));
+  }
+  EXPECT_LE(worst, c.tolerance.at("atol").get<double>() * peak) << c.name;
+  // With sqrt(re^2 + im^2) the chirps were off by 4e-3, 2.5e-4 and 7.4e-2 of
+  // the peak and the recorded speech by up to 2.5e-5; with librosa's S the
+  // largest difference is 3.4e-6.
+  EXPECT_LE(worst, 1e-5 * peak) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Librosa, GriffinLimFromAnalysisTest, ::testing::ValuesIn(LoadReferenceCases("griffinlim")),
+                         CaseName);
 
 class GriffinLimTest : public ::testing::Test {
  protected:

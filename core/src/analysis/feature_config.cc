@@ -48,6 +48,7 @@ FeatureConfig TtsBase(std::string name, double sr) {
   c.stft.center = true;
   c.stft.pad_mode = PadMode::kReflect;
   c.power = 1.0;
+  c.magnitude_formula = MagnitudeFormula::kSqrtOfSquares;
   c.n_mels = 80;
   return c;
 }

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "specinv/base/field_error.h"
+#include "specinv/base/numpy_abs.h"
 #include "specinv/base/validate.h"
 
 namespace specinv {
@@ -84,6 +85,12 @@ absl::StatusOr<RealMatrix> FeatureExtractor::Magnitude(std::span<const float> au
   if (!spec.ok()) return spec.status();
   const float eps = static_cast<float>(config_.magnitude_epsilon);
   RealMatrix mag(spec->rows(), spec->cols());
+  if (config_.magnitude_formula == MagnitudeFormula::kNumpyAbs && eps == 0.0f) {
+    // librosa's np.abs(stft): zero-phase Griffin-Lim turns one-step
+    // differences in S into output differences of up to ~1e-2 of the peak.
+    for (Eigen::Index i = 0; i < mag.size(); ++i) mag.data()[i] = NumpyComplexAbs(spec->data()[i]);
+    return mag;
+  }
   for (Eigen::Index i = 0; i < mag.size(); ++i) {
     const std::complex<float> c = spec->data()[i];
     mag.data()[i] = std::sqrt(c.real() * c.real() + c.imag() * c.imag() + eps);

@@ -7,24 +7,13 @@
 #include <limits>
 
 #include "specinv/base/fft.h"
+#include "specinv/base/numpy_abs.h"
 #include "specinv/analysis/window.h"
 
 namespace specinv {
 namespace {
 
 constexpr float kTiny = std::numeric_limits<float>::min();  // librosa: util.tiny(complex64)
-
-// |re + i im| as NumPy computes it for complex64 on SIMD machines (AVX2/FMA,
-// AVX-512): larger * sqrt(fma(r, r, 1)), r = smaller / larger, all float32.
-// (It differs from a correctly rounded hypotf in about a third of cases.)
-float NumpyComplexAbs(float re, float im) {
-  const float a = std::fabs(re);
-  const float b = std::fabs(im);
-  const float larger = std::max(a, b);
-  if (larger == 0.0f) return 0.0f;
-  const float ratio = std::min(a, b) / larger;
-  return std::sqrt(std::fma(ratio, ratio, 1.0f)) * larger;
-}
 
 // librosa.istft(angles, length=layout.length): double transforms, float32
 // overlap-add and window-sum-square, then the centre padding removed.

@@ -38,12 +38,24 @@ enum class Framing {
   kHifiGanReflect,   // reflect-pad (n_fft - hop)/2 on both sides, then no centring
 };
 
+// How Magnitude computes |X| of the complex64 STFT.
+enum class MagnitudeFormula {
+  // NumPy's complex64 absolute (base/numpy_abs.h), as librosa's
+  // np.abs(stft(y)): bit for bit the magnitude librosa gives Griffin-Lim.
+  // Used when magnitude_epsilon is 0; with an epsilon, kSqrtOfSquares.
+  kNumpyAbs,
+  // sqrt(re^2 + im^2 + magnitude_epsilon) in float32, as the torch front ends
+  // (HiFi-GAN, Tacotron 2, ESPnet) compute it.
+  kSqrtOfSquares,
+};
+
 struct FeatureConfig {
   std::string preset;              // name of the preset it came from, "" if custom
   double sample_rate = 22050.0;    // Hz, (0, 384000]
   StftOptions stft;
   Framing framing = Framing::kStft;
   double magnitude_epsilon = 0.0;  // added under the square root of |X| (hifigan: 1e-9), >= 0
+  MagnitudeFormula magnitude_formula = MagnitudeFormula::kNumpyAbs;  // kSqrtOfSquares for hifigan/tacotron2/espnet
   double power = 2.0;              // exponent of |X|: 1 (magnitude) or 2 (power)
   int n_mels = 128;                // [1, n_fft/2+1]
   double fmin = 0.0;               // Hz

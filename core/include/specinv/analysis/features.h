@@ -7,7 +7,8 @@
 // (n_mels, frames). Frames follow the framing: librosa's count for kStft,
 // 1 + (len + 2*((n_fft-hop)/2) - n_fft) / hop for kHifiGanReflect, minus one
 // when drop_last_frame. Magnitude is |X| (with magnitude_epsilon under the
-// root); mel is W * |X|^power.
+// root), computed as config.magnitude_formula says (by default NumPy's
+// complex64 absolute, librosa's S to the bit); mel is W * |X|^power.
 //
 // Immutable after Create; all methods are const and thread-safe.
 
