@@ -41,7 +41,7 @@ bench: build
 # Debian-packaged speech and instrument sources, then compares librosa's
 # mel_to_audio, specinv's methods and the true-magnitude ceiling
 # (bench/quality/).
-QUALITY_METHODS ?= fgla,pghi_fgla,refine
+QUALITY_METHODS ?= fgla,pghi_fgla,refine,joint
 quality: build
 	@bench/quality/make_corpus.sh out/quality/corpus
 	@/usr/bin/python3 bench/quality/quality_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \
