@@ -106,6 +106,10 @@ struct CallResult {
 CallResult Call(v1::Spectrogram::Stub& stub, const std::vector<Request>& messages, bool half_close = true) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
+  // A connection attempt that fails transiently (16 new channels at once on
+  // a loaded machine) is retried within the deadline, not reported as the
+  // call's status.
+  ctx.set_wait_for_ready(true);
   auto stream = stub.StreamVocode(&ctx);
   std::thread writer([&] {
     for (const Request& m : messages) {
