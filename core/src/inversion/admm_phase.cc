@@ -16,11 +16,6 @@ absl::StatusOr<AdmmPhaseEngine> AdmmPhaseEngine::Create(const Stft& stft, const 
   auto processor = FrameProcessor::Create(stft, layout, max_threads);
   if (!processor.ok()) return processor.status();
   AdmmPhaseEngine engine(*std::move(processor));
-  const size_t ola = static_cast<size_t>(layout.ola_length());
-  engine.ola_a_.assign(ola, 0.0f);
-  engine.ola_b_.assign(ola, 0.0f);
-  engine.current_ = engine.ola_a_.data();
-  engine.next_ = engine.ola_b_.data();
   engine.chunk_error_.assign(static_cast<size_t>(engine.processor_.num_chunks()), 0.0);
   engine.w_.resize(engine.processor_.num_bins(), layout.frames);
   return engine;
@@ -33,13 +28,12 @@ void AdmmPhaseEngine::Start(const RealMatrix* magnitude, const RealMatrix& phase
     energy += static_cast<double>(magnitude->data()[i]) * static_cast<double>(magnitude->data()[i]);
   }
   reference_energy_ = energy;
-  current_ = ola_a_.data();
-  next_ = ola_b_.data();
+  ola_.Restart();
   processor_.SetNoSource();
   const int bins = processor_.num_bins();
   AdmmPhaseEngine* self = this;
   const RealMatrix* ph = &phase;
-  processor_.Run(current_, 1.0f / static_cast<float>(layout().n_fft), [self, ph, bins](const FrameTask& task) {
+  processor_.Run(ola_.current(), 1.0f / static_cast<float>(layout().n_fft), [self, ph, bins](const FrameTask& task) {
     const float* s = self->magnitude_->col(task.frame).data();
     const float* p = ph->col(task.frame).data();
     std::complex<float>* w = self->w_.col(task.frame).data();
@@ -53,10 +47,10 @@ void AdmmPhaseEngine::Start(const RealMatrix* magnitude, const RealMatrix& phase
 
 double AdmmPhaseEngine::Iterate(bool measure) {
   std::fill(chunk_error_.begin(), chunk_error_.end(), 0.0);
-  processor_.SetOlaSource(current_);
+  processor_.SetOlaSource(ola_.current());
   const int bins = processor_.num_bins();
   AdmmPhaseEngine* self = this;
-  processor_.Run(next_, 1.0f / static_cast<float>(layout().n_fft), [self, bins, measure](const FrameTask& task) {
+  processor_.Run(ola_.next(), 1.0f / static_cast<float>(layout().n_fft), [self, bins, measure](const FrameTask& task) {
     std::complex<float>* z = task.spectrum;
     const float* s = self->magnitude_->col(task.frame).data();
     if (measure) {
@@ -74,7 +68,7 @@ double AdmmPhaseEngine::Iterate(bool measure) {
     }
     return true;
   });
-  std::swap(current_, next_);
+  ola_.Swap();
   if (!measure) return -1.0;
   double err = 0.0;
   for (double e : chunk_error_) err += e;
@@ -82,6 +76,6 @@ double AdmmPhaseEngine::Iterate(bool measure) {
   return std::sqrt(err / reference_energy_);
 }
 
-void AdmmPhaseEngine::Signal(float* out) const { processor_.OlaToSignal(current_, out); }
+void AdmmPhaseEngine::Signal(float* out) const { processor_.OlaToSignal(ola_.current(), out); }
 
 }  // namespace specinv

@@ -41,11 +41,6 @@ absl::StatusOr<GriffinLimEngine> GriffinLimEngine::Create(const Stft& stft, cons
   auto processor = FrameProcessor::Create(stft, layout, max_threads);
   if (!processor.ok()) return processor.status();
   GriffinLimEngine engine(*std::move(processor));
-  const size_t ola = static_cast<size_t>(layout.ola_length());
-  engine.ola_a_.assign(ola, 0.0f);
-  engine.ola_b_.assign(ola, 0.0f);
-  engine.current_ = engine.ola_a_.data();
-  engine.next_ = engine.ola_b_.data();
   engine.chunk_error_.assign(static_cast<size_t>(engine.processor_.num_chunks()), 0.0);
   return engine;
 }
@@ -62,13 +57,12 @@ void GriffinLimEngine::Start(const RealMatrix* magnitude, const InitialPhase& in
     previous_.resize(bins, frames);
   }
   reference_energy_ = SumSquares(*magnitude);
-  current_ = ola_a_.data();
-  next_ = ola_b_.data();
+  ola_.Restart();
   processor_.SetNoSource();
   const float scale = 1.0f / static_cast<float>(layout().n_fft);
   const RealMatrix* mag = magnitude_;
   const InitialPhase* in = &init;
-  processor_.Run(current_, scale, [mag, in, bins](const FrameTask& task) {
+  processor_.Run(ola_.current(), scale, [mag, in, bins](const FrameTask& task) {
     const float* s = mag->col(task.frame).data();
     std::complex<float>* x = task.spectrum;
     switch (in->kind) {
@@ -163,7 +157,7 @@ double GriffinLimEngine::ReduceConvergence() const {
 
 double GriffinLimEngine::Iterate(bool measure) {
   std::fill(chunk_error_.begin(), chunk_error_.end(), 0.0);
-  processor_.SetOlaSource(current_);
+  processor_.SetOlaSource(ola_.current());
   const float scale = 1.0f / static_cast<float>(layout().n_fft);
   const int bins = processor_.num_bins();
   // Per-iteration flags live in a struct the closure points to, so the
@@ -175,7 +169,7 @@ double GriffinLimEngine::Iterate(bool measure) {
     int bins;
   } step{this, measure, use_momentum_ && have_previous_, use_momentum_, beta_, bins};
   const Step* st = &step;
-  processor_.Run(next_, scale, [st](const FrameTask& task) {
+  processor_.Run(ola_.next(), scale, [st](const FrameTask& task) {
     GriffinLimEngine* self = st->self;
     if (st->measure) self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
     const float* s = self->magnitude_->col(task.frame).data();
@@ -200,14 +194,14 @@ double GriffinLimEngine::Iterate(bool measure) {
   });
   const bool store = use_momentum_;
   have_previous_ = store;
-  std::swap(current_, next_);
+  ola_.Swap();
   ++iterations_;
   return measure ? ReduceConvergence() : -1.0;
 }
 
 double GriffinLimEngine::Convergence() {
   std::fill(chunk_error_.begin(), chunk_error_.end(), 0.0);
-  processor_.SetOlaSource(current_);
+  processor_.SetOlaSource(ola_.current());
   GriffinLimEngine* self = this;
   processor_.Run(nullptr, 0.0f, [self](const FrameTask& task) {
     self->MeasureFrame(task.slot, task.chunk, task.frame, task.spectrum);
@@ -216,7 +210,7 @@ double GriffinLimEngine::Convergence() {
   return ReduceConvergence();
 }
 
-void GriffinLimEngine::Signal(float* out) const { processor_.OlaToSignal(current_, out); }
+void GriffinLimEngine::Signal(float* out) const { processor_.OlaToSignal(ola_.current(), out); }
 
 std::vector<float> GriffinLimEngine::Signal() const {
   std::vector<float> out(static_cast<size_t>(layout().length));

@@ -58,15 +58,14 @@ class AdmmPhaseEngine {
   AdmmPhaseEngine& operator=(AdmmPhaseEngine&&) noexcept = default;
 
  private:
-  explicit AdmmPhaseEngine(FrameProcessor processor) : processor_(std::move(processor)) {}
+  explicit AdmmPhaseEngine(FrameProcessor processor)
+      : processor_(std::move(processor)), ola_(processor_.layout()) {}
 
   FrameProcessor processor_;
   const RealMatrix* magnitude_ = nullptr;
   double reference_energy_ = 0.0;
   ComplexMatrix w_;  // x + u of the last iteration
-  std::vector<float> ola_a_, ola_b_;
-  float* current_ = nullptr;
-  float* next_ = nullptr;
+  OlaPair ola_;
   std::vector<double> chunk_error_;
 };
 

@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -67,6 +68,28 @@ absl::StatusOr<SignalLayout> StftLayout(const Stft& stft, int64_t frames, std::o
 // analysis drops it, and the default length is the shortest such length).
 absl::StatusOr<SignalLayout> FeatureLayout(const FeatureExtractor& extractor, int64_t frames,
                                            std::optional<int64_t> length);
+
+// The two overlap-add buffers of an iterative engine (layout.ola_length()
+// samples each, zeroed): a pass reads current() (the previous estimate) and
+// writes next(); Swap() makes the written one current, Restart() the first
+// one. Moving it keeps both pointers valid.
+class OlaPair {
+ public:
+  explicit OlaPair(const SignalLayout& layout)
+      : a_(static_cast<size_t>(layout.ola_length()), 0.0f), b_(a_.size(), 0.0f) {}
+  float* current() const { return current_; }
+  float* next() const { return next_; }
+  void Swap() { std::swap(current_, next_); }
+  void Restart() {
+    current_ = a_.data();
+    next_ = b_.data();
+  }
+
+ private:
+  std::vector<float> a_, b_;
+  float* current_ = a_.data();
+  float* next_ = b_.data();
+};
 
 // What one Run call hands to the per-frame callback.
 struct FrameTask {

@@ -93,7 +93,8 @@ class GriffinLimEngine {
   GriffinLimEngine& operator=(GriffinLimEngine&&) noexcept = default;
 
  private:
-  explicit GriffinLimEngine(FrameProcessor processor) : processor_(std::move(processor)) {}
+  explicit GriffinLimEngine(FrameProcessor processor)
+      : processor_(std::move(processor)), ola_(processor_.layout()) {}
   double ReduceConvergence() const;
   // Adds the squared error of frame `frame` (analysis `spec`) to chunk `chunk`.
   void MeasureFrame(int slot, int64_t chunk, int64_t frame, const std::complex<float>* spec);
@@ -104,9 +105,7 @@ class GriffinLimEngine {
   bool use_momentum_ = false;
   bool have_previous_ = false;
   ComplexMatrix previous_;     // rebuilt spectrogram of the previous iteration
-  std::vector<float> ola_a_, ola_b_;
-  float* current_ = nullptr;
-  float* next_ = nullptr;
+  OlaPair ola_;
   int iterations_ = 0;
   std::vector<double> chunk_error_;
   double reference_energy_ = 0.0;
