@@ -22,8 +22,8 @@
 // RSS (MB, VmHWM reset just before the call) of a child process that ran
 // only that method, read when the call returns. It includes the input audio,
 // magnitude and mel the child inherited; the header line gives that baseline
-// and the size of the complex spectrogram. Method "nnls"
-// times mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
+// and the size of the complex spectrogram. Methods "nnls", "pinv", "lobes"
+// time mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
 // relative residual).
 //
 // --score NAME=FILE (repeatable) scores a reconstruction made elsewhere
@@ -84,7 +84,9 @@ struct Args {
   std::optional<double> pghi_tolerance_db;
   std::optional<double> momentum;
   std::optional<int> refine_history;
-  std::string mel_inverse = "nnls";  // nnls | pinv (librosa's mel_to_stft ends at its clamped pinv start)
+  // nnls | pinv | lobes (librosa's mel_to_stft ends at its clamped pinv
+  // start); empty: the method's default (DefaultMelInverse).
+  std::string mel_inverse;
   bool json = false;
   bool fork_each = true;
   double seconds = 0.0;  // 0 = whole file; otherwise tile/cut the input to this duration
@@ -100,10 +102,10 @@ void Usage() {
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
                "  [--output-dir DIR] [--score NAME=FILE ...]\n"
-               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv]\n"
+               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv|lobes]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
-               "methods: nnls, pinv, gl, fgla, pghi, pghi_fgla, refine, joint\n";
+               "methods: nnls, pinv, lobes, gl, fgla, pghi, pghi_fgla, refine, joint\n";
 }
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -302,15 +304,15 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   row.method = method;
   const int64_t length = static_cast<int64_t>(audio.size());
   using Clock = std::chrono::steady_clock;
-  if (method == "nnls" || method == "pinv") {
+  if (method == "nnls" || method == "pinv" || method == "lobes") {
     MelInverseOptions mo;
-    mo.method = method == "nnls" ? MelInverseMethod::kNnls : MelInverseMethod::kPseudoInverse;
+    mo.method = ParseMelInverseMethod(method).value();
     mo.power = fx.config().power;
     mo.max_threads = args.threads;
     ResetPeakRss();
     const auto t0 = Clock::now();
     const double c0 = CpuMs();
-    auto mag = MelToMagnitude(fx.filterbank(), mel, mo);
+    auto mag = fx.mel_inverter().Apply(mel, mo);
     row.ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     row.cpu_ms = CpuMs() - c0;
     row.peak_rss_mb = PeakRssMb();
@@ -318,7 +320,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
       *error = mag.status().ToString();
       return row;
     }
-    row.iterations = method == "nnls" ? mo.iterations : 0;
+    row.iterations = DefaultMelInverseIterations(mo.method);
     row.sc_lin_db = ScDb(magnitude, *mag);
     row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
     return row;
@@ -339,12 +341,14 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
   if (args.momentum) o.momentum = *args.momentum;
   if (args.refine_history) o.refine_history = *args.refine_history;
-  auto mel_inverse = ParseMelInverseMethod(args.mel_inverse);
-  if (!mel_inverse.ok()) {
-    *error = mel_inverse.status().ToString();
-    return row;
+  if (!args.mel_inverse.empty()) {
+    auto mel_inverse = ParseMelInverseMethod(args.mel_inverse);
+    if (!mel_inverse.ok()) {
+      *error = mel_inverse.status().ToString();
+      return row;
+    }
+    o.mel_inverse = *mel_inverse;
   }
-  o.mel_inverse = *mel_inverse;
   auto init = ParsePhaseInit(args.init);
   if (!init.ok()) {
     *error = init.status().ToString();

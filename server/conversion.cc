@@ -791,9 +791,10 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
   }
   o.refine_log_domain = proto.refine_log_domain();
   switch (proto.mel_inverse()) {
-    case v1::MEL_INVERSE_UNSPECIFIED:
+    case v1::MEL_INVERSE_UNSPECIFIED: o.mel_inverse.reset(); break;  // the method's default
     case v1::MEL_INVERSE_NNLS: o.mel_inverse = MelInverseMethod::kNnls; break;
     case v1::MEL_INVERSE_PSEUDO_INVERSE: o.mel_inverse = MelInverseMethod::kPseudoInverse; break;
+    case v1::MEL_INVERSE_LOBES: o.mel_inverse = MelInverseMethod::kLobes; break;
     default: return UnknownEnum(Join(path, "mel_inverse"), proto.mel_inverse());
   }
   if (proto.has_nnls_iterations()) {

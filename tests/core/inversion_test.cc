@@ -9,6 +9,7 @@
 
 #include "specinv/inversion/inversion.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -88,10 +89,13 @@ TEST_F(SpeechInversionTest, RefineBeatsFglaOnMel) {
 
 // Re-projecting the magnitude onto the mel every Griffin-Lim iteration
 // converges further on the mel than refine (fixed mel-inverse magnitude in
-// its Griffin-Lim stage) with the same iteration counts.
+// its Griffin-Lim stage) with the same iteration counts and the same start.
 TEST_F(SpeechInversionTest, JointBeatsRefineOnMel) {
-  auto refine = InvertMel(*fx_, mel_, Options(InversionMethod::kRefine, 32));
-  auto joint = InvertMel(*fx_, mel_, Options(InversionMethod::kJoint, 32));
+  InversionOptions o = Options(InversionMethod::kRefine, 32);
+  o.mel_inverse = MelInverseMethod::kNnls;
+  auto refine = InvertMel(*fx_, mel_, o);
+  o.method = InversionMethod::kJoint;
+  auto joint = InvertMel(*fx_, mel_, o);
   ASSERT_TRUE(refine.ok() && joint.ok()) << joint.status();
   EXPECT_EQ(joint->iterations_run, 32 + kDefaultRefineIterations);
   const Quality r = Measure(*fx_, refine->audio, mag_, mel_);
@@ -263,6 +267,52 @@ TEST(InvertMelTest, InvalidInputs) {
   o.refine_iterations = 0;
   o.max_threads = 0;
   EXPECT_EQ(InvertMel(fx, RealMatrix::Ones(80, 10), o).status().message(), "max_threads must be in [1, 1024], got 0");
+}
+
+// gl and fgla start from NNLS as librosa's mel_to_stft does; the other
+// methods from the lobe model (unset mel_inverse is exactly that choice).
+TEST(InvertMelTest, DefaultMelInversePerMethod) {
+  EXPECT_EQ(DefaultMelInverse(InversionMethod::kGriffinLim), MelInverseMethod::kNnls);
+  EXPECT_EQ(DefaultMelInverse(InversionMethod::kFastGriffinLim), MelInverseMethod::kNnls);
+  for (InversionMethod m : {InversionMethod::kPghi, InversionMethod::kPghiFgla, InversionMethod::kRefine,
+                            InversionMethod::kJoint}) {
+    EXPECT_EQ(DefaultMelInverse(m), MelInverseMethod::kLobes) << InversionMethodName(m);
+  }
+  const FeatureExtractor fx = LibrosaSpeechExtractor();
+  const RealMatrix mel = fx.Mel(testing::Chirp(150.0, 3000.0, 22050.0, 8192)).value();
+  for (InversionMethod m : {InversionMethod::kFastGriffinLim, InversionMethod::kJoint}) {
+    InversionOptions o;
+    o.method = m;
+    o.iterations = 4;
+    o.refine_iterations = 2;
+    const std::vector<float> by_default = InvertMel(fx, mel, o).value().audio;
+    o.mel_inverse = DefaultMelInverse(m);
+    EXPECT_EQ(InvertMel(fx, mel, o).value().audio, by_default) << InversionMethodName(m);
+    o.mel_inverse = m == InversionMethod::kJoint ? MelInverseMethod::kNnls : MelInverseMethod::kLobes;
+    EXPECT_NE(InvertMel(fx, mel, o).value().audio, by_default) << InversionMethodName(m);
+  }
+}
+
+// On a harmonic tone, whose partials the low mel bands resolve, joint from
+// the lobe model lands closer to the true magnitude and mel than from NNLS.
+TEST(InvertMelTest, JointFromLobesBeatsNnlsStartOnHarmonicTone) {
+  const FeatureExtractor fx = LibrosaSpeechExtractor();
+  std::vector<float> tone(22050, 0.0f);
+  for (int h = 1; h * 130.0 < 8000.0; ++h) {
+    for (size_t n = 0; n < tone.size(); ++n) {
+      tone[n] += static_cast<float>(0.3 / h * std::sin(2.0 * M_PI * 130.0 * h * static_cast<double>(n) / 22050.0));
+    }
+  }
+  const RealMatrix mag = fx.Magnitude(tone).value();
+  const RealMatrix mel = fx.MagnitudeToMel(mag);
+  InversionOptions o;
+  o.method = InversionMethod::kJoint;
+  o.length = static_cast<int64_t>(tone.size());
+  const Quality lobes = Measure(fx, InvertMel(fx, mel, o).value().audio, mag, mel);
+  o.mel_inverse = MelInverseMethod::kNnls;
+  const Quality nnls = Measure(fx, InvertMel(fx, mel, o).value().audio, mag, mel);
+  EXPECT_LT(lobes.sc_mel_db, nnls.sc_mel_db - 1.0) << lobes.sc_mel_db << " vs " << nnls.sc_mel_db;
+  EXPECT_LT(lobes.sc_lin_db, nnls.sc_lin_db) << lobes.sc_lin_db << " vs " << nnls.sc_lin_db;
 }
 
 TEST(InvertMelTest, SingleFrameAndSilence) {

@@ -316,6 +316,16 @@ def test_batch_returns_one_result_per_item(client):
     assert len(stacked) == 2
 
 
+def test_mel_inverse_defaults_to_lobes_for_joint_and_nnls_for_fgla(client):
+    mel = client.analyze(glide(), SR)
+    for method, default, other in (("joint", "lobes", "nnls"), ("fgla", "nnls", "lobes")):
+        unset = client.invert_mel(mel, method=method, iterations=4, refine_iterations=2).audio
+        named = client.invert_mel(mel, method=method, iterations=4, refine_iterations=2, mel_inverse=default).audio
+        np.testing.assert_array_equal(unset, named)
+        changed = client.invert_mel(mel, method=method, iterations=4, refine_iterations=2, mel_inverse=other).audio
+        assert not np.array_equal(unset, changed), method
+
+
 def test_progress_callback_sees_increasing_fractions(client):
     mel = client.analyze(glide(), SR)
     events = []

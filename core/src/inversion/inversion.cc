@@ -279,6 +279,12 @@ std::string_view InversionMethodName(InversionMethod method) {
   return "fgla";
 }
 
+MelInverseMethod DefaultMelInverse(InversionMethod method) {
+  return method == InversionMethod::kGriffinLim || method == InversionMethod::kFastGriffinLim
+             ? MelInverseMethod::kNnls
+             : MelInverseMethod::kLobes;
+}
+
 absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name) {
   if (name == "zero") return PhaseInit::kZero;
   if (name == "random") return PhaseInit::kRandom;
@@ -312,7 +318,9 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
   if (auto s = CheckRealRange("tolerance", o.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRealRange("time_budget_seconds", o.time_budget_seconds, 0.0, 1e9); !s.ok()) return s;
   if (auto s = CheckRange("max_threads", o.max_threads, 1, 1024); !s.ok()) return s;
-  if (auto s = CheckRange("nnls_iterations", o.nnls_iterations, 0, 100000); !s.ok()) return s;
+  if (o.nnls_iterations) {
+    if (auto s = CheckRange("nnls_iterations", *o.nnls_iterations, 0, 100000); !s.ok()) return s;
+  }
   if (auto s = CheckRealRange("pghi_tolerance_db", o.pghi_tolerance_db, -200.0, 0.0); !s.ok()) return s;
   if (auto s = CheckRange("refine_history", o.refine_history, 1, 50); !s.ok()) return s;
   if (o.length.has_value() && *o.length < 1) {
@@ -419,7 +427,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   auto layout = FeatureLayout(extractor, mel.cols(), options.length);
   if (!layout.ok()) return layout.status();
   MelInverseOptions mo;
-  mo.method = options.mel_inverse;
+  mo.method = options.mel_inverse.value_or(DefaultMelInverse(options.method));
   mo.iterations = options.nnls_iterations;
   mo.power = extractor.config().power;
   mo.max_threads = options.max_threads;

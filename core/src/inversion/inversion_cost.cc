@@ -52,7 +52,12 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   cost.peak_bytes = peak;
   cost.work_flops = per_iteration * (iterations + 1.0);
   if (shape.n_mels > 0) {
-    cost.work_flops += 4.0 * static_cast<double>(cells) * std::max(options.nnls_iterations, 1);
+    // kNnls: W and W^T (about 2 nonzeros per bin) per iteration; kLobes: A
+    // and A^T over 2 atoms per bin (about 8 nonzeros each).
+    const MelInverseMethod mel_inverse = options.mel_inverse.value_or(DefaultMelInverse(options.method));
+    const int mel_iterations = options.nnls_iterations.value_or(DefaultMelInverseIterations(mel_inverse));
+    const double per_cell = mel_inverse == MelInverseMethod::kLobes ? 32.0 : 4.0;
+    cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);
   }
   if (project) {
     // Two projection rounds per frame and Griffin-Lim iteration: W and W^T

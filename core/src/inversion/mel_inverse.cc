@@ -5,11 +5,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
+#include <span>
 #include <vector>
 
 #include <Eigen/Dense>
 
 #include "absl/strings/str_format.h"
+#include "inversion/banded_rows.h"
+#include "inversion/lobe_dictionary.h"
+#include "specinv/analysis/window.h"
 #include "specinv/base/check_poller.h"
 #include "specinv/base/field_error.h"
 #include "specinv/base/parallel.h"
@@ -137,6 +142,7 @@ class PseudoInverse {
 constexpr int kStageNone = 0;
 constexpr int kStagePseudoInverse = 1;
 constexpr int kStageNnls = 2;
+constexpr int kStageLobes = 3;
 
 bool AllFinite(const float* v, int n) {
   bool ok = true;
@@ -150,11 +156,87 @@ double SquaredNorm(const float* v, int n) {
   return acc;
 }
 
+// The filterbank W as an operator from bins to mel bands (its sparse rows).
+struct FilterbankOperator {
+  const MelFilterbank& fb;
+  int rows() const { return fb.n_mels(); }
+  int cols() const { return fb.num_bins(); }
+  void Apply(const float* x, float* y) const { ApplyRows(fb, x, y); }
+  void ApplyTranspose(const float* r, float* g) const { ApplyRowsTranspose(fb, r, g); }
+};
+
+// Accelerated projected gradient for min ||A x - b||^2, x >= 0 (FISTA with
+// adaptive restart), with per-unknown steps from a diagonal majoriser of
+// A^T A; x holds the start and receives the result. Stops when the squared
+// residual is <= target or after `iterations`; ticks `poller` once per
+// iteration and returns false when it stopped. Scratch: y, x_old, grad of
+// A.cols(); ax, ax_old, ay of A.rows().
+struct FistaScratch {
+  FistaScratch(int cols, int rows)
+      : y(static_cast<size_t>(cols)), x_old(static_cast<size_t>(cols)), grad(static_cast<size_t>(cols)),
+        ax(static_cast<size_t>(rows)), ax_old(static_cast<size_t>(rows)), ay(static_cast<size_t>(rows)) {}
+  std::vector<float> y, x_old, grad, ax, ax_old, ay;
+};
+
+double SquaredResidual(const float* ax, const float* b, int n) {
+  double res = 0.0;
+  for (int m = 0; m < n; ++m) {
+    const double e = static_cast<double>(ax[m]) - static_cast<double>(b[m]);
+    res += e * e;
+  }
+  return res;
+}
+
+template <typename Op>
+bool ProjectedFista(const Op& op, const std::vector<float>& step, const float* b, float* x, int iterations,
+                    double target, FistaScratch* s, CheckPoller* poller, int* since, int check_every) {
+  const int n = op.cols();
+  const int m_rows = op.rows();
+  op.Apply(x, s->ax.data());
+  double res = SquaredResidual(s->ax.data(), b, m_rows);
+  std::copy(x, x + n, s->y.begin());
+  std::copy(x, x + n, s->x_old.begin());
+  std::copy(s->ax.begin(), s->ax.end(), s->ax_old.begin());
+  std::copy(s->ax.begin(), s->ax.end(), s->ay.begin());  // A y, kept by linearity
+  double t = 1.0;
+  for (int it = 0; it < iterations && res > target; ++it) {
+    if (!poller->Tick(since, check_every)) return false;
+    for (int m = 0; m < m_rows; ++m) s->ay[static_cast<size_t>(m)] -= b[m];  // residual at y
+    op.ApplyTranspose(s->ay.data(), s->grad.data());
+    for (int k = 0; k < n; ++k) {
+      x[k] = std::max(0.0f, s->y[static_cast<size_t>(k)] - step[static_cast<size_t>(k)] * s->grad[static_cast<size_t>(k)]);
+    }
+    op.Apply(x, s->ax.data());
+    const double new_res = SquaredResidual(s->ax.data(), b, m_rows);
+    double beta = 0.0;
+    if (new_res > res) {
+      t = 1.0;  // adaptive restart
+    } else {
+      const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
+      beta = (t - 1.0) / t_next;
+      t = t_next;
+    }
+    res = new_res;
+    const float fbeta = static_cast<float>(beta);
+    for (int k = 0; k < n; ++k) {
+      const float xk = x[k];
+      s->y[static_cast<size_t>(k)] = xk + fbeta * (xk - s->x_old[static_cast<size_t>(k)]);
+      s->x_old[static_cast<size_t>(k)] = xk;
+    }
+    for (int m = 0; m < m_rows; ++m) {
+      const float v = s->ax[static_cast<size_t>(m)];
+      s->ay[static_cast<size_t>(m)] = v + fbeta * (v - s->ax_old[static_cast<size_t>(m)]);
+      s->ax_old[static_cast<size_t>(m)] = v;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 // Everything MelInverter::Apply needs, built once per filterbank.
 struct MelInverter::State {
-  State(const MelFilterbank& filterbank, const std::function<absl::Status()>& check)
+  State(const MelFilterbank& filterbank, std::span<const float> window, const std::function<absl::Status()>& check)
       : fb(filterbank), pinv(fb, check, &build_status), step(static_cast<size_t>(fb.num_bins())) {
     // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
     const int bins = fb.num_bins();
@@ -169,21 +251,41 @@ struct MelInverter::State {
     for (int k = 0; k < bins; ++k) {
       step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
     }
+    if (!build_status.ok()) return;
+    if (check) {
+      if (build_status = check(); !build_status.ok()) return;
+    }
+    if (window.empty()) {
+      const int n_fft = fb.options().n_fft;
+      unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
+    } else {
+      unit_lobe = MainLobe(window);
+    }
+    lobes_magnitude = BuildLobeDictionary(fb, unit_lobe, 1.0);
+    lobes_power = BuildLobeDictionary(fb, unit_lobe, 2.0);
+  }
+  // The lobe dictionary for `power` (1 and 2 prebuilt, others built per call).
+  std::shared_ptr<const LobeDictionary> Lobes(double power) const {
+    if (power == 1.0) return lobes_magnitude;
+    if (power == 2.0) return lobes_power;
+    return BuildLobeDictionary(fb, unit_lobe, power);
   }
   const MelFilterbank fb;     // declared before pinv, which refers to it
   absl::Status build_status;  // set by pinv's construction (declared before it)
   const PseudoInverse pinv;
   std::vector<float> step;
+  std::vector<double> unit_lobe;  // the window's main lobe, magnitude domain
+  std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
 
-MelInverter::MelInverter(const MelFilterbank& filterbank)
-    : state_(std::make_shared<const State>(filterbank, std::function<absl::Status()>())) {}
+MelInverter::MelInverter(const MelFilterbank& filterbank, std::span<const float> window)
+    : state_(std::make_shared<const State>(filterbank, window, std::function<absl::Status()>())) {}
 
 MelInverter::MelInverter(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
-absl::StatusOr<MelInverter> MelInverter::Create(const MelFilterbank& filterbank,
+absl::StatusOr<MelInverter> MelInverter::Create(const MelFilterbank& filterbank, std::span<const float> window,
                                                 const std::function<absl::Status()>& check) {
-  auto state = std::make_shared<const State>(filterbank, check);
+  auto state = std::make_shared<const State>(filterbank, window, check);
   if (!state->build_status.ok()) return state->build_status;
   return MelInverter(std::move(state));
 }
@@ -193,12 +295,27 @@ const MelFilterbank& MelInverter::filterbank() const { return state_->fb; }
 absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name) {
   if (name == "nnls") return MelInverseMethod::kNnls;
   if (name == "pinv") return MelInverseMethod::kPseudoInverse;
+  if (name == "lobes") return MelInverseMethod::kLobes;
   return absl::InvalidArgumentError(
-      absl::StrFormat("mel inverse method must be one of nnls, pinv; got \"%s\"", name));
+      absl::StrFormat("mel inverse method must be one of nnls, pinv, lobes; got \"%s\"", name));
 }
 
 std::string_view MelInverseMethodName(MelInverseMethod method) {
-  return method == MelInverseMethod::kNnls ? "nnls" : "pinv";
+  switch (method) {
+    case MelInverseMethod::kNnls: return "nnls";
+    case MelInverseMethod::kPseudoInverse: return "pinv";
+    case MelInverseMethod::kLobes: return "lobes";
+  }
+  return "unknown";
+}
+
+int DefaultMelInverseIterations(MelInverseMethod method) {
+  switch (method) {
+    case MelInverseMethod::kNnls: return 50;
+    case MelInverseMethod::kLobes: return 100;
+    case MelInverseMethod::kPseudoInverse: return 0;
+  }
+  return 0;
 }
 
 absl::StatusOr<RealMatrix> MelToMagnitude(const MelFilterbank& fb, const RealMatrix& mel,
@@ -212,7 +329,8 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
     return InvalidField("mel", absl::StrFormat("must have n_mels = %d rows, got %d", fb.n_mels(), mel.rows()));
   }
   if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
-  if (auto s = CheckRange("nnls iterations", options.iterations, 0, 100000); !s.ok()) return s;
+  const int iterations = options.iterations.value_or(DefaultMelInverseIterations(options.method));
+  if (auto s = CheckRange("nnls iterations", iterations, 0, 100000); !s.ok()) return s;
   if (auto s = CheckRealRange("nnls tolerance", options.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("power", options.power, 0.0, 4.0); !s.ok()) return s;
   if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
@@ -223,9 +341,10 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   const int n_mels = fb.n_mels();
   const int64_t frames = mel.cols();
   const PseudoInverse& pinv = state_->pinv;
-  const std::vector<float>& step = state_->step;
   RealMatrix out(bins, frames);
-  const bool nnls = options.method == MelInverseMethod::kNnls && options.iterations > 0;
+  const bool lobes = options.method == MelInverseMethod::kLobes;
+  const bool nnls = options.method == MelInverseMethod::kNnls && iterations > 0;
+  const std::shared_ptr<const LobeDictionary> lobe_model = lobes ? state_->Lobes(options.power) : nullptr;
   const double tol2 = options.tolerance * options.tolerance;
   const float inv_power = static_cast<float>(1.0 / options.power);
   // Cancellation: each chunk polls options.check after kCheckWork units of
@@ -238,72 +357,42 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   ParallelFor(frames, options.max_threads, [&](int64_t begin, int64_t end) {
     int since = 0;
     std::vector<double> scratch(static_cast<size_t>(n_mels + bins));
-    std::vector<float> y(static_cast<size_t>(bins)), x_old(static_cast<size_t>(bins)), grad(static_cast<size_t>(bins));
-    std::vector<float> ax(static_cast<size_t>(n_mels)), ax_old(static_cast<size_t>(n_mels)), r(static_cast<size_t>(n_mels));
+    FistaScratch bin_scratch(nnls ? bins : 0, nnls ? n_mels : 0);
+    const int atoms = lobes ? lobe_model->mel_atoms.cols() : 0;
+    FistaScratch atom_scratch(atoms, lobes ? n_mels : 0);
+    std::vector<float> coefficients(static_cast<size_t>(atoms));
     for (int64_t f = begin; f < end; ++f) {
       if (!poller.Tick(&since, kCheckWork)) return;
       const float* b = mel.col(f).data();
       float* x = out.col(f).data();
-      pinv.Apply(b, x, &scratch);
-      if (!AllFinite(x, bins)) {
-        int none = kStageNone;
-        bad_stage.compare_exchange_strong(none, kStagePseudoInverse);
-        return;
-      }
-      if (nnls) {
-        const double target = tol2 * SquaredNorm(b, n_mels);
-        ApplyRows(fb, x, ax.data());
-        double res = 0.0;
-        for (int m = 0; m < n_mels; ++m) {
-          const double e = static_cast<double>(ax[static_cast<size_t>(m)]) - static_cast<double>(b[m]);
-          res += e * e;
+      const double target = tol2 * SquaredNorm(b, n_mels);
+      int stage = kStageNone;
+      if (lobes) {
+        std::fill(coefficients.begin(), coefficients.end(), 0.0f);
+        if (!ProjectedFista(lobe_model->mel_atoms, lobe_model->step, b, coefficients.data(), iterations,
+                            target, &atom_scratch, &poller, &since, kCheckWork)) {
+          return;
         }
-        std::copy(x, x + bins, y.begin());
-        std::copy(x, x + bins, x_old.begin());
-        std::copy(ax.begin(), ax.end(), ax_old.begin());
-        double t = 1.0;
-        // A*y for the extrapolated point, kept by linearity.
-        std::vector<float>& ay = r;
-        std::copy(ax.begin(), ax.end(), ay.begin());
-        for (int it = 0; it < options.iterations && res > target; ++it) {
-          if (!poller.Tick(&since, kCheckWork)) return;
-          for (int m = 0; m < n_mels; ++m) ay[static_cast<size_t>(m)] -= b[m];  // residual at y
-          ApplyRowsTranspose(fb, ay.data(), grad.data());
-          for (int k = 0; k < bins; ++k) {
-            x[k] = std::max(0.0f, y[static_cast<size_t>(k)] - step[static_cast<size_t>(k)] * grad[static_cast<size_t>(k)]);
+        lobe_model->bin_atoms.Apply(coefficients.data(), x);
+        stage = kStageLobes;
+      } else {
+        pinv.Apply(b, x, &scratch);
+        if (!AllFinite(x, bins)) {
+          int none = kStageNone;
+          bad_stage.compare_exchange_strong(none, kStagePseudoInverse);
+          return;
+        }
+        if (nnls) {
+          if (!ProjectedFista(FilterbankOperator{fb}, state_->step, b, x, iterations, target, &bin_scratch,
+                              &poller, &since, kCheckWork)) {
+            return;
           }
-          ApplyRows(fb, x, ax.data());
-          double new_res = 0.0;
-          for (int m = 0; m < n_mels; ++m) {
-            const double e = static_cast<double>(ax[static_cast<size_t>(m)]) - static_cast<double>(b[m]);
-            new_res += e * e;
-          }
-          double beta = 0.0;
-          if (new_res > res) {
-            t = 1.0;  // adaptive restart
-          } else {
-            const double t_next = 0.5 * (1.0 + std::sqrt(1.0 + 4.0 * t * t));
-            beta = (t - 1.0) / t_next;
-            t = t_next;
-          }
-          res = new_res;
-          const float fb_beta = static_cast<float>(beta);
-          for (int k = 0; k < bins; ++k) {
-            const float xk = x[k];
-            y[static_cast<size_t>(k)] = xk + fb_beta * (xk - x_old[static_cast<size_t>(k)]);
-            x_old[static_cast<size_t>(k)] = xk;
-          }
-          // W y by linearity.
-          for (int m = 0; m < n_mels; ++m) {
-            const float v = ax[static_cast<size_t>(m)];
-            ay[static_cast<size_t>(m)] = v + fb_beta * (v - ax_old[static_cast<size_t>(m)]);
-            ax_old[static_cast<size_t>(m)] = v;
-          }
+          stage = kStageNnls;
         }
       }
-      if (nnls && !AllFinite(x, bins)) {
+      if (stage != kStageNone && !AllFinite(x, bins)) {
         int none = kStageNone;
-        bad_stage.compare_exchange_strong(none, kStageNnls);
+        bad_stage.compare_exchange_strong(none, stage);
         return;
       }
       if (inv_power != 1.0f) {
@@ -319,6 +408,9 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
     case kStageNnls:
       return InvalidField("mel", "inversion produced non-finite values at the NNLS stage (finite input overflowed: "
                                  "check the mel's scale/domain, e.g. log-mel sent as linear mel)");
+    case kStageLobes:
+      return InvalidField("mel", "inversion produced non-finite values at the lobe NNLS stage (finite input "
+                                 "overflowed: check the mel's scale/domain, e.g. log-mel sent as linear mel)");
     default:
       break;
   }

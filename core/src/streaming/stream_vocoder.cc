@@ -366,7 +366,9 @@ absl::Status ValidateStreamVocoderOptions(const StreamVocoderOptions& o) {
   if (o.momentum.has_value() && (*o.momentum < 0.0 || *o.momentum >= 2.0 || !std::isfinite(*o.momentum))) {
     return InvalidField("momentum", absl::StrFormat("must be in [0, 2), got %g", *o.momentum));
   }
-  if (auto s = CheckRange("nnls_iterations", o.nnls_iterations, 0, 100000); !s.ok()) return s;
+  if (o.nnls_iterations) {
+    if (auto s = CheckRange("nnls_iterations", *o.nnls_iterations, 0, 100000); !s.ok()) return s;
+  }
   return absl::OkStatus();
 }
 

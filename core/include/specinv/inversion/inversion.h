@@ -25,8 +25,12 @@
 //                    magnitude input (nothing to re-estimate) it is kRefine.
 //
 // The PGHI-based methods ignore `init` (PGHI supplies the initial phase).
-// For mel input the mel is first turned into a linear magnitude by NNLS (or
-// the clamped pseudo-inverse, `mel_inverse`), see mel_inverse.h.
+// For mel input the mel is first turned into a linear magnitude
+// (`mel_inverse`, see mel_inverse.h): by default kNnls for kGriffinLim and
+// kFastGriffinLim (librosa's mel_to_stft is an NNLS) and kLobes (a sum of
+// window main lobes, the structure of harmonic sounds) for the PGHI-based
+// methods, kRefine and kJoint, where it lowers SC_mel by 3-9 dB and raises
+// STOI on speech and instruments (DefaultMelInverse).
 //
 // Magnitudes are (n_fft/2+1, frames) linear |X| (power 1); mels are (n_mels,
 // frames) in the FeatureExtractor's domain *before* compression (W |X|^power);
@@ -108,8 +112,9 @@ struct InversionOptions {
   std::function<void(const InversionProgress&)> progress;  // may be empty
 
   // Extensions (defaults are the recommended settings).
-  MelInverseMethod mel_inverse = MelInverseMethod::kNnls;  // mel -> linear magnitude
-  int nnls_iterations = 50;         // [0, 100000], see mel_inverse.h
+  std::optional<MelInverseMethod> mel_inverse;  // mel -> linear magnitude; unset: DefaultMelInverse(method)
+  std::optional<int> nnls_iterations;  // per frame, [0, 100000]; unset: DefaultMelInverseIterations
+
   double pghi_tolerance_db = -40.0;  // [-200, 0], see pghi.h
   int refine_history = 3;           // L-BFGS memory, [1, 50]
   // gl / fgla on a magnitude only: run in librosa's own mixed precision
@@ -117,6 +122,9 @@ struct InversionOptions {
   // single-threaded and 2-3x slower. Ignores tolerance and time_budget.
   bool librosa_precision = false;
 };
+
+// The mel inverse `method` uses when InversionOptions::mel_inverse is unset.
+MelInverseMethod DefaultMelInverse(InversionMethod method);
 
 // L-BFGS iterations kRefine and kJoint run on a mel when options.refine_iterations is 0.
 inline constexpr int kDefaultRefineIterations = 50;

@@ -18,6 +18,20 @@
 //                   librosa's L-BFGS-B stops at its first iterate in practice
 //                   (its objective is scaled by 1/size), so its residual is the
 //                   clamped pseudo-inverse's; this solver goes well below it.
+//   kLobes:         P = D a with a >= 0, where column j of D is the analysis
+//                   window's main lobe (|DTFT|^power, out to its first null,
+//                   at most 8 bins either side) centred at bin j/2: P is
+//                   modelled as a sum of windowed sinusoids at half-bin
+//                   positions, the structure a harmonic or tonal |X| has.
+//                   a solves min ||W D a - M||^2, a >= 0, by the same
+//                   accelerated projected gradient from a = 0 (same
+//                   iterations/tolerance). Where the mel bands are narrower
+//                   than a harmonic spacing (low frequencies) this puts the
+//                   energy at the partials instead of spreading it over the
+//                   band as kNnls does: 1.5-5 dB lower magnitude error than
+//                   kNnls on speech and instruments (n_fft 1024, 80 bands).
+//                   Costs about 2-3x kNnls per iteration (n_fft atoms, each
+//                   touching 1-4 bands).
 // Finally |X| = P^(1/power).
 //
 // Everything is per frame on the filterbank's sparse rows; frames are spread
@@ -28,6 +42,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -36,14 +52,21 @@
 
 namespace specinv {
 
-enum class MelInverseMethod { kNnls, kPseudoInverse };
-absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name);  // "nnls", "pinv"
+enum class MelInverseMethod { kNnls, kPseudoInverse, kLobes };
+absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name);  // "nnls", "pinv", "lobes"
 std::string_view MelInverseMethodName(MelInverseMethod method);
+// Iterations per frame when MelInverseOptions::iterations is unset: 50 for
+// kNnls (warm-started from the pseudo-inverse, it usually meets the tolerance
+// first), 100 for kLobes (from zero; on speech and instruments the magnitude
+// error stops improving by then); 0 for kPseudoInverse.
+int DefaultMelInverseIterations(MelInverseMethod method);
 
 struct MelInverseOptions {
   MelInverseMethod method = MelInverseMethod::kNnls;
-  int iterations = 50;        // kNnls iterations per frame, [0, 100000]
-  double tolerance = 5e-3;    // kNnls per-frame relative residual target, [0, 1]
+  // kNnls/kLobes iterations per frame, [0, 100000]; unset: the method's
+  // default, DefaultMelInverseIterations (kLobes with 0 gives zeros).
+  std::optional<int> iterations;
+  double tolerance = 5e-3;    // kNnls/kLobes per-frame relative residual target, [0, 1]
   double power = 1.0;         // mel = W |X|^power, (0, 4]
   int max_threads = 1;
   // Polled about every 1024 frames' pseudo-inverses or FISTA iterations (each
@@ -53,24 +76,30 @@ struct MelInverseOptions {
   std::function<absl::Status()> check;
 };
 
-// Mel -> magnitude for one filterbank, with the pseudo-inverse factorised and
-// the NNLS step sizes computed once at construction (for a 128-band
-// filterbank on 201 bins that is a dense SVD, ~4 ms): build one per
-// filterbank and reuse it for every block of frames. Copies share the
-// immutable state; Apply is const and thread-safe.
+// Mel -> magnitude for one filterbank and analysis window, with the
+// pseudo-inverse factorised, the NNLS step sizes and the lobe dictionaries
+// for power 1 and 2 computed once at construction (for a 128-band filterbank
+// on 201 bins the pseudo-inverse is a dense SVD, ~4 ms; the dictionaries cost
+// O(n_fft * window length) for the lobe shape plus O(n_fft * lobe width)):
+// build one per filterbank and reuse it for every block of frames. Copies
+// share the immutable state; Apply is const and thread-safe (kLobes with a
+// power other than 1 or 2 builds its dictionary per call).
 class MelInverter {
  public:
-  explicit MelInverter(const MelFilterbank& filterbank);
+  // `window`: the n_fft-point analysis window (Stft::window()); empty means
+  // a periodic Hann window of n_fft points (librosa's default).
+  explicit MelInverter(const MelFilterbank& filterbank, std::span<const float> window = {});
   // As the constructor, polling `check` while the pseudo-inverse is built
   // (between rows of W W^T, before and after the SVD, which is one
-  // uninterruptible step); returns check's status when it fails.
-  static absl::StatusOr<MelInverter> Create(const MelFilterbank& filterbank,
+  // uninterruptible step) and before the lobe dictionaries; returns check's
+  // status when it fails.
+  static absl::StatusOr<MelInverter> Create(const MelFilterbank& filterbank, std::span<const float> window,
                                             const std::function<absl::Status()>& check);
   const MelFilterbank& filterbank() const;
   // mel ((n_mels, frames), finite, >= 0) -> magnitude ((n_fft/2+1, frames)).
   // Errors: InvalidArgument for bad shapes/options/input (field attached);
   // InvalidArgument with field "mel" naming the stage (pseudo-inverse or
-  // NNLS) when finite input overflows to non-finite values; options.check's
+  // NNLS or lobe NNLS) when finite input overflows to non-finite values; options.check's
   // status when it fails.
   absl::StatusOr<RealMatrix> Apply(const RealMatrix& mel, const MelInverseOptions& options = {}) const;
 

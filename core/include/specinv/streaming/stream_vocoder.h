@@ -168,8 +168,10 @@ struct StreamVocoderOptions {
   // starts RTPGHI. No effect with online_iterations 0. Unset:
   // DefaultOnlineGriffinLim.
   std::optional<bool> mel_projection;
+  // kNnls by default: kLobes lowers the offline methods' SC_mel by 3-9 dB
+  // but costs about 3x per frame, more than a stream's per-frame budget.
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
-  int nnls_iterations = 50;   // [0, 100000], see mel_inverse.h
+  std::optional<int> nnls_iterations;  // [0, 100000]; unset: DefaultMelInverseIterations(mel_inverse)
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
   // frames entering the online window, and by Finish for every window frame
   // it flushes. A non-OK status (Cancelled, DeadlineExceeded) is returned and
