@@ -83,11 +83,11 @@ TEST(MelInverseCancellationTest, OkCheckGivesTheSameResult) {
 
 TEST(MelInverseCancellationTest, CreateChecksWhileFactorising) {
   CancelAfter cancel(0);
-  auto inverter = MelInverter::Create(Filterbank(2048, 128), {}, cancel.Fn());
+  auto inverter = MelInverter::Create(Filterbank(2048, 128), cancel.Fn());
   EXPECT_EQ(inverter.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(cancel.calls, 1);
   CancelAfter never(1 << 30);
-  EXPECT_TRUE(MelInverter::Create(Filterbank(2048, 128), {}, never.Fn()).ok());
+  EXPECT_TRUE(MelInverter::Create(Filterbank(2048, 128), never.Fn()).ok());
   EXPECT_GT(never.calls, 1);
 }
 

@@ -270,13 +270,17 @@ TEST(InvertMelTest, InvalidInputs) {
 }
 
 // gl and fgla start from NNLS as librosa's mel_to_stft does; the other
-// methods from the lobe model (unset mel_inverse is exactly that choice).
+// methods from the lobe model when there are at least 4 bins per band
+// (unset mel_inverse is exactly that choice).
 TEST(InvertMelTest, DefaultMelInversePerMethod) {
-  EXPECT_EQ(DefaultMelInverse(InversionMethod::kGriffinLim), MelInverseMethod::kNnls);
-  EXPECT_EQ(DefaultMelInverse(InversionMethod::kFastGriffinLim), MelInverseMethod::kNnls);
+  EXPECT_EQ(DefaultMelInverse(InversionMethod::kGriffinLim, 513, 80), MelInverseMethod::kNnls);
+  EXPECT_EQ(DefaultMelInverse(InversionMethod::kFastGriffinLim, 513, 80), MelInverseMethod::kNnls);
   for (InversionMethod m : {InversionMethod::kPghi, InversionMethod::kPghiFgla, InversionMethod::kRefine,
                             InversionMethod::kJoint}) {
-    EXPECT_EQ(DefaultMelInverse(m), MelInverseMethod::kLobes) << InversionMethodName(m);
+    EXPECT_EQ(DefaultMelInverse(m, 513, 80), MelInverseMethod::kLobes) << InversionMethodName(m);
+    EXPECT_EQ(DefaultMelInverse(m, 320, 80), MelInverseMethod::kLobes) << InversionMethodName(m);
+    EXPECT_EQ(DefaultMelInverse(m, 319, 80), MelInverseMethod::kNnls) << InversionMethodName(m);
+    EXPECT_EQ(DefaultMelInverse(m, 201, 80), MelInverseMethod::kNnls) << "Whisper";
   }
   const FeatureExtractor fx = LibrosaSpeechExtractor();
   const RealMatrix mel = fx.Mel(testing::Chirp(150.0, 3000.0, 22050.0, 8192)).value();
@@ -286,7 +290,7 @@ TEST(InvertMelTest, DefaultMelInversePerMethod) {
     o.iterations = 4;
     o.refine_iterations = 2;
     const std::vector<float> by_default = InvertMel(fx, mel, o).value().audio;
-    o.mel_inverse = DefaultMelInverse(m);
+    o.mel_inverse = DefaultMelInverse(m, fx.filterbank().num_bins(), fx.filterbank().n_mels());
     EXPECT_EQ(InvertMel(fx, mel, o).value().audio, by_default) << InversionMethodName(m);
     o.mel_inverse = m == InversionMethod::kJoint ? MelInverseMethod::kNnls : MelInverseMethod::kLobes;
     EXPECT_NE(InvertMel(fx, mel, o).value().audio, by_default) << InversionMethodName(m);

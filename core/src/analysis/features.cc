@@ -38,7 +38,7 @@ FeatureExtractor::FeatureExtractor(FeatureConfig config, Stft stft, MelFilterban
       inverter_(std::make_shared<LazyInverter>()) {}
 
 const MelInverter& FeatureExtractor::mel_inverter() const {
-  std::call_once(inverter_->once, [this] { inverter_->inverter.emplace(filterbank_, stft_.window()); });
+  std::call_once(inverter_->once, [this] { inverter_->inverter.emplace(filterbank_); });
   return *inverter_->inverter;
 }
 

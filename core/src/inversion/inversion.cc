@@ -279,10 +279,9 @@ std::string_view InversionMethodName(InversionMethod method) {
   return "fgla";
 }
 
-MelInverseMethod DefaultMelInverse(InversionMethod method) {
-  return method == InversionMethod::kGriffinLim || method == InversionMethod::kFastGriffinLim
-             ? MelInverseMethod::kNnls
-             : MelInverseMethod::kLobes;
+MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels) {
+  const bool librosa_method = method == InversionMethod::kGriffinLim || method == InversionMethod::kFastGriffinLim;
+  return !librosa_method && bins >= 4 * n_mels ? MelInverseMethod::kLobes : MelInverseMethod::kNnls;
 }
 
 absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name) {
@@ -427,7 +426,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   auto layout = FeatureLayout(extractor, mel.cols(), options.length);
   if (!layout.ok()) return layout.status();
   MelInverseOptions mo;
-  mo.method = options.mel_inverse.value_or(DefaultMelInverse(options.method));
+  mo.method = options.mel_inverse.value_or(DefaultMelInverse(options.method, fb.num_bins(), fb.n_mels()));
   mo.iterations = options.nnls_iterations;
   mo.power = extractor.config().power;
   mo.max_threads = options.max_threads;

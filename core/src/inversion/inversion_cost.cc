@@ -54,7 +54,8 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   if (shape.n_mels > 0) {
     // kNnls: W and W^T (about 2 nonzeros per bin) per iteration; kLobes: A
     // and A^T over 2 atoms per bin (about 8 nonzeros each).
-    const MelInverseMethod mel_inverse = options.mel_inverse.value_or(DefaultMelInverse(options.method));
+    const MelInverseMethod mel_inverse =
+        options.mel_inverse.value_or(DefaultMelInverse(options.method, bins, shape.n_mels));
     const int mel_iterations = options.nnls_iterations.value_or(DefaultMelInverseIterations(mel_inverse));
     const double per_cell = mel_inverse == MelInverseMethod::kLobes ? 32.0 : 4.0;
     cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);

@@ -1,8 +1,9 @@
 // Copyright specinv authors.
 //
 // The lobe dictionary of MelInverseMethod::kLobes (internal header): the
-// magnitude (in the power domain) modelled as a non-negative sum of the
-// analysis window's main lobe centred every 1/kLobeOversampling bin.
+// magnitude (in the power domain) modelled as a non-negative sum of a
+// window's main lobe (MelInverter uses an n_fft-point Hann window, see
+// mel_inverse.h) centred every 1/kLobeOversampling bin.
 //   D (bins x atoms): atom j is |DTFT(window)|^power at bin offsets
 //     k - j / kLobeOversampling, out to the lobe's first null (at most
 //     kMaxLobeHalfWidthBins bins either side), 1 at the centre;

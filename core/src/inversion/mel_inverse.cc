@@ -236,7 +236,7 @@ bool ProjectedFista(const Op& op, const std::vector<float>& step, const float* b
 
 // Everything MelInverter::Apply needs, built once per filterbank.
 struct MelInverter::State {
-  State(const MelFilterbank& filterbank, std::span<const float> window, const std::function<absl::Status()>& check)
+  State(const MelFilterbank& filterbank, const std::function<absl::Status()>& check)
       : fb(filterbank), pinv(fb, check, &build_status), step(static_cast<size_t>(fb.num_bins())) {
     // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
     const int bins = fb.num_bins();
@@ -255,12 +255,8 @@ struct MelInverter::State {
     if (check) {
       if (build_status = check(); !build_status.ok()) return;
     }
-    if (window.empty()) {
-      const int n_fft = fb.options().n_fft;
-      unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
-    } else {
-      unit_lobe = MainLobe(window);
-    }
+    const int n_fft = fb.options().n_fft;
+    unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
     lobes_magnitude = BuildLobeDictionary(fb, unit_lobe, 1.0);
     lobes_power = BuildLobeDictionary(fb, unit_lobe, 2.0);
   }
@@ -274,18 +270,18 @@ struct MelInverter::State {
   absl::Status build_status;  // set by pinv's construction (declared before it)
   const PseudoInverse pinv;
   std::vector<float> step;
-  std::vector<double> unit_lobe;  // the window's main lobe, magnitude domain
+  std::vector<double> unit_lobe;  // the Hann window's main lobe, magnitude domain
   std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
 
-MelInverter::MelInverter(const MelFilterbank& filterbank, std::span<const float> window)
-    : state_(std::make_shared<const State>(filterbank, window, std::function<absl::Status()>())) {}
+MelInverter::MelInverter(const MelFilterbank& filterbank)
+    : state_(std::make_shared<const State>(filterbank, std::function<absl::Status()>())) {}
 
 MelInverter::MelInverter(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
-absl::StatusOr<MelInverter> MelInverter::Create(const MelFilterbank& filterbank, std::span<const float> window,
+absl::StatusOr<MelInverter> MelInverter::Create(const MelFilterbank& filterbank,
                                                 const std::function<absl::Status()>& check) {
-  auto state = std::make_shared<const State>(filterbank, window, check);
+  auto state = std::make_shared<const State>(filterbank, check);
   if (!state->build_status.ok()) return state->build_status;
   return MelInverter(std::move(state));
 }

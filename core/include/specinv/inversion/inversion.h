@@ -26,11 +26,7 @@
 //
 // The PGHI-based methods ignore `init` (PGHI supplies the initial phase).
 // For mel input the mel is first turned into a linear magnitude
-// (`mel_inverse`, see mel_inverse.h): by default kNnls for kGriffinLim and
-// kFastGriffinLim (librosa's mel_to_stft is an NNLS) and kLobes (a sum of
-// window main lobes, the structure of harmonic sounds) for the PGHI-based
-// methods, kRefine and kJoint, where it lowers SC_mel by 3-9 dB and raises
-// STOI on speech and instruments (DefaultMelInverse).
+// (`mel_inverse`, see mel_inverse.h); unset, DefaultMelInverse chooses.
 //
 // Magnitudes are (n_fft/2+1, frames) linear |X| (power 1); mels are (n_mels,
 // frames) in the FeatureExtractor's domain *before* compression (W |X|^power);
@@ -112,7 +108,7 @@ struct InversionOptions {
   std::function<void(const InversionProgress&)> progress;  // may be empty
 
   // Extensions (defaults are the recommended settings).
-  std::optional<MelInverseMethod> mel_inverse;  // mel -> linear magnitude; unset: DefaultMelInverse(method)
+  std::optional<MelInverseMethod> mel_inverse;  // mel -> linear magnitude; unset: DefaultMelInverse
   std::optional<int> nnls_iterations;  // per frame, [0, 100000]; unset: DefaultMelInverseIterations
 
   double pghi_tolerance_db = -40.0;  // [-200, 0], see pghi.h
@@ -123,8 +119,17 @@ struct InversionOptions {
   bool librosa_precision = false;
 };
 
-// The mel inverse `method` uses when InversionOptions::mel_inverse is unset.
-MelInverseMethod DefaultMelInverse(InversionMethod method);
+// The mel inverse `method` uses when InversionOptions::mel_inverse is unset,
+// for a filterbank of n_mels bands on `bins` = n_fft/2+1 bins: kLobes (the
+// magnitude as a sum of window main lobes, the structure of harmonic sounds)
+// for the PGHI-based methods, kRefine and kJoint when bins >= 4 n_mels, i.e.
+// when the low bands span several bins and the mel leaves the partials'
+// positions inside a band open (tacotron2, hifigan, espnet: 513 bins, 80
+// bands; librosa's 1025 on 128); there it lowers SC_mel by 1-9 dB and raises
+// STOI on speech and instruments. Otherwise kNnls: gl and fgla keep librosa's
+// mel_to_stft (an NNLS), and on Whisper's 201 bins (80 or 128 bands) the
+// bands nearly pin the magnitude and NNLS fits the mel 2-8 dB better.
+MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels);
 
 // L-BFGS iterations kRefine and kJoint run on a mel when options.refine_iterations is 0.
 inline constexpr int kDefaultRefineIterations = 50;
