@@ -84,6 +84,7 @@ struct Args {
   std::optional<double> pghi_tolerance_db;
   std::optional<double> momentum;
   std::optional<int> refine_history;
+  std::optional<int> nnls_iterations;  // mel inverse iterations per frame; unset: its default
   // nnls | pinv | lobes (librosa's mel_to_stft ends at its clamped pinv
   // start); empty: the method's default (DefaultMelInverse).
   std::string mel_inverse;
@@ -103,6 +104,7 @@ void Usage() {
                "  [--threads N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
                "  [--output-dir DIR] [--score NAME=FILE ...]\n"
                "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv|lobes]\n"
+               "  [--nnls-iterations N]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
                "methods: nnls, pinv, lobes, gl, fgla, pghi, pghi_fgla, refine, joint\n";
@@ -132,6 +134,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     else if (k == "--pghi-tolerance-db") a->pghi_tolerance_db = std::stod(value());
     else if (k == "--momentum") a->momentum = std::stod(value());
     else if (k == "--refine-history") a->refine_history = std::stoi(value());
+    else if (k == "--nnls-iterations") a->nnls_iterations = std::stoi(value());
     else if (k == "--mel-inverse") a->mel_inverse = value();
     else if (k == "--json") a->json = true;
     else if (k == "--output-dir") a->output_dir = value();
@@ -308,6 +311,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     MelInverseOptions mo;
     mo.method = ParseMelInverseMethod(method).value();
     mo.power = fx.config().power;
+    mo.iterations = args.nnls_iterations;
     mo.max_threads = args.threads;
     ResetPeakRss();
     const auto t0 = Clock::now();
@@ -320,7 +324,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
       *error = mag.status().ToString();
       return row;
     }
-    row.iterations = DefaultMelInverseIterations(mo.method);
+    row.iterations = mo.iterations.value_or(DefaultMelInverseIterations(mo.method));
     row.sc_lin_db = ScDb(magnitude, *mag);
     row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
     return row;
@@ -341,6 +345,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   if (args.pghi_tolerance_db) o.pghi_tolerance_db = *args.pghi_tolerance_db;
   if (args.momentum) o.momentum = *args.momentum;
   if (args.refine_history) o.refine_history = *args.refine_history;
+  o.nnls_iterations = args.nnls_iterations;
   if (!args.mel_inverse.empty()) {
     auto mel_inverse = ParseMelInverseMethod(args.mel_inverse);
     if (!mel_inverse.ok()) {

@@ -74,10 +74,23 @@ std::shared_ptr<const LobeDictionary> BuildLobeDictionary(const MelFilterbank& f
       row[static_cast<size_t>(j)] = 0.0;
     }
   }
-  BandedRows mel_atoms(n_mels, atoms, a_entries);
+  // Atoms no band sees (beyond fmin/fmax) would keep a zero coefficient:
+  // drop them and number the rest consecutively (still in frequency order).
+  std::vector<int> index(static_cast<size_t>(atoms), -1);
+  for (const Entry& e : a_entries) index[static_cast<size_t>(e.col)] = 0;
+  int kept = 0;
+  for (int& i : index) {
+    if (i == 0) i = kept++;
+  }
+  for (Entry& e : a_entries) e.col = index[static_cast<size_t>(e.col)];
+  std::vector<Entry> d_kept;
+  for (const Entry& e : d_entries) {
+    if (index[static_cast<size_t>(e.col)] >= 0) d_kept.push_back({e.row, index[static_cast<size_t>(e.col)], e.value});
+  }
+  BandedRows mel_atoms(n_mels, kept, a_entries);
   std::vector<float> step = mel_atoms.Steps();
   return std::make_shared<const LobeDictionary>(
-      LobeDictionary{BandedRows(bins, atoms, d_entries), std::move(mel_atoms), std::move(step)});
+      LobeDictionary{BandedRows(bins, kept, d_kept), std::move(mel_atoms), std::move(step)});
 }
 
 }  // namespace specinv

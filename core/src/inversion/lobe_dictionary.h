@@ -8,7 +8,8 @@
 //     k - j / kLobeOversampling, out to the lobe's first null (at most
 //     kMaxLobeHalfWidthBins bins either side), 1 at the centre;
 //   A = W D (n_mels x atoms), and A's diagonal-majoriser step sizes.
-// atoms = (n_fft/2) * kLobeOversampling + 1. Building costs
+// Atoms that no band sees (beyond fmin/fmax) are left out: at most
+// (n_fft/2) * kLobeOversampling + 1 atoms, in frequency order. Building costs
 // O(n_fft * lobe samples) for the lobe shape (MainLobe) and O(nnz) for the
 // matrices; D holds about bins * 2 * half-width values, A about
 // 2 * nnz(W) + 2 * half-width * n_mels.

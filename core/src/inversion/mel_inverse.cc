@@ -23,25 +23,15 @@
 namespace specinv {
 namespace {
 
-// Sparse helpers over the filterbank rows.
-void ApplyRows(const MelFilterbank& fb, const float* x, float* mel) {
+// W as a BandedRows operator (bins -> mel bands), its rows the filters'.
+BandedRows FilterbankRows(const MelFilterbank& fb) {
+  std::vector<Entry> entries;
   for (int m = 0; m < fb.n_mels(); ++m) {
-    const float* w = fb.row_values(m);
-    const float* v = x + fb.row_begin(m);
-    float acc = 0.0f;
-    for (int i = 0, n = fb.row_size(m); i < n; ++i) acc += w[i] * v[i];
-    mel[m] = acc;
+    for (int i = 0; i < fb.row_size(m); ++i) {
+      entries.push_back({m, fb.row_begin(m) + i, static_cast<double>(fb.row_values(m)[i])});
+    }
   }
-}
-
-void ApplyRowsTranspose(const MelFilterbank& fb, const float* mel, float* x) {
-  std::fill(x, x + fb.num_bins(), 0.0f);
-  for (int m = 0; m < fb.n_mels(); ++m) {
-    const float* w = fb.row_values(m);
-    float* v = x + fb.row_begin(m);
-    const float r = mel[m];
-    for (int i = 0, n = fb.row_size(m); i < n; ++i) v[i] += w[i] * r;
-  }
+  return BandedRows(fb.n_mels(), fb.num_bins(), entries);
 }
 
 // pinv(W) b = W^T (W W^T)^-1 b over the non-empty filters when W W^T is well
@@ -156,21 +146,8 @@ double SquaredNorm(const float* v, int n) {
   return acc;
 }
 
-// The filterbank W as an operator from bins to mel bands (its sparse rows).
-struct FilterbankOperator {
-  const MelFilterbank& fb;
-  int rows() const { return fb.n_mels(); }
-  int cols() const { return fb.num_bins(); }
-  void Apply(const float* x, float* y) const { ApplyRows(fb, x, y); }
-  void ApplyTranspose(const float* r, float* g) const { ApplyRowsTranspose(fb, r, g); }
-};
-
-// Accelerated projected gradient for min ||A x - b||^2, x >= 0 (FISTA with
-// adaptive restart), with per-unknown steps from a diagonal majoriser of
-// A^T A; x holds the start and receives the result. Stops when the squared
-// residual is <= target or after `iterations`; ticks `poller` once per
-// iteration and returns false when it stopped. Scratch: y, x_old, grad of
-// A.cols(); ax, ax_old, ay of A.rows().
+// ProjectedFista's work vectors: y, x_old, grad of A.cols(); ax, ax_old, ay
+// of A.rows().
 struct FistaScratch {
   FistaScratch(int cols, int rows)
       : y(static_cast<size_t>(cols)), x_old(static_cast<size_t>(cols)), grad(static_cast<size_t>(cols)),
@@ -187,8 +164,13 @@ double SquaredResidual(const float* ax, const float* b, int n) {
   return res;
 }
 
-template <typename Op>
-bool ProjectedFista(const Op& op, const std::vector<float>& step, const float* b, float* x, int iterations,
+// Accelerated projected gradient for min ||A x - b||^2, x >= 0 (FISTA with
+// adaptive restart), with per-unknown steps from a diagonal majoriser of
+// A^T A (BandedRows::Steps, so every step descends); x holds the start and
+// receives the result. Stops when the squared residual is <= target or after
+// `iterations`; ticks `poller` once per iteration and returns false when it
+// stopped.
+bool ProjectedFista(const BandedRows& op, const std::vector<float>& step, const float* b, float* x, int iterations,
                     double target, FistaScratch* s, CheckPoller* poller, int* since, int check_every) {
   const int n = op.cols();
   const int m_rows = op.rows();
@@ -237,20 +219,7 @@ bool ProjectedFista(const Op& op, const std::vector<float>& step, const float* b
 // Everything MelInverter::Apply needs, built once per filterbank.
 struct MelInverter::State {
   State(const MelFilterbank& filterbank, const std::function<absl::Status()>& check)
-      : fb(filterbank), pinv(fb, check, &build_status), step(static_cast<size_t>(fb.num_bins())) {
-    // Diagonal majoriser of W^T W: r_k = sum_m W_mk * (sum_j W_mj).
-    const int bins = fb.num_bins();
-    std::vector<double> r(static_cast<size_t>(bins), 0.0);
-    for (int m = 0; m < fb.n_mels(); ++m) {
-      double row_sum = 0.0;
-      for (int i = 0; i < fb.row_size(m); ++i) row_sum += static_cast<double>(fb.row_values(m)[i]);
-      for (int i = 0; i < fb.row_size(m); ++i) {
-        r[static_cast<size_t>(fb.row_begin(m) + i)] += static_cast<double>(fb.row_values(m)[i]) * row_sum;
-      }
-    }
-    for (int k = 0; k < bins; ++k) {
-      step[static_cast<size_t>(k)] = r[static_cast<size_t>(k)] > 0.0 ? static_cast<float>(1.0 / r[static_cast<size_t>(k)]) : 0.0f;
-    }
+      : fb(filterbank), pinv(fb, check, &build_status), w(FilterbankRows(fb)), step(w.Steps()) {
     if (!build_status.ok()) return;
     if (check) {
       if (build_status = check(); !build_status.ok()) return;
@@ -269,7 +238,8 @@ struct MelInverter::State {
   const MelFilterbank fb;     // declared before pinv, which refers to it
   absl::Status build_status;  // set by pinv's construction (declared before it)
   const PseudoInverse pinv;
-  std::vector<float> step;
+  const BandedRows w;            // the filterbank, for NNLS
+  const std::vector<float> step;  // NNLS steps (diagonal majoriser of W^T W)
   std::vector<double> unit_lobe;  // the Hann window's main lobe, magnitude domain
   std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
@@ -379,7 +349,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
           return;
         }
         if (nnls) {
-          if (!ProjectedFista(FilterbankOperator{fb}, state_->step, b, x, iterations, target, &bin_scratch,
+          if (!ProjectedFista(state_->w, state_->step, b, x, iterations, target, &bin_scratch,
                               &poller, &since, kCheckWork)) {
             return;
           }
