@@ -110,7 +110,6 @@ struct InversionOptions {
   // Extensions (defaults are the recommended settings).
   std::optional<MelInverseMethod> mel_inverse;  // mel -> linear magnitude; unset: DefaultMelInverse
   std::optional<int> nnls_iterations;  // per frame, [0, 100000]; unset: DefaultMelInverseIterations
-
   double pghi_tolerance_db = -40.0;  // [-200, 0], see pghi.h
   int refine_history = 3;           // L-BFGS memory, [1, 50]
   // gl / fgla on a magnitude only: run in librosa's own mixed precision
@@ -125,8 +124,8 @@ struct InversionOptions {
 // for the PGHI-based methods, kRefine and kJoint when bins >= 4 n_mels, i.e.
 // when the low bands span several bins and the mel leaves the partials'
 // positions inside a band open (tacotron2, hifigan, espnet: 513 bins, 80
-// bands; librosa's 1025 on 128); there it lowers SC_mel by 1-9 dB and raises
-// STOI on speech and instruments. Otherwise kNnls: gl and fgla keep librosa's
+// bands; librosa's 1025 on 128); there it lowers SC_mel by 3-7 dB and raises
+// STOI on speech and instruments (make quality). Otherwise kNnls: gl and fgla keep librosa's
 // mel_to_stft (an NNLS), and on Whisper's 201 bins (80 or 128 bands) the
 // bands nearly pin the magnitude and NNLS fits the mel 2-8 dB better.
 MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels);

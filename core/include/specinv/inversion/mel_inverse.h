@@ -34,10 +34,11 @@
 //                   iterations/tolerance). Where the mel bands are narrower
 //                   than a harmonic spacing (low frequencies) this puts the
 //                   energy at the partials instead of spreading it over the
-//                   band as kNnls does: 1.5-5 dB lower magnitude error than
+//                   band as kNnls does: 2-6 dB lower magnitude error than
 //                   kNnls on speech and instruments (n_fft 1024, 80 bands).
-//                   Costs about 2-3x kNnls per iteration (n_fft atoms, each
-//                   touching 1-4 bands).
+//                   Costs O(n_fft + n_mels) per iteration (at most n_fft+1
+//                   atoms, each touching 1-4 bands), about 3-4x kNnls's time
+//                   at the default iterations.
 // Finally |X| = P^(1/power).
 //
 // Everything is per frame on the filterbank's sparse rows; frames are spread
@@ -101,9 +102,9 @@ class MelInverter {
   const MelFilterbank& filterbank() const;
   // mel ((n_mels, frames), finite, >= 0) -> magnitude ((n_fft/2+1, frames)).
   // Errors: InvalidArgument for bad shapes/options/input (field attached);
-  // InvalidArgument with field "mel" naming the stage (pseudo-inverse or
-  // NNLS or lobe NNLS) when finite input overflows to non-finite values; options.check's
-  // status when it fails.
+  // InvalidArgument with field "mel" naming the stage (pseudo-inverse, NNLS
+  // or lobe NNLS) when finite input overflows to non-finite values;
+  // options.check's status when it fails.
   absl::StatusOr<RealMatrix> Apply(const RealMatrix& mel, const MelInverseOptions& options = {}) const;
 
  private:

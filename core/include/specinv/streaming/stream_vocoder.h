@@ -168,8 +168,9 @@ struct StreamVocoderOptions {
   // starts RTPGHI. No effect with online_iterations 0. Unset:
   // DefaultOnlineGriffinLim.
   std::optional<bool> mel_projection;
-  // kNnls by default: kLobes lowers the offline methods' SC_mel by 3-9 dB
-  // but costs about 3x per frame, more than a stream's per-frame budget.
+  // kNnls by default: kLobes, which lowers the offline methods' SC_mel by
+  // 3-7 dB, cost the stream 16 % of its speed at 20 iterations (hifigan 129x
+  // -> 108x real time) for at most +1.3 dB, and lowered Whisper's STOI.
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
   std::optional<int> nnls_iterations;  // [0, 100000]; unset: DefaultMelInverseIterations(mel_inverse)
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
