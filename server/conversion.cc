@@ -713,14 +713,7 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
     case v1::INVERSION_METHOD_GL: o.method = InversionMethod::kGriffinLim; break;
     case v1::INVERSION_METHOD_PGHI: o.method = InversionMethod::kPghi; break;
     case v1::INVERSION_METHOD_PGHI_FGLA: o.method = InversionMethod::kPghiFgla; break;
-    case v1::INVERSION_METHOD_REFINE:
-      if (!mel_input) {
-        return InvalidField(Join(path, "method"),
-                            "must not be INVERSION_METHOD_REFINE for a linear magnitude (refine needs mel "
-                            "input: use InvertMel)");
-      }
-      o.method = InversionMethod::kRefine;
-      break;
+    case v1::INVERSION_METHOD_REFINE: o.method = InversionMethod::kRefine; break;
     case v1::INVERSION_METHOD_JOINT:
       if (!mel_input) {
         return InvalidField(Join(path, "method"),

@@ -504,6 +504,38 @@ TEST_F(ServiceTest, InvertSpectrogramMatchesCore) {
   EXPECT_LT(max_err, 1e-4);
 }
 
+// refine on a linear magnitude (PGHI, ADMM, L-BFGS within iterations +
+// refine_iterations STFT/iSTFT pairs) is served as core runs it.
+TEST_F(ServiceTest, InvertSpectrogramRefineMatchesCore) {
+  const std::vector<float> audio = Chirp(300.0, 3000.0, 22050.0, 11025);
+  const FeatureExtractor fx = Extractor("tacotron2");
+  const RealMatrix magnitude = fx.ComplexSpectrogram(audio)->cwiseAbs();
+  v1::InvertSpectrogramRequest request;
+  *request.mutable_magnitude() = MatrixTensor(magnitude);
+  request.mutable_config()->set_preset("tacotron2");
+  request.mutable_options()->set_method(v1::INVERSION_METHOD_REFINE);
+  request.mutable_options()->set_iterations(20);
+  request.mutable_options()->set_refine_iterations(10);
+  request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
+  v1::InvertSpectrogramResponse response;
+  auto ctx = Context();
+  grpc::Status status = server_.stub().InvertSpectrogram(ctx.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  InversionOptions options;
+  options.method = InversionMethod::kRefine;
+  options.iterations = 20;
+  options.refine_iterations = 10;
+  auto expected = InvertMagnitude(fx.stft(), magnitude, options);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(DecodeFloatAudio(response.audio()), expected->audio);
+  EXPECT_EQ(response.iterations_run(), expected->iterations_run);
+  EXPECT_LE(expected->iterations_run, 30) << "within its pairs";
+  // Better than fast Griffin-Lim at the same number of pairs.
+  options.method = InversionMethod::kFastGriffinLim;
+  options.iterations = 30;
+  EXPECT_LT(response.spectral_convergence_db(), InvertMagnitude(fx.stft(), magnitude, options)->spectral_convergence_db);
+}
+
 // HiFi-GAN's framing (outer reflect padding, no centring) and Whisper's
 // (last frame dropped): magnitude + true phase with 0 iterations gives back
 // the signal itself, sample-aligned, and equals core on that framing.

@@ -213,7 +213,6 @@ TEST_F(ValidationTest, InvertSpectrogramBadFieldsNameTheirPath) {
   const std::vector<SpecCase> cases = {
       {"bins", [](auto* r) { r->mutable_config()->set_n_fft(2048); }, "magnitude"},
       {"negative", [&](auto* r) { *r->mutable_magnitude() = MatrixTensor(negative); }, "magnitude"},
-      {"refine", [](auto* r) { r->mutable_options()->set_method(v1::INVERSION_METHOD_REFINE); }, "options.method"},
       {"joint", [](auto* r) { r->mutable_options()->set_method(v1::INVERSION_METHOD_JOINT); }, "options.method"},
       {"phase shape", [&](auto* r) { *r->mutable_phase() = MatrixTensor(magnitude.leftCols(3)); }, "phase"},
   };
