@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -226,13 +227,18 @@ struct MelInverter::State {
     }
     const int n_fft = fb.options().n_fft;
     unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
-    lobes_magnitude = BuildLobeDictionary(fb, unit_lobe, 1.0);
-    lobes_power = BuildLobeDictionary(fb, unit_lobe, 2.0);
   }
-  // The lobe dictionary for `power` (1 and 2 prebuilt, others built per call).
+  // The lobe dictionary for `power`: for 1 and 2 built on first use and
+  // kept, for other powers built per call.
   std::shared_ptr<const LobeDictionary> Lobes(double power) const {
-    if (power == 1.0) return lobes_magnitude;
-    if (power == 2.0) return lobes_power;
+    if (power == 1.0) {
+      std::call_once(magnitude_once, [this] { lobes_magnitude = BuildLobeDictionary(fb, unit_lobe, 1.0); });
+      return lobes_magnitude;
+    }
+    if (power == 2.0) {
+      std::call_once(power_once, [this] { lobes_power = BuildLobeDictionary(fb, unit_lobe, 2.0); });
+      return lobes_power;
+    }
     return BuildLobeDictionary(fb, unit_lobe, power);
   }
   const MelFilterbank fb;     // declared before pinv, which refers to it
@@ -241,7 +247,8 @@ struct MelInverter::State {
   const BandedRows w;            // the filterbank, for NNLS
   const std::vector<float> step;  // NNLS steps (diagonal majoriser of W^T W)
   std::vector<double> unit_lobe;  // the Hann window's main lobe, magnitude domain
-  std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
+  mutable std::once_flag magnitude_once, power_once;
+  mutable std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
 
 MelInverter::MelInverter(const MelFilterbank& filterbank)

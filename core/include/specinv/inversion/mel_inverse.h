@@ -82,21 +82,19 @@ struct MelInverseOptions {
   std::function<absl::Status()> check;
 };
 
-// Mel -> magnitude for one filterbank, with the pseudo-inverse factorised,
-// the NNLS step sizes and the lobe dictionaries for power 1 and 2 computed
-// once at construction (for a 128-band filterbank on 201 bins the
-// pseudo-inverse is a dense SVD, ~4 ms; the dictionaries cost O(n_fft) for
-// the lobe shape plus O(n_fft + n_mels) for the matrices): build one per
-// filterbank and reuse it for every block of frames. Copies share the
-// immutable state; Apply is const and thread-safe (kLobes with a power other
-// than 1 or 2 builds its dictionary per call, O(n_fft + n_mels)).
+// Mel -> magnitude for one filterbank, with the pseudo-inverse factorised
+// and the NNLS step sizes computed once at construction (for a 128-band
+// filterbank on 201 bins the pseudo-inverse is a dense SVD, ~4 ms): build one
+// per filterbank and reuse it for every block of frames. kLobes builds its
+// dictionary (O(n_fft + n_mels)) on the first call with power 1 or 2 and
+// keeps it, and per call for other powers. Copies share the state; Apply is
+// const and thread-safe.
 class MelInverter {
  public:
   explicit MelInverter(const MelFilterbank& filterbank);
   // As the constructor, polling `check` while the pseudo-inverse is built
   // (between rows of W W^T, before and after the SVD, which is one
-  // uninterruptible step) and before the lobe dictionaries; returns check's
-  // status when it fails.
+  // uninterruptible step); returns check's status when it fails.
   static absl::StatusOr<MelInverter> Create(const MelFilterbank& filterbank,
                                             const std::function<absl::Status()>& check);
   const MelFilterbank& filterbank() const;
