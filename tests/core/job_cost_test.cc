@@ -103,7 +103,8 @@ TEST(InversionCostTest, JointCountsTheRefineStageAndTheMelProjection) {
   joint.method = InversionMethod::kJoint;
   const JobCost r = InversionCost(shape, refine);
   const JobCost j = InversionCost(shape, joint);
-  // The same L-BFGS buffers plus the inverse Gram matrix (80 x 80 floats at least).
+  // The same L-BFGS buffers plus the projection's overlap ranges and banded system
+  // (bounded by 80 x 80 x 8 bytes each).
   EXPECT_GE(j.peak_bytes, r.peak_bytes + 80 * 80 * 4);
   EXPECT_GT(j.work_flops, r.work_flops);
   // The projection is per Griffin-Lim iteration: more iterations, more extra work than refine's.

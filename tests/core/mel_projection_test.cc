@@ -1,10 +1,12 @@
 // Copyright specinv authors.
 //
 // MelProjection: the projected magnitude reproduces the mel, is the nearest
-// such magnitude, leaves a consistent frame unchanged, zeroes uncovered bins.
+// such magnitude in the relative norm, keeps a harmonic frame's valleys,
+// leaves a consistent frame unchanged, zeroes uncovered bins.
 
 #include "specinv/inversion/mel_projection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <random>
@@ -97,17 +99,53 @@ TEST_F(MelProjectionTest, ReproducesTheMelAndIsTheNearest) {
   const std::vector<float> got = Project(*p, start);
   EXPECT_GT(before, 1e-2);
   EXPECT_LT(RelativeError(mel_, Mel(fb_, got)), 1e-4);
-  // Least-squares projection: no farther from the start than the truth,
-  // which also reproduces the mel.
+  // Nearest in sum (got - start)^2 / w, w = start + 1e-3 max(start): no
+  // farther from the start than the truth, which also reproduces the mel.
+  const float floor = 1e-3f * *std::max_element(start.begin(), start.end());
   double to_got = 0.0, to_truth = 0.0;
   for (int k = 0; k < bins_; ++k) {
     const size_t i = static_cast<size_t>(k);
+    const double w = static_cast<double>(start[i] + floor);
     const double dg = static_cast<double>(got[i]) - static_cast<double>(start[i]);
     const double dt = static_cast<double>(truth_[i]) - static_cast<double>(start[i]);
-    to_got += dg * dg;
-    to_truth += dt * dt;
+    to_got += dg * dg / w;
+    to_truth += dt * dt / w;
   }
   EXPECT_LT(to_got, to_truth);
+}
+
+TEST_F(MelProjectionTest, KeepsAHarmonicFramesValleys) {
+  auto p = MelProjection::Create(fb_, MelProjectionOptions{});
+  ASSERT_TRUE(p.ok());
+  // A comb: a harmonic every 8 bins at 1, valleys at 0.01; the rebuilt
+  // frame is 50 % too loud. The correction scales each bin with its own
+  // power, so the valleys stay 40 dB under the harmonics.
+  std::vector<float> comb(static_cast<size_t>(bins_), 0.0f);
+  for (int k = 0; k < bins_; ++k) {
+    if (truth_[static_cast<size_t>(k)] > 0.0f) comb[static_cast<size_t>(k)] = k % 8 == 0 ? 1.0f : 0.01f;
+  }
+  mel_ = Mel(fb_, comb);
+  std::vector<float> start = comb;
+  for (float& v : start) v *= 1.5f;
+  const std::vector<float> got = Project(*p, start);
+  EXPECT_LT(RelativeError(mel_, Mel(fb_, got)), 1e-4);
+  double peaks = 0.0, valleys = 0.0;
+  int num_peaks = 0, num_valleys = 0;
+  for (int k = 0; k < bins_; ++k) {
+    const float want = comb[static_cast<size_t>(k)];
+    if (want == 1.0f) {
+      peaks += static_cast<double>(got[static_cast<size_t>(k)]);
+      ++num_peaks;
+    } else if (want > 0.0f) {
+      EXPECT_GT(got[static_cast<size_t>(k)], 0.0f) << k;
+      valleys += static_cast<double>(got[static_cast<size_t>(k)]);
+      ++num_valleys;
+    }
+  }
+  const double ratio = (valleys / num_valleys) / (peaks / num_peaks);
+  EXPECT_GT(ratio, 0.005);
+  EXPECT_LT(ratio, 0.02);
+  EXPECT_LT(RelativeError(comb, got), 0.1);
 }
 
 TEST_F(MelProjectionTest, ConsistentFrameIsAFixedPoint) {

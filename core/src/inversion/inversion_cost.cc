@@ -35,9 +35,11 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   }
   const bool project = options.method == InversionMethod::kJoint && shape.n_mels > 0;
   if (project) {
-    // The Cholesky factor of the Gram matrix (n_mels^2 floats, double while
-    // it is formed); per-thread frame scratch is negligible.
-    peak = SaturatingAdd(peak, SaturatingMul(SaturatingMul(shape.n_mels, shape.n_mels), 12));
+    // The projection's overlap ranges ((bandwidth + 1) n_mels pairs of ints)
+    // and, per thread, its banded system ((bandwidth + 3) n_mels doubles):
+    // bounded by n_mels^2 * 8 bytes each, as the bandwidth is below n_mels.
+    const int64_t square = SaturatingMul(SaturatingMul(shape.n_mels, shape.n_mels), 8);
+    peak = SaturatingAdd(peak, SaturatingMul(square, 1 + static_cast<int64_t>(std::max(options.max_threads, 1))));
   }
 
   const double fft = 5.0 * shape.n_fft * std::log2(static_cast<double>(std::max(shape.n_fft, 2)));
@@ -61,11 +63,11 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
     cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);
   }
   if (project) {
-    // Two projection rounds per frame and Griffin-Lim iteration: W and W^T
-    // (about 2 nonzeros per bin each) and the banded Cholesky solve
-    // (bandwidth 1 for triangular filters: about 8 n_mels).
-    const double per_frame =
-        2.0 * 2.0 * (4.0 * static_cast<double>(bins) + 8.0 * static_cast<double>(shape.n_mels));
+    // One projection round per frame and Griffin-Lim iteration: W a, the
+    // weighted band W diag(w) W^T and w W^T coef (about 2 nonzeros per bin,
+    // 20 flops per bin in all) and the banded Cholesky solve (bandwidth 1
+    // for triangular filters: about 8 n_mels).
+    const double per_frame = 20.0 * static_cast<double>(bins) + 8.0 * static_cast<double>(shape.n_mels);
     cost.work_flops += per_frame * static_cast<double>(shape.frames) * std::max(options.iterations, 0);
   }
   cost.output_samples = shape.length;

@@ -2,13 +2,20 @@
 
 #include "specinv/inversion/mel_projection.h"
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "specinv/base/validate.h"
 
 namespace specinv {
+namespace {
+
+// Share of the frame's largest power added to every bin's weight: keeps the
+// weighted system regular and lets bins at zero take part of the correction.
+constexpr float kWeightFloor = 1e-3f;
+
+}  // namespace
 
 absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterbank,
                                                     const MelProjectionOptions& options) {
@@ -21,44 +28,29 @@ absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterb
   const int n = filterbank.n_mels();
   const int bins = filterbank.num_bins();
   p.covered_.assign(static_cast<size_t>(bins), 0.0f);
-  // Gram matrix from the sparse rows, in double.
-  Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(n, n);
   for (int i = 0; i < n; ++i) {
-    const int bi = filterbank.row_begin(i), ni = filterbank.row_size(i);
-    const float* wi = filterbank.row_values(i);
-    for (int k = 0; k < ni; ++k) {
-      if (wi[k] != 0.0f) p.covered_[static_cast<size_t>(bi + k)] = 1.0f;
-    }
-    for (int j = 0; j < n; ++j) {
-      const int bj = filterbank.row_begin(j), nj = filterbank.row_size(j);
-      const int lo = std::max(bi, bj), hi = std::min(bi + ni, bj + nj);
-      const float* wj = filterbank.row_values(j);
-      double acc = 0.0;
-      for (int k = lo; k < hi; ++k) acc += static_cast<double>(wi[k - bi]) * static_cast<double>(wj[k - bj]);
-      gram(i, j) = acc;
+    for (int k = 0; k < filterbank.row_size(i); ++k) {
+      if (filterbank.row_values(i)[k] != 0.0f) p.covered_[static_cast<size_t>(filterbank.row_begin(i) + k)] = 1.0f;
     }
   }
-  const double lambda = std::max(1e-6 * gram.trace() / n, 1e-30);
-  gram.diagonal().array() += lambda;
+  auto overlap = [&](int i, int j) {
+    return Overlap{std::max(filterbank.row_begin(i), filterbank.row_begin(j)),
+                   std::min(filterbank.row_begin(i) + filterbank.row_size(i),
+                            filterbank.row_begin(j) + filterbank.row_size(j))};
+  };
   int band = 0;
   for (int i = 0; i < n; ++i) {
     for (int j = 0; j < i; ++j) {
-      if (gram(i, j) != 0.0) band = std::max(band, i - j);
+      const Overlap o = overlap(i, j);
+      if (o.begin < o.end) band = std::max(band, i - j);
     }
   }
-  Eigen::LLT<Eigen::MatrixXd> llt(gram);
-  if (llt.info() != Eigen::Success) {
-    return absl::InternalError("mel projection: the regularised Gram matrix is not positive definite");
-  }
-  const Eigen::MatrixXd factor = llt.matrixL();
   p.bandwidth_ = band;
-  p.inv_diagonal_.resize(static_cast<size_t>(n));
-  p.band_.assign(static_cast<size_t>(n) * static_cast<size_t>(band), 0.0f);
+  p.overlap_.assign(static_cast<size_t>(n) * static_cast<size_t>(band + 1), Overlap{});
   for (int i = 0; i < n; ++i) {
-    p.inv_diagonal_[static_cast<size_t>(i)] = static_cast<float>(1.0 / factor(i, i));
-    for (int d = 1; d <= std::min(band, i); ++d) {
-      p.band_[static_cast<size_t>(i) * static_cast<size_t>(band) + static_cast<size_t>(d - 1)] =
-          static_cast<float>(factor(i, i - d));
+    for (int d = 0; d <= std::min(band, i); ++d) {
+      const Overlap o = overlap(i, i - d);
+      if (o.begin < o.end) p.overlap_[static_cast<size_t>(i) * static_cast<size_t>(band + 1) + static_cast<size_t>(d)] = o;
     }
   }
   return p;
@@ -69,9 +61,17 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
   const MelFilterbank& fb = *filterbank_;
   const int bins = fb.num_bins();
   const int n = fb.n_mels();
+  const int b = bandwidth_;
+  const size_t stride = static_cast<size_t>(b + 1);
   float* a = scratch;
-  float* residual = scratch + bins;
-  float* coef = residual + n;
+  float* w = a + bins;
+  // The banded system in double (its rows can be nearly collinear where
+  // narrow filters share a bin): residual, coef, then the band.
+  void* aligned = w + bins;
+  size_t space = static_cast<size_t>(scratch_size() - 2 * bins) * sizeof(float);
+  double* residual = static_cast<double*>(std::align(alignof(double), DoublesNeeded() * sizeof(double), aligned, space));
+  double* coef = residual + n;
+  double* gram = coef + n;  // gram[i * stride + d] = G(i, i - d), then the Cholesky factor L(i, i - d)
   // a = |X|^p (the common powers without pow, vectorised).
   Eigen::Map<Eigen::ArrayXf> av(a, bins);
   av = Eigen::Map<const Eigen::ArrayXcf>(spectrum, bins).abs2();
@@ -80,34 +80,71 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
   } else if (power_ != 2.0f) {
     av = av.pow(0.5f * power_);
   }
-  const int b = bandwidth_;
-  const float* inv_diag = inv_diagonal_.data();
-  const float* band = band_.data();  // band[i * b + d - 1] = L(i, i - d), d = 1..b
+  Eigen::Map<Eigen::ArrayXf> wv(w, bins);
   for (int round = 0; round < rounds_; ++round) {
-    for (int m = 0; m < n; ++m) {
-      const int len = fb.row_size(m);
-      const float acc = Eigen::Map<const Eigen::VectorXf>(fb.row_values(m), len)
-                            .dot(Eigen::Map<const Eigen::VectorXf>(a + fb.row_begin(m), len));
-      residual[m] = target[m] - acc;
-    }
-    // coef = (L L^T)^-1 residual by banded forward and back substitution.
+    const float peak = av.maxCoeff();
+    wv = av + (peak > 0.0f ? kWeightFloor * peak : 1.0f);
+    // residual = m - W a; G = W diag(w) W^T (band); lambda from its trace.
+    double trace = 0.0;
     for (int i = 0; i < n; ++i) {
-      float acc = residual[i];
-      const float* row = band + static_cast<ptrdiff_t>(i) * b;
-      for (int d = 1, dn = std::min(b, i); d <= dn; ++d) acc -= row[d - 1] * coef[i - d];
-      coef[i] = acc * inv_diag[i];
+      const int len = fb.row_size(i);
+      const int begin = fb.row_begin(i);
+      const float* wi = fb.row_values(i);
+      residual[i] = static_cast<double>(target[i]) -
+                    static_cast<double>(Eigen::Map<const Eigen::VectorXf>(wi, len).dot(
+                        Eigen::Map<const Eigen::VectorXf>(a + begin, len)));
+      for (int d = 0; d <= b; ++d) {
+        const Overlap o = d <= i ? overlap_[static_cast<size_t>(i) * stride + static_cast<size_t>(d)] : Overlap{};
+        double acc = 0.0;
+        if (o.begin < o.end) {
+          const int j = i - d;
+          const int cnt = o.end - o.begin;
+          acc = (Eigen::Map<const Eigen::ArrayXf>(wi + (o.begin - begin), cnt) *
+                 Eigen::Map<const Eigen::ArrayXf>(fb.row_values(j) + (o.begin - fb.row_begin(j)), cnt) *
+                 Eigen::Map<const Eigen::ArrayXf>(w + o.begin, cnt))
+                    .template cast<double>()
+                    .sum();
+        }
+        gram[static_cast<size_t>(i) * stride + static_cast<size_t>(d)] = acc;
+      }
+      trace += gram[static_cast<size_t>(i) * stride];
+    }
+    const double lambda = std::max(1e-4 * trace / n, 1e-300);
+    // Banded Cholesky in place: L(i, j) for j = i - b..i.
+    for (int i = 0; i < n; ++i) {
+      double* li = gram + static_cast<size_t>(i) * stride;
+      li[0] += lambda;
+      for (int d = std::min(b, i); d >= 1; --d) {
+        const int j = i - d;
+        const double* lj = gram + static_cast<size_t>(j) * stride;
+        double acc = li[d];
+        for (int k = std::max(i - b, 0); k < j; ++k) acc -= li[i - k] * lj[j - k];
+        li[d] = acc / lj[0];
+      }
+      double acc = li[0];
+      for (int d = 1; d <= std::min(b, i); ++d) acc -= li[d] * li[d];
+      li[0] = std::sqrt(std::max(acc, lambda));
+    }
+    // coef = (L L^T)^-1 residual by forward and back substitution.
+    for (int i = 0; i < n; ++i) {
+      const double* li = gram + static_cast<size_t>(i) * stride;
+      double acc = residual[i];
+      for (int d = 1, dn = std::min(b, i); d <= dn; ++d) acc -= li[d] * coef[i - d];
+      coef[i] = acc / li[0];
     }
     for (int i = n - 1; i >= 0; --i) {
-      float acc = coef[i];
+      double acc = coef[i];
       for (int d = 1, dn = std::min(b, n - 1 - i); d <= dn; ++d) {
-        acc -= band[static_cast<ptrdiff_t>(i + d) * b + d - 1] * coef[i + d];
+        acc -= gram[static_cast<size_t>(i + d) * stride + static_cast<size_t>(d)] * coef[i + d];
       }
-      coef[i] = acc * inv_diag[i];
+      coef[i] = acc / gram[static_cast<size_t>(i) * stride];
     }
-    for (int m = 0; m < n; ++m) {
-      const int len = fb.row_size(m);
-      Eigen::Map<Eigen::VectorXf>(a + fb.row_begin(m), len) +=
-          coef[m] * Eigen::Map<const Eigen::VectorXf>(fb.row_values(m), len);
+    // a += w * W^T coef.
+    for (int i = 0; i < n; ++i) {
+      const int len = fb.row_size(i);
+      const int begin = fb.row_begin(i);
+      Eigen::Map<Eigen::ArrayXf>(a + begin, len) +=
+          static_cast<float>(coef[i]) * Eigen::Map<const Eigen::ArrayXf>(fb.row_values(i), len) * Eigen::Map<const Eigen::ArrayXf>(w + begin, len);
     }
     av = av.max(0.0f);
   }

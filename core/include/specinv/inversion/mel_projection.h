@@ -5,23 +5,37 @@
 //
 // Given a complex frame r (n_fft/2+1 bins) and its mel target m (n_mels
 // values, the FeatureExtractor's domain before compression: m = W |X|^p),
-// Project returns the magnitude |X| whose power a = |X|^p is the nearest (in
-// the least-squares sense) to |r|^p among the powers that reproduce m:
+// Project returns the magnitude |X| whose power a' = |X|^p is the nearest to
+// a = |r|^p in the relative norm sum_k (a'_k - a_k)^2 / w_k among the powers
+// that reproduce m, with w_k = a_k + 1e-3 max(a):
 //
-//   a <- a + W^T (W W^T + lambda I)^-1 (m - W a),  a <- max(a, 0)
+//   a <- a + w * W^T (W diag(w) W^T + lambda I)^-1 (m - W a),  a <- max(a, 0)
 //
-// repeated `rounds` times (the clipping at zero makes one round inexact);
+// repeated `rounds` times (the clipping at zero makes one round inexact; a
+// relative correction clips only where it would take a bin below zero, so
+// one round is the default: a second changed `joint` by < 0.0001 STOI);
 // bins no filter covers get magnitude 0 (the mel says nothing of them; the
-// mel inverse gives them 0 too). lambda = 1e-6 * trace(W W^T) / n_mels keeps
-// the system regular for empty filters. Because the phase is kept, the
+// mel inverse gives them 0 too). lambda = 1e-4 * trace(W diag(w) W^T) / n_mels
+// keeps the system regular for empty filters and for the nearly equal rows of
+// narrow filters that share a bin (Whisper's lowest bands: at 1e-6 the
+// streaming vocoder's mel error there rose from -48 to -15 dB). The system is
+// formed and solved in double. Because the phase is kept, the
 // result is the projection of r onto {X : W |X|^p = m} up to the clipping.
 //
-// Cost per frame: rounds * (2 * nnz(W) + 2 * n_mels * (b + 1)) multiply-adds,
-// b the bandwidth of W W^T (1 for triangular filters that overlap only
-// their neighbours): Create factors W W^T + lambda I once (Cholesky, whose
-// factor keeps the band), Project solves by banded substitution. Memory:
-// (bandwidth + 1) * n_mels + num_bins floats (bytes()). Immutable after Create; Project is
-// thread-safe with per-thread scratch.
+// Why the relative norm: each bin's correction is proportional to its own
+// power, so the harmonics and valleys of the rebuilt frame keep their ratio
+// within a band, where the plain least-squares correction (w = 1) adds the
+// filters' triangles and fills the valleys. On the bench/quality corpus, in
+// `joint`, it raises STOI by 0.001-0.007 and ESTOI by 0.001-0.013 and the
+// mel fit by 0.3-4.4 dB per rate and class (mean SC_lin within 0.4 dB).
+//
+// Cost per frame: rounds * (4 * nnz(W) + (b + 2) * nnz(W) + O(n_mels * b^2))
+// multiply-adds, b the bandwidth of W W^T (1 for triangular filters that
+// overlap only their neighbours): each round forms the banded
+// W diag(w) W^T, factors it (banded Cholesky) and solves by substitution.
+// Memory: the overlap ranges ((b + 1) * n_mels ints) and the coverage mask
+// (num_bins floats, bytes()). Immutable after Create; Project is thread-safe
+// with per-thread scratch.
 
 #ifndef SPECINV_MEL_PROJECTION_H_
 #define SPECINV_MEL_PROJECTION_H_
@@ -40,7 +54,7 @@ namespace specinv {
 
 struct MelProjectionOptions {
   double power = 1.0;  // p of the mel (1 magnitude, 2 power), (0, 4]
-  int rounds = 2;      // projection + clipping rounds, [1, 16]
+  int rounds = 1;      // projection + clipping rounds, [1, 16]
 };
 
 class MelProjection {
@@ -51,9 +65,9 @@ class MelProjection {
   int num_bins() const { return filterbank_->num_bins(); }
   int n_mels() const { return filterbank_->n_mels(); }
   // Floats of scratch Project needs.
-  int scratch_size() const { return num_bins() + 2 * n_mels(); }
-  // Bytes held (the banded factor and the coverage mask).
-  size_t bytes() const { return (inv_diagonal_.size() + band_.size() + covered_.size()) * sizeof(float); }
+  int scratch_size() const { return 2 * num_bins() + 2 * static_cast<int>(DoublesNeeded()) + 2; }
+  // Bytes held (the overlap ranges and the coverage mask).
+  size_t bytes() const { return overlap_.size() * sizeof(Overlap) + covered_.size() * sizeof(float); }
 
   // spectrum: num_bins() complex values; target: n_mels() mel values;
   // magnitude: num_bins() outputs; scratch: scratch_size() floats.
@@ -61,16 +75,20 @@ class MelProjection {
 
  private:
   MelProjection() = default;
+  // Doubles of the banded system: residual, coefficients, band.
+  size_t DoublesNeeded() const { return static_cast<size_t>(bandwidth_ + 3) * static_cast<size_t>(n_mels()); }
   const MelFilterbank* filterbank_ = nullptr;
-  // Cholesky factor L of W W^T + lambda I (lower), in band storage:
-  // inv_diagonal_[i] = 1 / L(i, i), band_[i * bandwidth_ + d - 1] =
-  // L(i, i - d) for d = 1..bandwidth_ (0 above the first rows).
-  std::vector<float> inv_diagonal_;
-  std::vector<float> band_;
-  int bandwidth_ = 0;             // L(i, j) = 0 for i - j > bandwidth_
+  // Bins rows i and i - d share: overlap_[i * (bandwidth_ + 1) + d] for
+  // d = 0..bandwidth_ (empty when i - d < 0).
+  struct Overlap {
+    int begin = 0;
+    int end = 0;
+  };
+  std::vector<Overlap> overlap_;
+  int bandwidth_ = 0;             // rows farther apart than this share no bin
   std::vector<float> covered_;    // 1: bin k is in some filter, else 0
   float power_ = 1.0f;
-  int rounds_ = 2;
+  int rounds_ = 1;
 };
 
 }  // namespace specinv
