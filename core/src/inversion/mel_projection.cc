@@ -36,7 +36,8 @@ absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterb
   auto overlap = [&](int i, int j) {
     return Overlap{std::max(filterbank.row_begin(i), filterbank.row_begin(j)),
                    std::min(filterbank.row_begin(i) + filterbank.row_size(i),
-                            filterbank.row_begin(j) + filterbank.row_size(j))};
+                            filterbank.row_begin(j) + filterbank.row_size(j)),
+                   0};
   };
   int band = 0;
   for (int i = 0; i < n; ++i) {
@@ -49,8 +50,13 @@ absl::StatusOr<MelProjection> MelProjection::Create(const MelFilterbank& filterb
   p.overlap_.assign(static_cast<size_t>(n) * static_cast<size_t>(band + 1), Overlap{});
   for (int i = 0; i < n; ++i) {
     for (int d = 0; d <= std::min(band, i); ++d) {
-      const Overlap o = overlap(i, i - d);
-      if (o.begin < o.end) p.overlap_[static_cast<size_t>(i) * static_cast<size_t>(band + 1) + static_cast<size_t>(d)] = o;
+      Overlap o = overlap(i, i - d);
+      if (o.begin >= o.end) continue;
+      o.offset = p.products_.size();
+      const float* wi = filterbank.row_values(i) - filterbank.row_begin(i);
+      const float* wj = filterbank.row_values(i - d) - filterbank.row_begin(i - d);
+      for (int k = o.begin; k < o.end; ++k) p.products_.push_back(wi[k] * wj[k]);
+      p.overlap_[static_cast<size_t>(i) * static_cast<size_t>(band + 1) + static_cast<size_t>(d)] = o;
     }
   }
   return p;
@@ -97,13 +103,9 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
         const Overlap o = d <= i ? overlap_[static_cast<size_t>(i) * stride + static_cast<size_t>(d)] : Overlap{};
         double acc = 0.0;
         if (o.begin < o.end) {
-          const int j = i - d;
           const int cnt = o.end - o.begin;
-          acc = (Eigen::Map<const Eigen::ArrayXf>(wi + (o.begin - begin), cnt) *
-                 Eigen::Map<const Eigen::ArrayXf>(fb.row_values(j) + (o.begin - fb.row_begin(j)), cnt) *
-                 Eigen::Map<const Eigen::ArrayXf>(w + o.begin, cnt))
-                    .template cast<double>()
-                    .sum();
+          acc = static_cast<double>(Eigen::Map<const Eigen::VectorXf>(products_.data() + o.offset, cnt)
+                                        .dot(Eigen::Map<const Eigen::VectorXf>(w + o.begin, cnt)));
         }
         gram[static_cast<size_t>(i) * stride + static_cast<size_t>(d)] = acc;
       }
