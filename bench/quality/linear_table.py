@@ -62,7 +62,7 @@ def librosa_outputs(args, clip, rate, name):
             tmp = out + ".part.wav"
             res = subprocess.run([args.python, BASELINE, "--input", clip, "--output", tmp, "--linear",
                                   "--sample-rate", str(rate), "--iterations", str(args.iterations), "--seed",
-                                  str(seed)], capture_output=True, text=True)
+                                  str(seed), "--repeat", "1"], capture_output=True, text=True)
             if res.returncode != 0:
                 sys.exit(f"librosa griffinlim failed on {clip}:\n{res.stderr}")
             os.replace(tmp, out)

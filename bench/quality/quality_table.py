@@ -66,6 +66,7 @@ def main():
     p.add_argument("--iterations", type=int, default=32)
     p.add_argument("--ceiling-iterations", type=int, default=100)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per method and clip (the least time counts)")
     p.add_argument("--linear-methods", default="fgla,pghi_fgla,refine")
     p.add_argument("--linear-iterations", type=int, default=100)
     p.add_argument("--linear-seeds", type=int, default=3)
@@ -84,19 +85,21 @@ def main():
                 out = os.path.join(tmp, "librosa.wav")
                 res = subprocess.run([sys.executable, BASELINE, "--input", clip, "--output", out, "--sample-rate",
                                       str(rate), "--fmin", str(fmin), "--fmax", str(fmax), "--iterations",
-                                      str(args.iterations)], capture_output=True, text=True)
+                                      str(args.iterations), "--repeat", str(args.repeat)],
+                                     capture_output=True, text=True)
                 if res.returncode != 0:
                     sys.exit(f"librosa baseline failed on {clip}:\n{res.stderr}")
                 librosa_time = json.loads(res.stdout.strip().splitlines()[-1])
                 found = run_bench(args.bench, clip, preset,
                                   ["--methods", ",".join(m for m in args.methods.split(",") if "@" not in m),
-                                   "--iterations", str(args.iterations), "--threads", str(args.threads), "--score",
+                                   "--iterations", str(args.iterations), "--threads", str(args.threads), "--repeat",
+                                   str(args.repeat), "--score",
                                    f"librosa={out}"])
                 for spec in (m for m in args.methods.split(",") if "@" in m):
                     method, iterations = spec.split("@")
                     found += [dict(r, method=spec) for r in run_bench(
                         args.bench, clip, preset, ["--methods", method, "--iterations", iterations, "--threads",
-                                                   str(args.threads)])]
+                                                   str(args.threads), "--repeat", str(args.repeat)])]
                 found += [dict(r, method="ceiling") for r in run_bench(
                     args.bench, clip, preset, ["--domain", "linear", "--methods", "pghi_fgla", "--iterations",
                                                str(args.ceiling_iterations), "--threads", str(args.threads)])]
@@ -149,7 +152,7 @@ def linear_table(args):
                     out = os.path.join(tmp, f"griffinlim{seed}.wav")
                     res = subprocess.run([sys.executable, BASELINE, "--input", clip, "--output", out, "--linear",
                                           "--sample-rate", str(rate), "--iterations", str(args.linear_iterations),
-                                          "--seed", str(seed)], capture_output=True, text=True)
+                                          "--seed", str(seed), "--repeat", "1"], capture_output=True, text=True)
                     if res.returncode != 0:
                         sys.exit(f"librosa griffinlim failed on {clip}:\n{res.stderr}")
                     scores += ["--score", f"griffinlim{seed}={out}"]
