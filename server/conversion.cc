@@ -790,13 +790,7 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
     case v1::MEL_INVERSE_LOBES: o.mel_inverse = MelInverseMethod::kLobes; break;
     default: return UnknownEnum(Join(path, "mel_inverse"), proto.mel_inverse());
   }
-  if (proto.has_nnls_iterations()) {
-    if (proto.nnls_iterations() < 0 || proto.nnls_iterations() > 100000) {
-      return InvalidField(Join(path, "nnls_iterations"),
-                          absl::StrFormat("must be in [0, 100000], got %d", proto.nnls_iterations()));
-    }
-    o.nnls_iterations = proto.nnls_iterations();
-  }
+  if (proto.has_nnls_iterations()) o.nnls_iterations = proto.nnls_iterations();  // core checks the range
   if (proto.has_progress_interval_iterations() &&
       (proto.progress_interval_iterations() < 1 || proto.progress_interval_iterations() > 1000)) {
     return InvalidField(Join(path, "progress_interval_iterations"),

@@ -273,6 +273,22 @@ def main():
                      config=cfg.SpectrogramConfig(preset="hifigan"), input_domain=inversion_pb2.MEL_DOMAIN_LINEAR,
                      options=inversion_pb2.InversionOptions(nnls_iterations=100000)), timeout=1.0),
                  DEADLINE, max_s=2.0, cancel=True)
+        # refine on a magnitude: PGHI, then ADMM, then L-BFGS within iterations + refine_iterations
+        # pairs; the deadline falls in the ADMM stage.
+        noise_mag = np.abs(np.random.default_rng(1).standard_normal((513, 4000))).astype("<f4")
+        refine = inversion_pb2.InversionOptions(method=inversion_pb2.INVERSION_METHOD_REFINE, iterations=1000,
+                                                refine_iterations=1000)
+        run_case("InvertSpectrogram refine, 2000 pairs on [513, 4000], 1 s deadline",
+                 lambda: stub.InvertSpectrogram(svc.InvertSpectrogramRequest(
+                     magnitude=tensor_pb2.Tensor(shape=[513, 4000], float32_data=noise_mag.tobytes()),
+                     config=cfg.SpectrogramConfig(preset="hifigan"), options=refine), timeout=1.0),
+                 DEADLINE, max_s=2.0, cancel=True)
+        run_case("InvertSpectrogram refine, length_samples 230 M",
+                 lambda: stub.InvertSpectrogram(svc.InvertSpectrogramRequest(
+                     magnitude=tensor_pb2.Tensor(shape=[513, 1], float32_data=noise_mag[:, :1].tobytes()),
+                     config=cfg.SpectrogramConfig(preset="hifigan"), options=refine,
+                     output=audio_pb2.AudioOutputOptions(length_samples=230_000_000)), timeout=30),
+                 INVALID, field="output.length_samples")
         rng = np.random.default_rng(0)
         noise = (rng.standard_normal(300 * 16000) * 3000).astype("<i2")
         dense = cfg.SpectrogramConfig(preset="librosa", sample_rate_hertz=16000, n_fft=256, hop_length=32, n_mels=32)
