@@ -116,6 +116,18 @@ TEST(InversionCostTest, JointCountsTheRefineStageAndTheMelProjection) {
   EXPECT_EQ(InversionCost(shape, joint).peak_bytes, InversionCost(shape, refine).peak_bytes);
 }
 
+TEST(InversionCostTest, LobesCountTheirDictionary) {
+  // kLobes builds a dictionary of two atoms per bin for powers other than 1
+  // and 2 on every call; at n_fft 65536 the cost names it (megabytes).
+  const InversionShape shape{65536, 10, 80, 65536 + 9 * 16384};
+  InversionOptions nnls;
+  nnls.method = InversionMethod::kPghiFgla;
+  nnls.mel_inverse = MelInverseMethod::kNnls;
+  InversionOptions lobes = nnls;
+  lobes.mel_inverse = MelInverseMethod::kLobes;
+  EXPECT_GE(InversionCost(shape, lobes).peak_bytes - InversionCost(shape, nnls).peak_bytes, 10 << 20);
+}
+
 TEST(DefaultInversionMethodTest, BestMethodWithinTheBudget) {
   const InversionShape mel{1024, 1000, 80, 256000};
   const InversionShape linear{1024, 1000, 0, 256000};

@@ -61,6 +61,13 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
     const int mel_iterations = options.nnls_iterations.value_or(DefaultMelInverseIterations(mel_inverse));
     const double per_cell = mel_inverse == MelInverseMethod::kLobes ? 32.0 : 4.0;
     cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);
+    if (mel_inverse == MelInverseMethod::kLobes) {
+      // A power other than 1 and 2 builds its lobe dictionary per call
+      // (lobe_dictionary.h): two atoms per bin over the Hann lobe's five
+      // bins, D and A = W D each built as 16-byte entries and kept as
+      // floats, about 600 bytes per bin (about 10 MB measured at n_fft 65536).
+      cost.peak_bytes = SaturatingAdd(cost.peak_bytes, SaturatingMul(bins, 600));
+    }
   }
   if (project) {
     // One projection round per frame and Griffin-Lim iteration: W a, the
