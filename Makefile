@@ -40,12 +40,13 @@ bench: build
 # Mel-inversion quality table (a few minutes): builds a small corpus from
 # Debian-packaged speech and instrument sources, then compares librosa's
 # mel_to_audio, specinv's methods and the true-magnitude ceiling
-# (bench/quality/).
+# (bench/quality/); specinv jobs run 2 threads, as the server gives a lone
+# job on the 2-core machine (CPU and wall-time ratios are both printed).
 QUALITY_METHODS ?= fgla,pghi_fgla,refine,joint
 quality: build
 	@bench/quality/make_corpus.sh out/quality/corpus
 	@/usr/bin/python3 bench/quality/quality_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \
-	  --corpus out/quality/corpus --methods $(QUALITY_METHODS)
+	  --corpus out/quality/corpus --methods $(QUALITY_METHODS) --threads 2
 
 # Linear-magnitude table, clip by clip: refine (100 STFT/iSTFT pairs) on each
 # clip's true magnitude against librosa griffinlim (100 iterations, mean of 3
