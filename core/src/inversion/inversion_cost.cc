@@ -35,11 +35,16 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   }
   const bool project = options.method == InversionMethod::kJoint && shape.n_mels > 0;
   if (project) {
-    // The projection's overlap ranges ((bandwidth + 1) n_mels pairs of ints)
-    // and, per thread, its banded system ((bandwidth + 3) n_mels doubles):
-    // bounded by n_mels^2 * 8 bytes each, as the bandwidth is below n_mels.
-    const int64_t square = SaturatingMul(SaturatingMul(shape.n_mels, shape.n_mels), 8);
-    peak = SaturatingAdd(peak, SaturatingMul(square, 1 + static_cast<int64_t>(std::max(options.max_threads, 1))));
+    // The projection (mel_projection.h), with the bandwidth bounded by
+    // n_mels: its overlap ranges (16 bytes per band entry, 16 n_mels^2), the
+    // products of overlapping weights (at most n_mels * 2 bins floats) and,
+    // per thread, its scratch (2 bins floats and (bandwidth + 3) n_mels
+    // doubles).
+    const int64_t n = shape.n_mels;
+    const int64_t held =
+        SaturatingAdd(SaturatingMul(SaturatingMul(n, n), 16), SaturatingMul(SaturatingMul(n, bins), 8));
+    const int64_t per_thread = SaturatingAdd(SaturatingMul(bins, 8), SaturatingMul(SaturatingMul(n, n + 3), 8));
+    peak = SaturatingAdd(peak, SaturatingAdd(held, SaturatingMul(per_thread, std::max(options.max_threads, 1))));
   }
 
   const double fft = 5.0 * shape.n_fft * std::log2(static_cast<double>(std::max(shape.n_fft, 2)));

@@ -75,7 +75,8 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
   // narrow filters share a bin): residual, coef, then the band.
   void* aligned = w + bins;
   size_t space = static_cast<size_t>(scratch_size() - 2 * bins) * sizeof(float);
-  double* residual = static_cast<double*>(std::align(alignof(double), DoublesNeeded() * sizeof(double), aligned, space));
+  double* residual =
+      static_cast<double*>(std::align(alignof(double), DoublesNeeded() * sizeof(double), aligned, space));
   double* coef = residual + n;
   double* gram = coef + n;  // gram[i * stride + d] = G(i, i - d), then the Cholesky factor L(i, i - d)
   // a = |X|^p (the common powers without pow, vectorised).
@@ -145,8 +146,9 @@ void MelProjection::Project(const std::complex<float>* spectrum, const float* ta
     for (int i = 0; i < n; ++i) {
       const int len = fb.row_size(i);
       const int begin = fb.row_begin(i);
-      Eigen::Map<Eigen::ArrayXf>(a + begin, len) +=
-          static_cast<float>(coef[i]) * Eigen::Map<const Eigen::ArrayXf>(fb.row_values(i), len) * Eigen::Map<const Eigen::ArrayXf>(w + begin, len);
+      Eigen::Map<Eigen::ArrayXf>(a + begin, len) += static_cast<float>(coef[i]) *
+                                                    Eigen::Map<const Eigen::ArrayXf>(fb.row_values(i), len) *
+                                                    Eigen::Map<const Eigen::ArrayXf>(w + begin, len);
     }
     av = av.max(0.0f);
   }

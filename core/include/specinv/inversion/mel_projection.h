@@ -69,7 +69,7 @@ class MelProjection {
   int n_mels() const { return filterbank_->n_mels(); }
   // Floats of scratch Project needs.
   int scratch_size() const { return 2 * num_bins() + 2 * static_cast<int>(DoublesNeeded()) + 2; }
-  // Bytes held (the overlap ranges and the coverage mask).
+  // Bytes held (the overlap ranges, the weight products, the coverage mask).
   size_t bytes() const {
     return overlap_.size() * sizeof(Overlap) + (products_.size() + covered_.size()) * sizeof(float);
   }
