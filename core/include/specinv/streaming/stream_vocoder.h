@@ -38,8 +38,9 @@
 //      window is full. Analysis reads the padded-domain estimate directly
 //      (no virtual edge padding). With mel_projection, each iteration's
 //      target magnitude of a frame is the projection of its rebuilt spectrum
-//      onto the frame's mel (MelProjection, mel_projection.h: the nearest
-//      magnitude that reproduces the mel, as in the offline `joint` method);
+//      onto the frame's mel (MelProjection, mel_projection.h: the magnitude
+//      nearest in a relative norm that reproduces the mel, as in the offline
+//      `joint` method);
 //      without, the mel inverse's magnitude of step 1. online_iterations = 0
 //      commits every frame as soon as its phase is known. The defaults depend on the window
 //      overlap (DefaultOnlineGriffinLim below).
