@@ -42,7 +42,7 @@ bench: build
 # mel_to_audio, specinv's methods and the true-magnitude ceiling
 # (bench/quality/); specinv jobs run 2 threads, as the server gives a lone
 # job on the 2-core machine (CPU and wall-time ratios are both printed).
-QUALITY_METHODS ?= fgla,pghi_fgla,refine,joint
+QUALITY_METHODS ?= fgla,pghi_fgla,refine,joint,stream
 quality: build
 	@bench/quality/make_corpus.sh out/quality/corpus
 	@/usr/bin/python3 bench/quality/quality_table.py --bench $(BUILD_RELEASE)/bench/specinv-invert-bench \

@@ -69,6 +69,7 @@
 #include "specinv/inversion/inversion.h"
 #include "specinv/inversion/mel_inverse.h"
 #include "specinv/io/npy.h"
+#include "specinv/streaming/stream_vocoder.h"
 
 namespace specinv {
 namespace {
@@ -113,7 +114,7 @@ void Usage() {
                "  [--nnls-iterations N]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
-               "methods: nnls, pinv, lobes, gl, fgla, pghi, pghi_fgla, refine, joint\n";
+               "methods: nnls, pinv, lobes, gl, fgla, pghi, pghi_fgla, refine, joint, stream\n";
 }
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -306,6 +307,69 @@ Row ScoreFile(const FeatureExtractor& fx, const std::string& name, const std::st
   return row;
 }
 
+// Writes a method's reconstruction to --output-dir (when set) as METHOD.wav.
+bool WriteReconstruction(const Args& args, const FeatureExtractor& fx, const std::string& method,
+                         const std::vector<float>& out, std::string* error) {
+  if (args.output_dir.empty()) return true;
+  auto wav = EncodeAudio(out, fx.config().sample_rate, AudioEncoding::kWavFloat32);
+  if (!wav.ok()) {
+    *error = wav.status().ToString();
+    return false;
+  }
+  const std::string path = (std::filesystem::path(args.output_dir) / (method + ".wav")).string();
+  if (auto s = WriteFileBytes(path, *wav); !s.ok()) {
+    *error = s.ToString();
+    return false;
+  }
+  return true;
+}
+
+// Method "stream": the streaming vocoder with its defaults for the preset
+// (--mel-inverse and --nnls-iterations apply), fed kStreamChunkFrames frames
+// at a time; the audio is cut or zero-padded to the input's length.
+constexpr int kStreamChunkFrames = 8;
+Row RunStream(const Args& args, const FeatureExtractor& fx, const std::vector<float>& audio,
+              const RealMatrix& magnitude, const RealMatrix& mel, std::string* error) {
+  Row row;
+  row.method = "stream";
+  StreamVocoderOptions so;
+  if (!args.mel_inverse.empty()) {
+    auto mel_inverse = ParseMelInverseMethod(args.mel_inverse);
+    if (!mel_inverse.ok()) {
+      *error = mel_inverse.status().ToString();
+      return row;
+    }
+    so.mel_inverse = *mel_inverse;
+  }
+  so.nnls_iterations = args.nnls_iterations;
+  std::vector<float> out;
+  ResetPeakRss();
+  row.ms = row.cpu_ms = std::numeric_limits<double>::infinity();
+  for (int run = 0; run < args.repeat; ++run) {
+    out.clear();
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = CpuMs();
+    auto vocoder = StreamVocoder::Create(fx, so);
+    absl::Status s = vocoder.status();
+    for (Eigen::Index f = 0; s.ok() && f < mel.cols(); f += kStreamChunkFrames) {
+      s = vocoder->PushFrames(mel.middleCols(f, std::min<Eigen::Index>(kStreamChunkFrames, mel.cols() - f)), &out);
+    }
+    if (s.ok()) s = vocoder->Finish(&out);
+    if (!s.ok()) {
+      *error = s.ToString();
+      return row;
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - t0;
+    row.ms = std::min(row.ms, std::chrono::duration<double, std::milli>(elapsed).count());
+    row.cpu_ms = std::min(row.cpu_ms, CpuMs() - c0);
+  }
+  row.peak_rss_mb = PeakRssMb();
+  out.resize(audio.size(), 0.0f);
+  if (!ScoreAudio(fx, audio, magnitude, mel, out, &row, error)) return row;
+  WriteReconstruction(args, fx, "stream", out, error);
+  return row;
+}
+
 // Runs one method; returns its row (or an error message in `error`).
 Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& method,
               const std::vector<float>& audio, const RealMatrix& magnitude, const RealMatrix& mel,
@@ -336,6 +400,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
     return row;
   }
+  if (method == "stream") return RunStream(args, fx, audio, magnitude, mel, error);
   auto parsed = ParseInversionMethod(method);
   if (!parsed.ok()) {
     *error = parsed.status().ToString();
@@ -385,18 +450,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   row.iterations = result->iterations_run;
   const std::vector<float>& out = result->audio;
   if (!ScoreAudio(fx, audio, magnitude, mel, out, &row, error)) return row;
-  if (!args.output_dir.empty()) {
-    auto wav = EncodeAudio(out, fx.config().sample_rate, AudioEncoding::kWavFloat32);
-    if (!wav.ok()) {
-      *error = wav.status().ToString();
-      return row;
-    }
-    const std::string path = (std::filesystem::path(args.output_dir) / (method + ".wav")).string();
-    if (auto s = WriteFileBytes(path, *wav); !s.ok()) {
-      *error = s.ToString();
-      return row;
-    }
-  }
+  WriteReconstruction(args, fx, method, out, error);
   return row;
 }
 

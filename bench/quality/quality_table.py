@@ -16,7 +16,9 @@ times (all threads), the work; "wall/librosa" compares wall times with
 --threads threads per specinv job (make quality: 2, what the server gives a
 lone job on the 2-core machine; librosa runs as NumPy runs it). Each time is
 the least of --repeat runs. Quality figures do not depend on the threads.
-A method written NAME@N runs N iterations instead of --iterations.
+A method written NAME@N runs N iterations instead of --iterations; "stream"
+is the streaming vocoder with the preset's defaults fed 8 frames at a time
+(one thread, its time including the vocoder's creation).
 
 Then the linear-magnitude table: librosa griffinlim (100 iterations, random
 initial phase, the mean SC_lin over --linear-seeds seeds) against specinv's

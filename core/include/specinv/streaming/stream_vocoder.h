@@ -169,13 +169,13 @@ struct StreamVocoderOptions {
   // starts RTPGHI. No effect with online_iterations 0. Unset:
   // DefaultOnlineGriffinLim.
   std::optional<bool> mel_projection;
-  // kNnls by default: kLobes, which lowers the offline methods' SC_mel by
-  // 3-7 dB, costs the stream about 15 % of its speed at 20 iterations
-  // (hifigan: 0.82 -> 0.93 ms per 8-frame chunk, about 100x real time) and
-  // lowered Whisper's STOI (0.738 -> 0.613). With the relative mel projection
-  // it changes the streamed STOI by -0.002 (hifigan), +0.008 (tacotron2) and
-  // +0.056 (espnet, 0.655 -> 0.712 at 135x real time) on the demo phrase: a
-  // candidate default for espnet once the corpus confirms it.
+  // kNnls by default. kLobes at 20 iterations, measured with the relative
+  // mel projection on the bench/quality corpus (specinv-invert-bench
+  // --methods stream, tacotron2 and espnet): SC_lin +0.7 to +1.7 dB, STOI
+  // +0.000 to +0.005, ESTOI +0.002 to +0.011 per rate and class, for 7-14 %
+  // more time (hifigan: 0.82 -> 0.93 ms per 8-frame chunk, about 100x real
+  // time, the budget's edge); at Whisper's 201 bins it lowered STOI (0.738 ->
+  // 0.613 on the demo phrase).
   MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
   std::optional<int> nnls_iterations;  // [0, 100000]; unset: DefaultMelInverseIterations(mel_inverse)
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
