@@ -42,8 +42,7 @@ TEST_F(CreativeTest, ReorderMatchesCore) {
     request.mutable_features()->set_volume_normalize(true);
     request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
     v1::ReorderResponse response;
-    auto ctx = Context();
-    grpc::Status status = server_.stub().Reorder(ctx.get(), request, &response);
+    grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Reorder, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
 
     ReorderOptions options;
@@ -67,8 +66,7 @@ TEST_F(CreativeTest, ReorderErrorsNameTheField) {
   v1::ReorderRequest request;
   *request.mutable_audio() = PcmAudio(audio_, 22050);
   v1::ReorderResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Reorder(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Reorder, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadRequestField(status), "strategy");
 
@@ -105,8 +103,7 @@ TEST_F(CreativeTest, TransformMatchesCore) {
   band->set_high_hertz(700.0);
   request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
   v1::TransformResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Transform(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Transform, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   TransformOptions options;
   options.phase = PhaseOperation::kRandom;
@@ -148,8 +145,7 @@ TEST_F(CreativeTest, RenderMatchesCore) {
   request.set_width_pixels(200);
   request.set_height_pixels(120);
   v1::RenderResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Render(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Render, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   RenderOptions options;
   options.view = RenderView::kMagnitude;
@@ -178,8 +174,7 @@ TEST_F(CreativeTest, RenderBareIsTheHeatmapAlone) {
   request.set_color_bar(true);
   request.set_bare(true);
   v1::RenderResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Render(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Render, request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   RenderOptions options;
   options.view = RenderView::kMagnitude;
@@ -244,8 +239,7 @@ TEST_F(CreativeTest, RenderErrorsNameTheField) {
   v1::RenderRequest request;
   *request.mutable_audio() = PcmAudio(audio_, 22050);
   v1::RenderResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Render(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Render, request, &response);
   EXPECT_EQ(BadRequestField(status), "view");
   request.set_view(v1::RENDER_VIEW_MEL);
   request.set_width_pixels(100000);

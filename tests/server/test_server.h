@@ -60,6 +60,16 @@ int64_t RetryInfoMs(const grpc::Status& status);
 // Builds a context with an optional deadline from now.
 std::unique_ptr<grpc::ClientContext> Context(std::optional<absl::Duration> deadline = std::nullopt);
 
+// Calls `rpc` (a Spectrogram::Stub method, e.g. &v1::Spectrogram::Stub::InvertMel)
+// on `server` with a fresh context without deadline.
+template <typename Request, typename Response>
+grpc::Status Call(TestServer& server,
+                  grpc::Status (v1::Spectrogram::Stub::*rpc)(grpc::ClientContext*, const Request&, Response*),
+                  const Request& request, Response* response) {
+  auto ctx = Context();
+  return (server.stub().*rpc)(ctx.get(), request, response);
+}
+
 }  // namespace specinv::testing
 
 #endif  // SPECINV_TESTS_SERVER_TEST_SERVER_H_
