@@ -103,7 +103,8 @@ void SetLabel(benchmark::State& state, const StreamVocoder& vocoder) {
   state.SetLabel(std::string(kPresets[static_cast<size_t>(state.range(0))]) + " it" +
                  std::to_string(*o.online_iterations) + " la" + std::to_string(*o.lookahead_frames) + " m" +
                  std::to_string(*o.momentum).substr(0, 3) +
-                 (*o.mel_projection && *o.online_iterations > 0 ? " proj" : ""));
+                 (*o.mel_projection && *o.online_iterations > 0 ? " proj" : "") + " " +
+                 std::string(MelInverseMethodName(*o.mel_inverse)) + std::to_string(*o.nnls_iterations));
 }
 
 void BM_StreamVocodeChunk(benchmark::State& state) {

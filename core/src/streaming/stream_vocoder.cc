@@ -355,6 +355,14 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
   return s;
 }
 
+MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& c) {
+  const int64_t bins = c.stft.n_fft / 2 + 1;
+  const double values_per_second = static_cast<double>(bins) * c.sample_rate / c.stft.hop_length;
+  return bins >= 4 * static_cast<int64_t>(c.n_mels) && values_per_second <= kStreamLobesValuesPerSecond
+             ? MelInverseMethod::kLobes
+             : MelInverseMethod::kNnls;
+}
+
 absl::Status ValidateStreamVocoderOptions(const StreamVocoderOptions& o) {
   if (auto s = ValidateRtpghiOptions(o.rtpghi); !s.ok()) return s;
   if (o.online_iterations.has_value()) {
@@ -398,7 +406,7 @@ struct StreamVocoder::State {
       pad = c.stft.center ? n_fft / 2 : 0;
     }
     extra_frames = c.drop_last_frame ? 1 : 0;
-    mel_options.method = o.mel_inverse;
+    mel_options.method = *o.mel_inverse;
     mel_options.iterations = o.nnls_iterations;
     mel_options.power = c.power;
     mel_options.max_threads = 1;
@@ -633,6 +641,12 @@ absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extr
   if (!resolved.lookahead_frames.has_value()) resolved.lookahead_frames = defaults.lookahead_frames;
   if (!resolved.momentum.has_value()) resolved.momentum = defaults.momentum;
   if (!resolved.mel_projection.has_value()) resolved.mel_projection = defaults.mel_projection;
+  if (!resolved.mel_inverse.has_value()) resolved.mel_inverse = DefaultStreamMelInverse(extractor.config());
+  if (!resolved.nnls_iterations.has_value()) {
+    resolved.nnls_iterations = *resolved.mel_inverse == MelInverseMethod::kLobes
+                                   ? kStreamLobeIterations
+                                   : DefaultMelInverseIterations(*resolved.mel_inverse);
+  }
   return StreamVocoder(std::make_unique<State>(extractor, resolved));
 }
 

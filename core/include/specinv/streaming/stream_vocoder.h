@@ -149,6 +149,24 @@ struct OnlineGriffinLimSettings {
 };
 OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 
+// The mel inverse a StreamVocoder uses when StreamVocoderOptions::mel_inverse
+// is unset: kLobes when n_fft/2+1 >= 4 n_mels (the offline rule,
+// DefaultMelInverse) and the spectrogram carries at most
+// kStreamLobesValuesPerSecond values (bins x frames) per second of audio,
+// else kNnls. Of the presets only espnet (513 bins x 62.5 frames/s = 32 063)
+// takes kLobes: on the bench/quality corpus (specinv-invert-bench --methods
+// stream) SC_lin +1.1 dB and ESTOI +0.003 (speech) / +0.011 (music), for 12 %
+// more time per chunk (160x -> 143x real time). At 44 000 values per second
+// (hifigan, tacotron2: 513 x 86.1; librosa: 1025 x 43.1) the same 7-14 %
+// puts a stream at about 100x real time on one core, the budget's edge;
+// Whisper's 201 bins fail the bins test (there kLobes lowered STOI, 0.738 ->
+// 0.613 on the demo phrase).
+inline constexpr double kStreamLobesValuesPerSecond = 40000.0;
+MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& config);
+// FISTA iterations of a stream's kLobes when nnls_iterations is unset (the
+// offline default, 100, costs 5 times as much for +0.3 dB SC_mel).
+inline constexpr int kStreamLobeIterations = 20;
+
 struct StreamVocoderOptions {
   RtpghiOptions rtpghi;
   // Fast Griffin-Lim iterations over the window per frame entering it,
@@ -169,15 +187,11 @@ struct StreamVocoderOptions {
   // starts RTPGHI. No effect with online_iterations 0. Unset:
   // DefaultOnlineGriffinLim.
   std::optional<bool> mel_projection;
-  // kNnls by default. kLobes at 20 iterations, measured with the relative
-  // mel projection on the bench/quality corpus (specinv-invert-bench
-  // --methods stream, tacotron2 and espnet): SC_lin +0.7 to +1.7 dB, STOI
-  // +0.000 to +0.005, ESTOI +0.002 to +0.011 per rate and class, for 7-14 %
-  // more time (hifigan: 0.82 -> 0.93 ms per 8-frame chunk, about 100x real
-  // time, the budget's edge); at Whisper's 201 bins it lowered STOI (0.738 ->
-  // 0.613 on the demo phrase).
-  MelInverseMethod mel_inverse = MelInverseMethod::kNnls;
-  std::optional<int> nnls_iterations;  // [0, 100000]; unset: DefaultMelInverseIterations(mel_inverse)
+  // Mel -> magnitude per frame. Unset: DefaultStreamMelInverse.
+  std::optional<MelInverseMethod> mel_inverse;
+  // Its FISTA iterations, [0, 100000]. Unset: kStreamLobeIterations for
+  // kLobes, DefaultMelInverseIterations for the others.
+  std::optional<int> nnls_iterations;
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
   // frames entering the online window, and by Finish for every window frame
   // it flushes. A non-OK status (Cancelled, DeadlineExceeded) is returned and
@@ -218,8 +232,7 @@ class StreamVocoder {
   int sample_rate_hertz() const;
   // Bytes of per-stream buffers (fixed after Create: the bound on the state).
   size_t state_bytes() const;
-  // The options in use: online_iterations, lookahead_frames and momentum are
-  // always set (the defaults resolved).
+  // The options in use: every optional field is set (the defaults resolved).
   const StreamVocoderOptions& options() const;
 
   StreamVocoder(StreamVocoder&&) noexcept;
