@@ -488,41 +488,98 @@ absl::Status EncodeAudioMessage(std::span<const float> samples, double sample_ra
 
 // ---- Tensors ----------------------------------------------------------------
 
-absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::string_view path) {
+namespace {
+
+absl::Status CheckComplexMatrixFinite(const ComplexMatrix& m, absl::string_view path) {
+  for (int64_t i = 0; i < m.size(); ++i) {
+    const std::complex<float> v = m.data()[i];
+    if (!std::isfinite(v.real()) || !std::isfinite(v.imag())) {
+      return InvalidField(path, absl::StrFormat("has a non-finite value at bin %d, frame %d; all values must be "
+                                                "finite",
+                                                i % m.rows(), i / m.rows()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What differs between a real and a complex spectrogram tensor: the float32
+// shape (a complex one has a trailing 2; sizeof(Scalar) bytes per element),
+// the .npy dtype and the finiteness message.
+template <typename Matrix>
+struct TensorKind;
+
+template <>
+struct TensorKind<RealMatrix> {
+  static constexpr const char* kShapeSuffix = "";
+  static absl::Status CheckShape(const v1::Tensor& tensor, bool frames_bins, absl::string_view path) {
+    if (tensor.shape_size() == 2) return absl::OkStatus();
+    return InvalidField(Join(path, "shape"), absl::StrFormat("must have 2 dimensions (%s), got %d",
+                                                             frames_bins ? "frames, bins" : "bins, frames",
+                                                             tensor.shape_size()));
+  }
+  static constexpr bool kComplex = false;
+  static constexpr const char* kWrongNpy = "holds a complex array; a real (float32/float64) one is needed";
+  static absl::StatusOr<RealMatrix> FromNpy(const NpyArray& array, MatrixLayout layout) {
+    return NpyToRealMatrix(array, layout);
+  }
+  static absl::Status CheckFinite(const RealMatrix& m, absl::string_view path) { return CheckMatrixFinite(m, path); }
+};
+
+template <>
+struct TensorKind<ComplexMatrix> {
+  static constexpr const char* kShapeSuffix = ", 2";
+  static absl::Status CheckShape(const v1::Tensor& tensor, bool frames_bins, absl::string_view path) {
+    if (tensor.shape_size() == 3 && tensor.shape(2) == 2) return absl::OkStatus();
+    return InvalidField(Join(path, "shape"),
+                        absl::StrFormat("must be (%s, 2) for a complex spectrogram, got [%s]",
+                                        frames_bins ? "frames, bins" : "bins, frames",
+                                        absl::StrJoin(tensor.shape(), ", ")));
+  }
+  static constexpr bool kComplex = true;
+  static constexpr const char* kWrongNpy = "holds a real array; a complex64 one is needed";
+  static absl::StatusOr<ComplexMatrix> FromNpy(const NpyArray& array, MatrixLayout layout) {
+    return NpyToComplexMatrix(array, layout);
+  }
+  static absl::Status CheckFinite(const ComplexMatrix& m, absl::string_view path) {
+    return CheckComplexMatrixFinite(m, path);
+  }
+};
+
+template <typename Matrix>
+absl::StatusOr<Matrix> TensorToMatrix(const v1::Tensor& tensor, absl::string_view path) {
+  using Kind = TensorKind<Matrix>;
+  using Scalar = typename Matrix::Scalar;
+  constexpr int64_t kBytes = static_cast<int64_t>(sizeof(Scalar));  // 4 per float32 value
   const bool frames_bins = tensor.layout() == v1::TENSOR_LAYOUT_FRAMES_BINS;
   if (!v1::TensorLayout_IsValid(tensor.layout())) return UnknownEnum(Join(path, "layout"), tensor.layout());
-  RealMatrix m;
+  Matrix m;
   switch (tensor.content_case()) {
     case v1::Tensor::kFloat32Data: {
-      if (tensor.shape_size() != 2) {
-        return InvalidField(Join(path, "shape"),
-                            absl::StrFormat("must have 2 dimensions (%s), got %d",
-                                            frames_bins ? "frames, bins" : "bins, frames", tensor.shape_size()));
-      }
+      if (auto s = Kind::CheckShape(tensor, frames_bins, path); !s.ok()) return s;
       const int64_t d0 = tensor.shape(0);
       const int64_t d1 = tensor.shape(1);
       constexpr int64_t kMaxDim = int64_t{1} << 31;
       if (d0 < 1 || d1 < 1 || d0 > kMaxDim || d1 > kMaxDim) {
-        return InvalidField(Join(path, "shape"),
-                            absl::StrFormat("dimensions must be in [1, 2^31], got [%d, %d]", d0, d1));
+        return InvalidField(Join(path, "shape"), absl::StrFormat("dimensions must be in [1, 2^31], got [%d, %d%s]",
+                                                                 d0, d1, Kind::kShapeSuffix));
       }
       const auto bytes = static_cast<int64_t>(tensor.float32_data().size());
-      if (d0 * d1 > std::numeric_limits<int64_t>::max() / 4 || bytes != d0 * d1 * 4) {
+      if (d0 * d1 > std::numeric_limits<int64_t>::max() / kBytes || bytes != d0 * d1 * kBytes) {
         return InvalidField(Join(path, "float32_data"),
-                            absl::StrFormat("has %d bytes; shape [%d, %d] needs %d (4 bytes per value)", bytes,
-                                            d0, d1, d0 * d1 * 4));
+                            absl::StrFormat("has %d bytes; shape [%d, %d%s] needs %d (4 bytes per value)", bytes, d0,
+                                            d1, Kind::kShapeSuffix, d0 * d1 * kBytes));
       }
       const char* src = tensor.float32_data().data();
       if (frames_bins) {
         // C-order (frames, bins) is the column-major (bins, frames) layout.
         m.resize(d1, d0);
-        std::memcpy(m.data(), src, static_cast<size_t>(bytes));
+        std::memcpy(static_cast<void*>(m.data()), src, static_cast<size_t>(bytes));
       } else {
         // C-order (bins, frames): copy row by row into the column-major matrix.
         m.resize(d0, d1);
-        std::vector<float> row(static_cast<size_t>(d1));
+        std::vector<Scalar> row(static_cast<size_t>(d1));
         for (int64_t b = 0; b < d0; ++b) {
-          std::memcpy(row.data(), src + b * d1 * 4, static_cast<size_t>(d1) * 4);
+          std::memcpy(static_cast<void*>(row.data()), src + b * d1 * kBytes, static_cast<size_t>(d1 * kBytes));
           for (int64_t f = 0; f < d1; ++f) m(b, f) = row[static_cast<size_t>(f)];
         }
       }
@@ -537,73 +594,9 @@ absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::st
                             absl::StrFormat("is [%s] but the .npy array has shape [%s]",
                                             absl::StrJoin(tensor.shape(), ", "), absl::StrJoin(array->shape, ", ")));
       }
-      if (array->is_complex()) {
-        return InvalidField(Join(path, "npy_data"), "holds a complex array; a real (float32/float64) one is needed");
-      }
-      absl::StatusOr<RealMatrix> converted =
-          NpyToRealMatrix(*array, frames_bins ? MatrixLayout::kFramesBins : MatrixLayout::kBinsFrames);
-      if (!converted.ok()) return WithField(converted.status(), Join(path, "npy_data"));
-      m = *std::move(converted);
-      if (m.rows() < 1 || m.cols() < 1) {
-        return InvalidField(Join(path, "npy_data"),
-                            absl::StrFormat("array is empty (%d x %d)", m.rows(), m.cols()));
-      }
-      break;
-    }
-    case v1::Tensor::CONTENT_NOT_SET:
-      return InvalidField(path, "is required: set float32_data (with shape) or npy_data");
-  }
-  if (auto s = CheckMatrixFinite(m, path); !s.ok()) return s;
-  return m;
-}
-
-absl::StatusOr<ComplexMatrix> TensorToComplexMatrix(const v1::Tensor& tensor, absl::string_view path) {
-  const bool frames_bins = tensor.layout() == v1::TENSOR_LAYOUT_FRAMES_BINS;
-  if (!v1::TensorLayout_IsValid(tensor.layout())) return UnknownEnum(Join(path, "layout"), tensor.layout());
-  ComplexMatrix m;
-  switch (tensor.content_case()) {
-    case v1::Tensor::kFloat32Data: {
-      if (tensor.shape_size() != 3 || tensor.shape(2) != 2) {
-        return InvalidField(Join(path, "shape"),
-                            absl::StrFormat("must be (%s, 2) for a complex spectrogram, got [%s]",
-                                            frames_bins ? "frames, bins" : "bins, frames",
-                                            absl::StrJoin(tensor.shape(), ", ")));
-      }
-      const int64_t d0 = tensor.shape(0);
-      const int64_t d1 = tensor.shape(1);
-      constexpr int64_t kMaxDim = int64_t{1} << 31;
-      if (d0 < 1 || d1 < 1 || d0 > kMaxDim || d1 > kMaxDim) {
-        return InvalidField(Join(path, "shape"),
-                            absl::StrFormat("dimensions must be in [1, 2^31], got [%d, %d, 2]", d0, d1));
-      }
-      const auto bytes = static_cast<int64_t>(tensor.float32_data().size());
-      if (d0 * d1 > std::numeric_limits<int64_t>::max() / 8 || bytes != d0 * d1 * 8) {
-        return InvalidField(Join(path, "float32_data"),
-                            absl::StrFormat("has %d bytes; shape [%d, %d, 2] needs %d (4 bytes per value)", bytes,
-                                            d0, d1, d0 * d1 * 8));
-      }
-      const char* src = tensor.float32_data().data();
-      if (frames_bins) {
-        m.resize(d1, d0);
-        std::memcpy(static_cast<void*>(m.data()), src, static_cast<size_t>(bytes));
-      } else {
-        m.resize(d0, d1);
-        std::vector<std::complex<float>> row(static_cast<size_t>(d1));
-        for (int64_t b = 0; b < d0; ++b) {
-          std::memcpy(static_cast<void*>(row.data()), src + b * d1 * 8, static_cast<size_t>(d1) * 8);
-          for (int64_t f = 0; f < d1; ++f) m(b, f) = row[static_cast<size_t>(f)];
-        }
-      }
-      break;
-    }
-    case v1::Tensor::kNpyData: {
-      absl::StatusOr<NpyArray> array = ParseNpy(AsBytes(tensor.npy_data()));
-      if (!array.ok()) return WithField(array.status(), Join(path, "npy_data"));
-      if (!array->is_complex()) {
-        return InvalidField(Join(path, "npy_data"), "holds a real array; a complex64 one is needed");
-      }
-      absl::StatusOr<ComplexMatrix> converted =
-          NpyToComplexMatrix(*array, frames_bins ? MatrixLayout::kFramesBins : MatrixLayout::kBinsFrames);
+      if (array->is_complex() != Kind::kComplex) return InvalidField(Join(path, "npy_data"), Kind::kWrongNpy);
+      absl::StatusOr<Matrix> converted =
+          Kind::FromNpy(*array, frames_bins ? MatrixLayout::kFramesBins : MatrixLayout::kBinsFrames);
       if (!converted.ok()) return WithField(converted.status(), Join(path, "npy_data"));
       m = *std::move(converted);
       if (m.rows() < 1 || m.cols() < 1) {
@@ -614,15 +607,18 @@ absl::StatusOr<ComplexMatrix> TensorToComplexMatrix(const v1::Tensor& tensor, ab
     case v1::Tensor::CONTENT_NOT_SET:
       return InvalidField(path, "is required: set float32_data (with shape) or npy_data");
   }
-  for (int64_t i = 0; i < m.size(); ++i) {
-    const std::complex<float> v = m.data()[i];
-    if (!std::isfinite(v.real()) || !std::isfinite(v.imag())) {
-      return InvalidField(path, absl::StrFormat("has a non-finite value at bin %d, frame %d; all values must be "
-                                                "finite",
-                                                i % m.rows(), i / m.rows()));
-    }
-  }
+  if (auto s = Kind::CheckFinite(m, path); !s.ok()) return s;
   return m;
+}
+
+}  // namespace
+
+absl::StatusOr<RealMatrix> TensorToRealMatrix(const v1::Tensor& tensor, absl::string_view path) {
+  return TensorToMatrix<RealMatrix>(tensor, path);
+}
+
+absl::StatusOr<ComplexMatrix> TensorToComplexMatrix(const v1::Tensor& tensor, absl::string_view path) {
+  return TensorToMatrix<ComplexMatrix>(tensor, path);
 }
 
 void RealMatrixToTensor(const RealMatrix& matrix, v1::TensorFormat format, v1::TensorLayout layout,

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "server/conversion.h"
 #include "server/rpc/common.h"
+#include "server/rpc/inversion_rpc.h"
 #include "server/status_mapping.h"
 #include "specinv/analysis/features.h"
 #include "specinv/inversion/frame_processor.h"
@@ -102,38 +103,14 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertMelReq
     mel = *std::move(linear);
   }
 
-  InversionOptions& options = plan.options;
-  // Lengths the frames can produce go to the engine; others are served by
-  // zero-padding or truncating the default-length result.
-  std::optional<int64_t> resize_to;
-  if (request.output().has_length_samples()) {
-    const int64_t length = request.output().length_samples();
-    if (FeatureLayout(fx, frames, length).ok()) {
-      options.length = length;
-    } else {
-      resize_to = length;
-    }
-  }
-  options.check = job.Checker();
-  options.max_threads = job.max_threads;  // idle workers lend their cores
-  ForwardProgress(job, request.options(), &options);
-
-  absl::StatusOr<InversionResult> result = specinv::InvertMel(fx, *mel, options);
-  if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, prefix);
-  if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
-
-  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output(),
-                                          response->mutable_audio(), job.Checker());
-      !s.ok()) {
-    return s;
-  }
-  job.audio_seconds = static_cast<double>(result->audio.size()) / config.sample_rate;
+  absl::StatusOr<InversionResult> result = RunInversion(
+      job, std::move(plan.options), request.options(), request.output(), config,
+      [&](int64_t length) { return FeatureLayout(fx, frames, length).ok(); },
+      [&](const InversionOptions& options) { return specinv::InvertMel(fx, *mel, options); }, prefix,
+      response->mutable_audio());
+  if (!result.ok()) return result.status();
   response->set_spectral_convergence_mel_db(result->spectral_convergence_db);
-  response->set_iterations_run(result->iterations_run);
-  response->set_elapsed_milliseconds(absl::ToDoubleMilliseconds(absl::Now() - job.start));
-  response->set_stop_reason(result->stop_reason);
-  FromFeatureConfig(config, response->mutable_effective_config());
-  response->set_queue_milliseconds(absl::ToDoubleMilliseconds(job.queue_wait));
+  SetInversionReply(job, *result, config, response);
   return absl::OkStatus();
 }
 
@@ -157,17 +134,7 @@ absl::StatusOr<Prepared> PrepareInvertMelItem(const RpcEnv& env, const v1::Inver
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, Path(prefix, "output")); !s.ok()) {
     return s;
   }
-  const bool length_set = request.output().has_length_samples();
-  const int64_t samples =
-      length_set ? request.output().length_samples() : ImpliedSamples(frames, config->stft.hop_length, config->stft.n_fft);
-
-  Prepared prepared;
-  Admission& a = prepared.admission;
-  a.output_seconds = static_cast<double>(samples) / config->sample_rate;
-  a.output_field = length_set ? Path(prefix, "output.length_samples") : Path(prefix, "mel");
-  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
-  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, samples);
-  a.response_bytes = EncodedAudioBytes(out.samples, request.output().encoding());
+  const int64_t samples = InversionOutputSamples(request.output(), frames, *config);
   InversionShape shape;
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
@@ -176,15 +143,9 @@ absl::StatusOr<Prepared> PrepareInvertMelItem(const RpcEnv& env, const v1::Inver
   if (request.options().method() == v1::INVERSION_METHOD_UNSPECIFIED) {
     options->method = DefaultInversionMethod(shape, *options);
   }
-  a.cost = InversionCost(shape, *options);
-  a.cost.peak_bytes = SaturatingAdd(
-      a.cost.peak_bytes,
-      EncodeWorkingBytes(out.samples, request.output().encoding(), out.sample_rate != config->sample_rate));
-  a.cost_field = Path(prefix, "mel");
-  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out "
-                                  "(%d at %g Hz encoded)",
-                                  frames, shape.n_fft / 2 + 1, shape.n_fft, config->stft.hop_length, samples,
-                                  out.samples, out.sample_rate);
+  Prepared prepared;
+  prepared.admission = InversionAdmission(*config, request.output(), frames, samples, InversionCost(shape, *options),
+                                          prefix, Path(prefix, "mel"));
   prepared.run = [&env, plan = Plan{*std::move(config), *std::move(options), prefix}, &request,
                   response](Job& job) mutable { return Run(env, job, plan, request, response); };
   return prepared;

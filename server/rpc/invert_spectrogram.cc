@@ -10,6 +10,7 @@
 #include "server/conversion.h"
 #include "server/field_paths.h"
 #include "server/rpc/common.h"
+#include "server/rpc/inversion_rpc.h"
 #include "server/rpc/invert_mel.h"
 #include "server/rpc/rpc.h"
 #include "server/status_mapping.h"
@@ -67,37 +68,18 @@ absl::Status Run(const RpcEnv& env, Job& job, Plan& plan, const v1::InvertSpectr
     if (!cached.ok()) return ToRequestField(cached.status(), CoreFields::kFeatureConfig, "config");
     framing = *std::move(cached);
   }
-  std::optional<int64_t> resize_to;
-  if (request.output().has_length_samples()) {
-    const int64_t length = request.output().length_samples();
-    const bool exact = framing ? FeatureLayout(*framing, frames, length).ok() : StftLayout(*stft, frames, length).ok();
-    if (exact) {
-      options.length = length;
-    } else {
-      resize_to = length;
-    }
-  }
-  options.check = job.Checker();
-  options.max_threads = job.max_threads;  // idle workers lend their cores
-  ForwardProgress(job, request.options(), &options);
-
-  absl::StatusOr<InversionResult> result =
-      framing ? InvertMagnitude(*framing, *magnitude, options) : InvertMagnitude(*stft, *magnitude, options);
-  if (!result.ok()) return ToRequestField(result.status(), CoreFields::kInversion, "");
-  if (resize_to) result->audio.resize(static_cast<size_t>(*resize_to), 0.0f);
-
-  if (absl::Status s = EncodeAudioMessage(result->audio, config.sample_rate, request.output(),
-                                          response->mutable_audio(), job.Checker());
-      !s.ok()) {
-    return s;
-  }
-  job.audio_seconds = static_cast<double>(result->audio.size()) / config.sample_rate;
+  absl::StatusOr<InversionResult> result = RunInversion(
+      job, std::move(options), request.options(), request.output(), config,
+      [&](int64_t length) {
+        return framing ? FeatureLayout(*framing, frames, length).ok() : StftLayout(*stft, frames, length).ok();
+      },
+      [&](const InversionOptions& o) {
+        return framing ? InvertMagnitude(*framing, *magnitude, o) : InvertMagnitude(*stft, *magnitude, o);
+      },
+      "", response->mutable_audio());
+  if (!result.ok()) return result.status();
   response->set_spectral_convergence_db(result->spectral_convergence_db);
-  response->set_iterations_run(result->iterations_run);
-  response->set_elapsed_milliseconds(absl::ToDoubleMilliseconds(absl::Now() - job.start));
-  response->set_stop_reason(result->stop_reason);
-  FromFeatureConfig(config, response->mutable_effective_config());
-  response->set_queue_milliseconds(absl::ToDoubleMilliseconds(job.queue_wait));
+  SetInversionReply(job, *result, config, response);
   return absl::OkStatus();
 }
 
@@ -113,17 +95,7 @@ absl::StatusOr<Prepared> PrepareInvertSpectrogram(const RpcEnv& env, const v1::I
       ToInversionOptions(request.options(), /*mel_input=*/false, bins, frames, *env.limits, "options");
   if (!options.ok()) return options.status();
   if (absl::Status s = ValidateAudioOutput(request.output(), config->sample_rate, "output"); !s.ok()) return s;
-  const bool length_set = request.output().has_length_samples();
-  const int64_t samples =
-      length_set ? request.output().length_samples() : ImpliedSamples(frames, config->stft.hop_length, config->stft.n_fft);
-
-  Prepared prepared;
-  Admission& a = prepared.admission;
-  a.output_seconds = static_cast<double>(samples) / config->sample_rate;
-  a.output_field = length_set ? "output.length_samples" : "magnitude";
-  // Resampled to output.sample_rate_hertz (or the codec's rate) before encoding.
-  const EncodedShape out = OutputAudioShape(request.output(), config->sample_rate, samples);
-  a.response_bytes = EncodedAudioBytes(out.samples, request.output().encoding());
+  const int64_t samples = InversionOutputSamples(request.output(), frames, *config);
   InversionShape shape;
   shape.n_fft = config->stft.n_fft;
   shape.frames = frames;
@@ -134,16 +106,10 @@ absl::StatusOr<Prepared> PrepareInvertSpectrogram(const RpcEnv& env, const v1::I
     if (request.has_phase()) chosen.init = PhaseInit::kGiven;
     options->method = DefaultInversionMethod(shape, chosen);
   }
-  a.cost = InversionCost(shape, *options);
-  if (request.has_phase()) a.cost.peak_bytes = SaturatingAdd(a.cost.peak_bytes, SaturatingMul(SaturatingMul(frames, bins), 12));
-  a.cost.peak_bytes = SaturatingAdd(
-      a.cost.peak_bytes,
-      EncodeWorkingBytes(out.samples, request.output().encoding(), out.sample_rate != config->sample_rate));
-  a.cost_field = "magnitude";
-  a.cost_detail = absl::StrFormat("%d frames x %d bins at config.n_fft=%d, config.hop_length=%d, %d samples out "
-                                  "(%d at %g Hz encoded)",
-                                  frames, bins, shape.n_fft, config->stft.hop_length, samples, out.samples,
-                                  out.sample_rate);
+  JobCost cost = InversionCost(shape, *options);
+  if (request.has_phase()) cost.peak_bytes = SaturatingAdd(cost.peak_bytes, SaturatingMul(SaturatingMul(frames, bins), 12));
+  Prepared prepared;
+  prepared.admission = InversionAdmission(*config, request.output(), frames, samples, cost, "", "magnitude");
   prepared.run = [&env, plan = Plan{*std::move(config), *std::move(options)}, &request, response](Job& job) mutable {
     return Run(env, job, plan, request, response);
   };
