@@ -259,7 +259,7 @@ TEST(InvertMelTest, InvalidInputs) {
   EXPECT_EQ(InvertMel(fx, RealMatrix::Ones(80, 0), o).status().message(), "mel must have at least 1 frame, got 0");
   RealMatrix nan = RealMatrix::Ones(80, 10);
   nan(0, 0) = std::nanf("");
-  EXPECT_EQ(InvertMel(fx, nan, o).status().message(), "mel[0] is nan; all values must be finite and >= 0");
+  EXPECT_EQ(InvertMel(fx, nan, o).status().message(), "mel[0] (bin 0, frame 0) is nan; all values must be finite and >= 0");
   o.max_iterations = 10;
   o.method = InversionMethod::kRefine;
   o.iterations = 5;

@@ -134,7 +134,7 @@ TEST(MelInverseTest, InvalidInputs) {
   RealMatrix neg = RealMatrix::Ones(40, 3);
   neg(5, 2) = -1.0f;
   EXPECT_EQ(MelToMagnitude(fb, neg, {}).status().message(),
-            "mel[85] is -1; all values must be finite and >= 0");
+            "mel[85] (bin 5, frame 2) is -1; all values must be finite and >= 0");
   MelInverseOptions o;
   o.power = 0.0;
   EXPECT_EQ(MelToMagnitude(fb, RealMatrix::Ones(40, 3), o).status().message(), "power must be in (0, 4], got 0");

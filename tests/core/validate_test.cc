@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "specinv/base/field_error.h"
+
 namespace specinv {
 namespace {
 
@@ -59,6 +61,22 @@ TEST(ValidateTest, CheckNonNegativeFiniteRejectsNegativesButNotNegativeZero) {
     EXPECT_THAT(Message(s), HasSubstr("magnitude[999] is"));
     EXPECT_THAT(Message(s), HasSubstr("finite and >= 0"));
   }
+}
+
+// A matrix keeps the element path and says where the element sits.
+TEST(ValidateTest, MatrixErrorsGiveBinAndFrame) {
+  RealMatrix m = RealMatrix::Ones(5, 4);
+  EXPECT_TRUE(CheckNonNegativeFinite("mel", m).ok());
+  EXPECT_TRUE(CheckFinite("phase", m).ok());
+  m(3, 2) = -2.0f;
+  absl::Status s = CheckNonNegativeFinite("mel", m);
+  EXPECT_EQ(FieldOf(s), "mel[13]");
+  EXPECT_EQ(Message(s), "mel[13] (bin 3, frame 2) is -2; all values must be finite and >= 0");
+  EXPECT_TRUE(CheckFinite("phase", m).ok());  // negative but finite
+  m(4, 0) = kNaN;
+  s = CheckFinite("phase", m);
+  EXPECT_EQ(FieldOf(s), "phase[4]");
+  EXPECT_EQ(Message(s), "phase[4] (bin 4, frame 0) is NaN; all values must be finite");
 }
 
 }  // namespace

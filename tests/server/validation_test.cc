@@ -212,7 +212,8 @@ TEST_F(ValidationTest, InvertSpectrogramBadFieldsNameTheirPath) {
   negative(3, 2) = -1.0f;
   const std::vector<SpecCase> cases = {
       {"bins", [](auto* r) { r->mutable_config()->set_n_fft(2048); }, "magnitude"},
-      {"negative", [&](auto* r) { *r->mutable_magnitude() = MatrixTensor(negative); }, "magnitude"},
+      // Core's element path: column-major index 3 + 2 * 513, with bin and frame in the message.
+      {"negative", [&](auto* r) { *r->mutable_magnitude() = MatrixTensor(negative); }, "magnitude[1029]"},
       {"joint", [](auto* r) { r->mutable_options()->set_method(v1::INVERSION_METHOD_JOINT); }, "options.method"},
       {"phase shape", [&](auto* r) { *r->mutable_phase() = MatrixTensor(magnitude.leftCols(3)); }, "phase"},
   };
@@ -225,6 +226,14 @@ TEST_F(ValidationTest, InvertSpectrogramBadFieldsNameTheirPath) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(c.field)) << c.name;
     EXPECT_EQ(BadRequestField(status), c.field) << c.name << ": " << status.error_message();
+  }
+  {
+    v1::InvertSpectrogramRequest request = valid();
+    *request.mutable_magnitude() = MatrixTensor(negative);
+    v1::InvertSpectrogramResponse response;
+    auto ctx = Context();
+    EXPECT_THAT(server_.stub().InvertSpectrogram(ctx.get(), request, &response).error_message(),
+                HasSubstr("(bin 3, frame 2) is -1"));
   }
   // A valid request passes (the table above is not failing for another reason).
   v1::InvertSpectrogramResponse response;

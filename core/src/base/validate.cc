@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -52,29 +53,56 @@ bool AnyNegativeOrNonFinite(std::span<const float> values) {
   return bad != 0;
 }
 
-}  // namespace
+// "<field>[i] <what>"; for a matrix of `rows` rows (column-major, i the
+// flat index) "<field>[i] (bin r, frame c) <what>".
+absl::Status ElementError(std::string_view field, size_t i, int64_t rows, const std::string& what) {
+  const std::string where =
+      rows > 0 ? absl::StrFormat("(bin %d, frame %d) ", static_cast<int64_t>(i) % rows, static_cast<int64_t>(i) / rows)
+               : std::string();
+  return InvalidField(absl::StrFormat("%s[%d]", field, i), where + what);
+}
 
-absl::Status CheckFinite(std::string_view field, std::span<const float> values) {
+absl::Status FirstNonFinite(std::string_view field, std::span<const float> values, int64_t rows) {
   if (!AnyNonFinite(values)) return absl::OkStatus();
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
-      return InvalidField(absl::StrFormat("%s[%d]", field, i),
+      return ElementError(field, i, rows,
                           absl::StrFormat("is %s; all values must be finite", std::isnan(values[i]) ? "NaN" : "Inf"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckNonNegativeFinite(std::string_view field, std::span<const float> values) {
+absl::Status FirstNegativeOrNonFinite(std::string_view field, std::span<const float> values, int64_t rows) {
   if (!AnyNegativeOrNonFinite(values)) return absl::OkStatus();
   for (size_t i = 0; i < values.size(); ++i) {
     const float v = values[i];
     if (!std::isfinite(v) || v < 0.0f) {
-      return InvalidField(absl::StrFormat("%s[%d]", field, i),
+      return ElementError(field, i, rows,
                           absl::StrFormat("is %g; all values must be finite and >= 0", static_cast<double>(v)));
     }
   }
   return absl::OkStatus();
+}
+
+std::span<const float> Values(const RealMatrix& m) { return {m.data(), static_cast<size_t>(m.size())}; }
+
+}  // namespace
+
+absl::Status CheckFinite(std::string_view field, std::span<const float> values) {
+  return FirstNonFinite(field, values, 0);
+}
+
+absl::Status CheckNonNegativeFinite(std::string_view field, std::span<const float> values) {
+  return FirstNegativeOrNonFinite(field, values, 0);
+}
+
+absl::Status CheckFinite(std::string_view field, const RealMatrix& matrix) {
+  return FirstNonFinite(field, Values(matrix), matrix.rows());
+}
+
+absl::Status CheckNonNegativeFinite(std::string_view field, const RealMatrix& matrix) {
+  return FirstNegativeOrNonFinite(field, Values(matrix), matrix.rows());
 }
 
 }  // namespace specinv

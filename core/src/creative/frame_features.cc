@@ -35,7 +35,7 @@ absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double powe
     return InvalidField(
         "mel", absl::StrFormat("is empty (%d x %d); need at least 1 band and 1 frame", mel.rows(), mel.cols()));
   }
-  if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
+  if (auto s = CheckNonNegativeFinite("mel", mel);
       !s.ok()) {
     return s;
   }

@@ -26,7 +26,7 @@ absl::Status CheckPhaseShape(const RealMatrix& phase, int n_fft) {
     return InvalidField("phase", absl::StrFormat("must have shape (n_fft/2+1 = %d, frames >= 1), got (%d, %d)", bins,
                                                  phase.rows(), phase.cols()));
   }
-  return CheckFinite("phase", std::span<const float>(phase.data(), static_cast<size_t>(phase.size())));
+  return CheckFinite("phase", phase);
 }
 
 }  // namespace

@@ -31,10 +31,10 @@ absl::Status CheckFloor(std::string_view field, double value) {
   return absl::OkStatus();
 }
 
-// InvalidArgument "<field>[i] ..." for the first negative or non-finite value
-// (column-major index).
+// InvalidArgument "<field>[i] (bin b, frame f) ..." for the first negative
+// or non-finite value.
 absl::Status CheckPower(std::string_view field, const RealMatrix& m) {
-  return CheckNonNegativeFinite(field, std::span<const float>(m.data(), static_cast<size_t>(m.size())));
+  return CheckNonNegativeFinite(field, m);
 }
 
 StftOptions ResolutionStft(const StftResolution& r) {

@@ -347,11 +347,7 @@ absl::Status ValidateInversionOptions(const InversionOptions& o, int64_t bins, i
           !s.ok()) {
         return s;
       }
-      if (auto s = CheckFinite("initial_phase", std::span<const float>(o.initial_phase->data(),
-                                                                       static_cast<size_t>(o.initial_phase->size())));
-          !s.ok()) {
-        return s;
-      }
+      if (auto s = CheckFinite("initial_phase", *o.initial_phase); !s.ok()) return s;
     } else {
       return InvalidField("init", "is \"given\" but neither initial_phase nor initial_complex is set");
     }
@@ -384,8 +380,7 @@ absl::Status ValidateMagnitudeInput(const Stft& stft, const RealMatrix& magnitud
   }
   if (magnitude.cols() < 1) return InvalidField("magnitude", "must have at least 1 frame, got 0");
   if (auto s = ValidateInversionOptions(options, bins, magnitude.cols()); !s.ok()) return s;
-  return CheckNonNegativeFinite("magnitude",
-                                std::span<const float>(magnitude.data(), static_cast<size_t>(magnitude.size())));
+  return CheckNonNegativeFinite("magnitude", magnitude);
 }
 
 }  // namespace
@@ -419,7 +414,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
   const Stft& stft = extractor.stft();
   if (auto s = ValidateInversionOptions(options, stft.num_bins(), mel.cols()); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
+  if (auto s = CheckNonNegativeFinite("mel", mel);
       !s.ok()) {
     return s;
   }

@@ -306,7 +306,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   if (auto s = CheckRange("nnls iterations", iterations, 0, 100000); !s.ok()) return s;
   if (auto s = CheckRealRange("nnls tolerance", options.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("power", options.power, 0.0, 4.0); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("mel", std::span<const float>(mel.data(), static_cast<size_t>(mel.size())));
+  if (auto s = CheckNonNegativeFinite("mel", mel);
       !s.ok()) {
     return s;
   }

@@ -70,8 +70,7 @@ absl::StatusOr<RealMatrix> PghiPhase(const Stft& stft, const RealMatrix& magnitu
   if (options.gamma.has_value()) {
     if (auto s = CheckRangeOpenLow("pghi gamma", *options.gamma, 0.0, 1e12); !s.ok()) return s;
   }
-  if (auto s = CheckNonNegativeFinite("magnitude", std::span<const float>(magnitude.data(),
-                                                                           static_cast<size_t>(magnitude.size())));
+  if (auto s = CheckNonNegativeFinite("magnitude", magnitude);
       !s.ok()) {
     return s;
   }

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "specinv/base/types.h"
 
 namespace specinv {
 
@@ -28,6 +29,12 @@ absl::Status CheckRangeOpenLow(std::string_view field, double value, double lo, 
 absl::Status CheckFinite(std::string_view field, std::span<const float> values);
 // InvalidArgument naming the first negative or non-finite element.
 absl::Status CheckNonNegativeFinite(std::string_view field, std::span<const float> values);
+// The same for a spectrogram-shaped matrix (rows: bins or mel bands, columns:
+// frames): the field is "<field>[i]" with i the column-major index, and the
+// message gives the element's bin and frame, e.g.
+// "mel[85] (bin 5, frame 1) is -1; all values must be finite and >= 0".
+absl::Status CheckFinite(std::string_view field, const RealMatrix& matrix);
+absl::Status CheckNonNegativeFinite(std::string_view field, const RealMatrix& matrix);
 
 }  // namespace specinv
 
