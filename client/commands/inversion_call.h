@@ -17,6 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "client/channel.h"
+#include "client/flags.h"
+#include "client/payloads.h"
 #include "client/commands/commands.h"
 #include "client/progress_bar.h"
 #include "client/status_format.h"
@@ -79,6 +81,24 @@ absl::StatusOr<Response> CallInversion(const Connection& connection, ProgressMod
   if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpcStatus(s);
   if (!have_result) return absl::DataLossError("the stream ended without a result");
   return response;
+}
+
+// Writes an inversion's audio to `path` as `kind` and prints what ran:
+// "<method>: <seconds> s at <rate> Hz -> <path>" and "<sc_label> <dB> after <n>
+// iterations (<stop reason>), <ms> on a worker, <ms> queued", where `sc_db`
+// is the response's spectral convergence (mel or linear, per `sc_label`).
+// Response: InvertMelResponse or InvertSpectrogramResponse.
+template <typename Response>
+absl::Status WriteInversionResult(const CommandContext& ctx, const Response& response, v1::InversionMethod method,
+                                  const char* sc_label, double sc_db, AudioFileKind kind, const std::string& path) {
+  if (absl::Status w = WriteAudio(response.audio(), kind, path); !w.ok()) return w;
+  ctx.Print("%s: %.3f s at %d Hz -> %s\n",
+            method == v1::INVERSION_METHOD_UNSPECIFIED ? "server's default method" : EnumName(method).c_str(),
+            response.audio().duration_seconds(), response.audio().sample_rate_hertz(), path.c_str());
+  ctx.Print("%s %.2f dB after %d iterations (%s), %.1f ms on a worker, %.1f ms queued\n", sc_label, sc_db,
+            response.iterations_run(), response.stop_reason().c_str(), response.elapsed_milliseconds(),
+            response.queue_milliseconds());
+  return absl::OkStatus();
 }
 
 }  // namespace specinv::client

@@ -51,19 +51,8 @@ absl::Status RunInvertSpectrogram(CommandContext& ctx, const InvertSpectrogramAr
           },
           [&](grpc::ClientContext* c) { return s.InvertSpectrogramStream(c, *request); });
   if (!response.ok()) return response.status();
-  if (absl::Status w = WriteAudio(response->audio(), plan->file_kind, args.output.output); !w.ok()) {
-    return w;
-  }
-  const v1::InversionMethod method = request->options().method();
-  ctx.Print("%s: %.3f s at %d Hz -> %s\n",
-            method == v1::INVERSION_METHOD_UNSPECIFIED ? "server's default method" : EnumName(method).c_str(),
-            response->audio().duration_seconds(), response->audio().sample_rate_hertz(),
-            args.output.output.c_str());
-  ctx.Print("SC %.2f dB after %d iterations (%s), %.1f ms on a worker, %.1f ms queued\n",
-            response->spectral_convergence_db(), response->iterations_run(),
-            response->stop_reason().c_str(), response->elapsed_milliseconds(),
-            response->queue_milliseconds());
-  return absl::OkStatus();
+  return WriteInversionResult(ctx, *response, request->options().method(), "SC", response->spectral_convergence_db(),
+                              plan->file_kind, args.output.output);
 }
 
 }  // namespace
