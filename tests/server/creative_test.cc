@@ -215,8 +215,7 @@ TEST_F(CreativeTest, RenderFromAComplexTensor) {
   *analyze.mutable_audio() = PcmAudio(audio_, 22050);
   analyze.set_kind(v1::SPECTROGRAM_KIND_COMPLEX_STFT);
   v1::AnalyzeResponse analyzed;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().Analyze(ctx.get(), analyze, &analyzed).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::Analyze, analyze, &analyzed).ok());
 
   v1::RenderRequest request;
   *request.mutable_spectrogram() = analyzed.spectrogram();

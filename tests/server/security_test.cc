@@ -72,8 +72,7 @@ TEST_F(AuthServerTest, MissingOrWrongTokenIsUnauthenticated) {
 
   // DSP RPCs are guarded too, before any work is queued.
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  EXPECT_EQ(server_.stub().Analyze(ctx.get(), {}, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Call(server_, &v1::Spectrogram::Stub::Analyze, {}, &response).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   auto ctx2 = Context();
   auto reader = server_.stub().InvertMelStream(ctx2.get(), {});
   v1::InvertMelStreamResponse message;
@@ -200,8 +199,7 @@ TEST(MetricsEndpointTest, ServesPrometheusText) {
   TestServer server(o);
   ASSERT_GT(server.server().metrics_port(), 0);
   v1::GetServerInfoResponse info;
-  auto ctx = Context();
-  ASSERT_TRUE(server.stub().GetServerInfo(ctx.get(), {}, &info).ok());
+  ASSERT_TRUE(Call(server, &v1::Spectrogram::Stub::GetServerInfo, {}, &info).ok());
   httplib::Client client("127.0.0.1", server.server().metrics_port());
   auto res = client.Get("/metrics");
   ASSERT_TRUE(res);

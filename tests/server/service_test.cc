@@ -44,8 +44,7 @@ class ServiceTest : public ::testing::Test {
 
 TEST_F(ServiceTest, GetServerInfoReportsPresetsMethodsLimitsAndPool) {
   v1::GetServerInfoResponse info;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().GetServerInfo(ctx.get(), {}, &info).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::GetServerInfo, {}, &info).ok());
   EXPECT_EQ(info.version(), SPECINV_VERSION);
   std::vector<std::string> names;
   for (const auto& p : info.presets()) names.push_back(p.name());
@@ -149,8 +148,7 @@ TEST_F(ServiceTest, AnalyzeComplexFramesBinsAndNpy) {
   request.set_kind(v1::SPECTROGRAM_KIND_COMPLEX_STFT);
   request.set_layout(v1::TENSOR_LAYOUT_FRAMES_BINS);
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().Analyze(ctx.get(), request, &response).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response).ok());
   // (frames, bins, 2) in C order is the column-major complex matrix's memory.
   ASSERT_EQ(response.spectrogram().shape_size(), 3);
   EXPECT_EQ(response.spectrogram().shape(0), expected.cols());
@@ -179,8 +177,7 @@ TEST_F(ServiceTest, AnalyzeDecodesWavAndResamplesToTheConfigRate) {
   request.mutable_audio()->set_encoded_data(*wav);
   request.set_kind(v1::SPECTROGRAM_KIND_MEL);
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().Analyze(ctx.get(), request, &response).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response).ok());
   EXPECT_EQ(response.num_samples(), 22050);
 
   DecodeOptions options;
@@ -568,8 +565,7 @@ TEST_F(ServiceTest, InvertMelStreamSendsProgressThenTheUnaryResult) {
   request.mutable_output()->set_encoding(v1::AUDIO_ENCODING_WAV_FLOAT32);
 
   v1::InvertMelResponse unary;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().InvertMel(ctx.get(), request, &unary).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::InvertMel, request, &unary).ok());
 
   auto stream_ctx = Context();
   auto reader = server_.stub().InvertMelStream(stream_ctx.get(), request);
@@ -633,8 +629,7 @@ TEST_F(ServiceTest, InvertMelBatchKeepsRequestOrderAndMatchesSingleCalls) {
     item->mutable_options()->set_iterations(3);
     item->mutable_output()->set_encoding(v1::AUDIO_ENCODING_WAV_FLOAT32);
     v1::InvertMelResponse single;
-    auto ctx = Context();
-    ASSERT_TRUE(server_.stub().InvertMel(ctx.get(), *item, &single).ok());
+    ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::InvertMel, *item, &single).ok());
     singles.push_back(DecodeFloatAudio(single.audio()));
   }
   v1::InvertMelBatchResponse response;
@@ -657,12 +652,10 @@ TEST_F(ServiceTest, InvertMelBatchKeepsRequestOrderAndMatchesSingleCalls) {
 TEST_F(ServiceTest, MetricsCountRpcsByStatus) {
   v1::GetServerInfoResponse info;
   for (int i = 0; i < 3; ++i) {
-    auto ctx = Context();
-    ASSERT_TRUE(server_.stub().GetServerInfo(ctx.get(), {}, &info).ok());
+    ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::GetServerInfo, {}, &info).ok());
   }
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  ASSERT_FALSE(server_.stub().Analyze(ctx.get(), {}, &response).ok());
+  ASSERT_FALSE(Call(server_, &v1::Spectrogram::Stub::Analyze, {}, &response).ok());
   server::Metrics& metrics = server_.server().metrics();
   EXPECT_EQ(metrics.RpcCount("GetServerInfo", "OK"), 3);
   EXPECT_EQ(metrics.RpcCount("Analyze", "INVALID_ARGUMENT"), 1);
@@ -680,8 +673,7 @@ TEST_F(ServiceTest, MetricsShowBothCachesAndTheirBounds) {
   request.set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
   v1::AnalyzeResponse response;
   for (int i = 0; i < 2; ++i) {
-    auto ctx = Context();
-    const grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+    const grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   const std::string text = server_.server().metrics().RenderPrometheus();
@@ -707,12 +699,10 @@ TEST_F(ServiceTest, MetricsSummariseQueueAndComputeTimeByMethod) {
   request.set_kind(v1::SPECTROGRAM_KIND_LOG_MEL);
   v1::AnalyzeResponse response;
   for (int i = 0; i < 3; ++i) {
-    auto ctx = Context();
-    const grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+    const grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
-  auto ctx = Context();
-  ASSERT_FALSE(server_.stub().Analyze(ctx.get(), {}, &response).ok());
+  ASSERT_FALSE(Call(server_, &v1::Spectrogram::Stub::Analyze, {}, &response).ok());
   const std::string text = server_.server().metrics().RenderPrometheus();
   EXPECT_THAT(text, HasSubstr("# TYPE specinv_queue_duration_seconds summary\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE specinv_compute_duration_seconds summary\n"));

@@ -513,8 +513,7 @@ TEST_F(StreamVocodeTest, ConcurrentStreamsEqualTheirSoloRunsAndAreNotRejectedFor
 
 TEST_F(StreamVocodeTest, ServerInfoListsStreamVocode) {
   v1::GetServerInfoResponse info;
-  auto ctx = Context();
-  ASSERT_TRUE(server_.stub().GetServerInfo(ctx.get(), {}, &info).ok());
+  ASSERT_TRUE(Call(server_, &v1::Spectrogram::Stub::GetServerInfo, {}, &info).ok());
   EXPECT_THAT(std::vector<std::string>(info.implemented_rpcs().begin(), info.implemented_rpcs().end()),
               ::testing::Contains("specinv.v1.Spectrogram/StreamVocode"));
 }

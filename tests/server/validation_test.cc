@@ -46,8 +46,7 @@ class ValidationTest : public ::testing::Test {
 
 TEST_F(ValidationTest, ValidRequestsSucceed) {
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Analyze(ctx.get(), ValidAnalyze(), &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, ValidAnalyze(), &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
@@ -103,8 +102,7 @@ TEST_F(ValidationTest, AnalyzeBadFieldsNameTheirPath) {
     v1::AnalyzeRequest request = ValidAnalyze();
     c.mutate(&request);
     v1::AnalyzeResponse response;
-    auto ctx = Context();
-    grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+    grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(c.field)) << c.name;
     EXPECT_EQ(BadRequestField(status), c.field) << c.name << ": " << status.error_message();
@@ -115,8 +113,7 @@ TEST_F(ValidationTest, LimitErrorsNameTheLimit) {
   v1::AnalyzeRequest request = ValidAnalyze();
   request.mutable_config()->set_n_fft(32768);
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
   EXPECT_THAT(status.error_message(), HasSubstr("--max-n-fft"));
   EXPECT_THAT(status.error_message(), HasSubstr("got 32768"));
 }
@@ -185,8 +182,7 @@ TEST_F(ValidationTest, InvertMelBadFieldsNameTheirPath) {
     v1::InvertMelRequest request = ValidInvertMel();
     c.mutate(&request);
     v1::InvertMelResponse response;
-    auto ctx = Context();
-    grpc::Status status = server_.stub().InvertMel(ctx.get(), request, &response);
+    grpc::Status status = Call(server_, &v1::Spectrogram::Stub::InvertMel, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(c.field)) << c.name;
     EXPECT_EQ(BadRequestField(status), c.field) << c.name << ": " << status.error_message();
@@ -221,8 +217,7 @@ TEST_F(ValidationTest, InvertSpectrogramBadFieldsNameTheirPath) {
     v1::InvertSpectrogramRequest request = valid();
     c.mutate(&request);
     v1::InvertSpectrogramResponse response;
-    auto ctx = Context();
-    grpc::Status status = server_.stub().InvertSpectrogram(ctx.get(), request, &response);
+    grpc::Status status = Call(server_, &v1::Spectrogram::Stub::InvertSpectrogram, request, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name << ": " << status.error_message();
     EXPECT_THAT(status.error_message(), StartsWith(c.field)) << c.name;
     EXPECT_EQ(BadRequestField(status), c.field) << c.name << ": " << status.error_message();
@@ -231,21 +226,18 @@ TEST_F(ValidationTest, InvertSpectrogramBadFieldsNameTheirPath) {
     v1::InvertSpectrogramRequest request = valid();
     *request.mutable_magnitude() = MatrixTensor(negative);
     v1::InvertSpectrogramResponse response;
-    auto ctx = Context();
-    EXPECT_THAT(server_.stub().InvertSpectrogram(ctx.get(), request, &response).error_message(),
+    EXPECT_THAT(Call(server_, &v1::Spectrogram::Stub::InvertSpectrogram, request, &response).error_message(),
                 HasSubstr("(bin 3, frame 2) is -1"));
   }
   // A valid request passes (the table above is not failing for another reason).
   v1::InvertSpectrogramResponse response;
-  auto ctx = Context();
-  EXPECT_TRUE(server_.stub().InvertSpectrogram(ctx.get(), valid(), &response).ok());
+  EXPECT_TRUE(Call(server_, &v1::Spectrogram::Stub::InvertSpectrogram, valid(), &response).ok());
 }
 
 TEST_F(ValidationTest, BatchSizeLimit) {
   v1::InvertMelBatchRequest batch;
   v1::InvertMelBatchResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().InvertMelBatch(ctx.get(), batch, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::InvertMelBatch, batch, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadRequestField(status), "requests");
   EXPECT_THAT(status.error_message(), HasSubstr("--max-batch-size"));
@@ -268,8 +260,7 @@ TEST_F(LimitsTest, OversizedRequestIsResourceExhausted) {
   v1::AnalyzeRequest request = ValidAnalyze();
   *request.mutable_audio() = PcmAudio(std::vector<float>(300000, 0.1f), 22050);  // 1.2 MB
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
 }
 
@@ -295,8 +286,7 @@ TEST_F(LimitsTest, UpsampledOutputCountsAgainstTheResponseLimit) {
   *mel.mutable_mel() = MatrixTensor(RealMatrix::Constant(80, 160, -3.0f));  // 160 x 256 = 40960 samples
   mel.mutable_output()->set_encoding(v1::AUDIO_ENCODING_PCM_FLOAT32_LE);
   v1::InvertMelResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().InvertMel(ctx.get(), mel, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::InvertMel, mel, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   mel.mutable_output()->set_sample_rate_hertz(384000);
@@ -311,8 +301,7 @@ TEST_F(LimitsTest, AudioDurationAndIterationLimits) {
   v1::AnalyzeRequest request = ValidAnalyze();
   *request.mutable_audio() = PcmAudio(Sine(440.0, 22050.0, 66150), 22050);  // 3 s
   v1::AnalyzeResponse response;
-  auto ctx = Context();
-  grpc::Status status = server_.stub().Analyze(ctx.get(), request, &response);
+  grpc::Status status = Call(server_, &v1::Spectrogram::Stub::Analyze, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(BadRequestField(status), "audio.pcm_data");
   EXPECT_THAT(status.error_message(), HasSubstr("--max-audio-seconds"));
