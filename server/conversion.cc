@@ -784,6 +784,7 @@ absl::StatusOr<InversionOptions> ToInversionOptions(const v1::InversionOptions& 
     case v1::MEL_INVERSE_NNLS: o.mel_inverse = MelInverseMethod::kNnls; break;
     case v1::MEL_INVERSE_PSEUDO_INVERSE: o.mel_inverse = MelInverseMethod::kPseudoInverse; break;
     case v1::MEL_INVERSE_LOBES: o.mel_inverse = MelInverseMethod::kLobes; break;
+    case v1::MEL_INVERSE_HARMONIC: o.mel_inverse = MelInverseMethod::kHarmonic; break;
     default: return UnknownEnum(Join(path, "mel_inverse"), proto.mel_inverse());
   }
   if (proto.has_nnls_iterations()) o.nnls_iterations = proto.nnls_iterations();  // core checks the range

@@ -279,8 +279,10 @@ TEST(InvertMelTest, DefaultMelInversePerMethod) {
   EXPECT_EQ(DefaultMelInverse(InversionMethod::kFastGriffinLim, 513, 80), MelInverseMethod::kNnls);
   for (InversionMethod m : {InversionMethod::kPghi, InversionMethod::kPghiFgla, InversionMethod::kRefine,
                             InversionMethod::kJoint}) {
-    EXPECT_EQ(DefaultMelInverse(m, 513, 80), MelInverseMethod::kLobes) << InversionMethodName(m);
-    EXPECT_EQ(DefaultMelInverse(m, 320, 80), MelInverseMethod::kLobes) << InversionMethodName(m);
+    const MelInverseMethod expected =
+        m == InversionMethod::kJoint ? MelInverseMethod::kHarmonic : MelInverseMethod::kLobes;
+    EXPECT_EQ(DefaultMelInverse(m, 513, 80), expected) << InversionMethodName(m);
+    EXPECT_EQ(DefaultMelInverse(m, 320, 80), expected) << InversionMethodName(m);
     EXPECT_EQ(DefaultMelInverse(m, 319, 80), MelInverseMethod::kNnls) << InversionMethodName(m);
     EXPECT_EQ(DefaultMelInverse(m, 201, 80), MelInverseMethod::kNnls) << "Whisper";
   }

@@ -140,7 +140,7 @@ TEST(MelInverseTest, InvalidInputs) {
   EXPECT_EQ(MelToMagnitude(fb, RealMatrix::Ones(40, 3), o).status().message(), "power must be in (0, 4], got 0");
   EXPECT_EQ(*ParseMelInverseMethod("pinv"), MelInverseMethod::kPseudoInverse);
   EXPECT_EQ(ParseMelInverseMethod("lsq").status().message(),
-            "mel inverse method must be one of nnls, pinv, lobes; got \"lsq\"");
+            "mel inverse method must be one of nnls, pinv, lobes, harmonic; got \"lsq\"");
   EXPECT_EQ(*ParseMelInverseMethod("lobes"), MelInverseMethod::kLobes);
   EXPECT_EQ(MelInverseMethodName(MelInverseMethod::kLobes), "lobes");
   o.power = 1.0;
@@ -318,9 +318,54 @@ TEST(MelInverseTest, LobesSilenceThreadsAndZeroIterations) {
   EXPECT_EQ(MelToMagnitude(fb, mel, o).value().maxCoeff(), 0.0f);
 }
 
+// A low voice (110 Hz): above about 1 kHz each band holds several partials
+// and the lobe grid places the energy inside it by guess; the comb from the
+// resolved partials below 1.5 kHz offers atoms at the multiples of 110 Hz.
+// The true |X| is the judge, on the whole spectrum and above 2 kHz (measured:
+// -17.2 -> -18.0 dB and -3.5 -> -4.2 dB; the grid still takes part of the
+// energy, since it fits the mel as well).
+TEST(MelInverseTest, HarmonicPlacesTheUpperPartials) {
+  const FeatureExtractor fx = FeatureExtractor::Create(GetPreset("tacotron2").value()).value();
+  const Analysed a = Analyse(fx, HarmonicTone(110.0, 70, 22050));
+  MelInverseOptions o;
+  o.power = fx.config().power;
+  o.method = MelInverseMethod::kLobes;
+  const RealMatrix lobes = fx.mel_inverter().Apply(a.mel, o).value();
+  o.method = MelInverseMethod::kHarmonic;
+  const RealMatrix harmonic = fx.mel_inverter().Apply(a.mel, o).value();
+  EXPECT_GE(harmonic.minCoeff(), 0.0f);
+  const double whole_lobes = SpectralConvergenceDb(a.magnitude, lobes);
+  const double whole_harmonic = SpectralConvergenceDb(a.magnitude, harmonic);
+  EXPECT_LT(whole_harmonic, whole_lobes - 0.4) << "lobes " << whole_lobes << " dB, harmonic " << whole_harmonic;
+  const int k2k = static_cast<int>(2000.0 / (22050.0 / 1024.0));
+  const int upper = static_cast<int>(a.magnitude.rows()) - k2k;
+  const double upper_lobes = SpectralConvergenceDb(a.magnitude.bottomRows(upper), lobes.bottomRows(upper));
+  const double upper_harmonic = SpectralConvergenceDb(a.magnitude.bottomRows(upper), harmonic.bottomRows(upper));
+  EXPECT_LT(upper_harmonic, upper_lobes - 0.4) << "above 2 kHz: lobes " << upper_lobes << " dB, harmonic "
+                                               << upper_harmonic;
+  EXPECT_LE(MelResidualRel(fx.filterbank(), harmonic, a.mel, o.power), 0.03);
+}
+
+// Where no comb fits (noise), the refit keeps the grid and still explains
+// the mel; threads give identical results; silence stays zero.
+TEST(MelInverseTest, HarmonicOnNoiseThreadsAndSilence) {
+  const MelFilterbank fb = Filterbank(512, 40);
+  MelInverseOptions o;
+  o.method = MelInverseMethod::kHarmonic;
+  EXPECT_EQ(MelToMagnitude(fb, RealMatrix::Zero(40, 3), o).value().maxCoeff(), 0.0f);
+  const RealMatrix mel = RealMatrix::Random(40, 200).cwiseAbs();
+  const RealMatrix one = MelToMagnitude(fb, mel, o).value();
+  EXPECT_LE(MelResidualRel(fb, one, mel, 1.0), 0.1);
+  o.max_threads = 3;
+  EXPECT_TRUE(one == MelToMagnitude(fb, mel, o).value());
+  EXPECT_EQ(ParseMelInverseMethod("harmonic").value(), MelInverseMethod::kHarmonic);
+  EXPECT_EQ(MelInverseMethodName(MelInverseMethod::kHarmonic), "harmonic");
+}
+
 TEST(MelInverseTest, DefaultIterationsPerMethod) {
   EXPECT_EQ(DefaultMelInverseIterations(MelInverseMethod::kNnls), 50);
   EXPECT_EQ(DefaultMelInverseIterations(MelInverseMethod::kLobes), 100);
+  EXPECT_EQ(DefaultMelInverseIterations(MelInverseMethod::kHarmonic), 100);
   EXPECT_EQ(DefaultMelInverseIterations(MelInverseMethod::kPseudoInverse), 0);
 }
 

@@ -290,7 +290,10 @@ def test_invert_mel_layouts_and_domains_agree(client):
     b, _ = client.invert_mel(log_mel.T, iterations=4, layout="frames-bins")
     c, _ = client.invert_mel(linear, iterations=4, domain="linear")
     np.testing.assert_allclose(b, a, atol=1e-5)
-    assert spectral_convergence(a, c) < 1e-2
+    # The default joint's harmonic start picks each frame's fundamental by an
+    # argmax, so the log round trip's rounding can move a frame's comb
+    # (0.025 measured).
+    assert spectral_convergence(a, c) < 5e-2
 
 
 def test_invert_mel_denormalizes(client):
@@ -316,9 +319,9 @@ def test_batch_returns_one_result_per_item(client):
     assert len(stacked) == 2
 
 
-def test_mel_inverse_defaults_to_lobes_for_joint_and_nnls_for_fgla(client):
+def test_mel_inverse_defaults_to_harmonic_for_joint_and_nnls_for_fgla(client):
     mel = client.analyze(glide(), SR)
-    for method, default, other in (("joint", "lobes", "nnls"), ("fgla", "nnls", "lobes")):
+    for method, default, other in (("joint", "harmonic", "lobes"), ("fgla", "nnls", "lobes")):
         unset = client.invert_mel(mel, method=method, iterations=4, refine_iterations=2).audio
         named = client.invert_mel(mel, method=method, iterations=4, refine_iterations=2, mel_inverse=default).audio
         np.testing.assert_array_equal(unset, named)

@@ -281,7 +281,8 @@ std::string_view InversionMethodName(InversionMethod method) {
 
 MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels) {
   const bool librosa_method = method == InversionMethod::kGriffinLim || method == InversionMethod::kFastGriffinLim;
-  return !librosa_method && bins >= 4 * n_mels ? MelInverseMethod::kLobes : MelInverseMethod::kNnls;
+  if (librosa_method || bins < 4 * n_mels) return MelInverseMethod::kNnls;
+  return method == InversionMethod::kJoint ? MelInverseMethod::kHarmonic : MelInverseMethod::kLobes;
 }
 
 absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name) {

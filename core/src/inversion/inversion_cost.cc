@@ -60,13 +60,27 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   cost.work_flops = per_iteration * (iterations + 1.0);
   if (shape.n_mels > 0) {
     // kNnls: W and W^T (about 2 nonzeros per bin) per iteration; kLobes: A
-    // and A^T over 2 atoms per bin (about 8 nonzeros each).
+    // and A^T over 2 atoms per bin (about 8 nonzeros each); kHarmonic: the
+    // lobe fit, then the same grid plus the comb (at most one partial per
+    // bin, 8 bands each) for all its iterations, and the f0 search (about
+    // 1300 x 20 interpolations per frame).
     const MelInverseMethod mel_inverse =
         options.mel_inverse.value_or(DefaultMelInverse(options.method, bins, shape.n_mels));
     const int mel_iterations = options.nnls_iterations.value_or(DefaultMelInverseIterations(mel_inverse));
-    const double per_cell = mel_inverse == MelInverseMethod::kLobes ? 32.0 : 4.0;
+    const bool lobes = mel_inverse == MelInverseMethod::kLobes || mel_inverse == MelInverseMethod::kHarmonic;
+    const double per_cell =
+        mel_inverse == MelInverseMethod::kHarmonic ? 32.0 + 48.0 : (lobes ? 32.0 : 4.0);
     cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);
-    if (mel_inverse == MelInverseMethod::kLobes) {
+    if (mel_inverse == MelInverseMethod::kHarmonic) {
+      cost.work_flops += 1300.0 * 20.0 * 4.0 * static_cast<double>(shape.frames);
+      // Per thread: the comb (harmonic_comb.h: 60 bytes per partial for
+      // n_fft/2+1 partials, 24 per bin for the band map) and, over about
+      // 3 (n_fft/2+1) columns, its coefficients, steps and 3 FISTA vectors:
+      // about 144 bytes per bin.
+      cost.peak_bytes = SaturatingAdd(cost.peak_bytes,
+                                      SaturatingMul(SaturatingMul(bins, 144), std::max(options.max_threads, 1)));
+    }
+    if (lobes) {
       // A power other than 1 and 2 builds its lobe dictionary per call
       // (lobe_dictionary.h): two atoms per bin over the Hann lobe's five
       // bins, D and A = W D each built as 16-byte entries and kept as

@@ -23,14 +23,14 @@ double WindowResponse(std::span<const float> window, double nu, double dc) {
 
 }  // namespace
 
-std::vector<double> MainLobe(std::span<const float> window) {
+std::vector<double> MainLobe(std::span<const float> window, int oversampling) {
   double dc = 0.0;
   for (float v : window) dc += static_cast<double>(v);
   std::vector<double> lobe{1.0};
   if (dc <= 0.0) return lobe;
   double prev = 1.0;
-  for (int d = 1; d <= kMaxLobeHalfWidthBins * kLobeOversampling; ++d) {
-    const double v = WindowResponse(window, static_cast<double>(d) / kLobeOversampling, dc);
+  for (int d = 1; d <= kMaxLobeHalfWidthBins * oversampling; ++d) {
+    const double v = WindowResponse(window, static_cast<double>(d) / oversampling, dc);
     if (v >= prev) break;  // past the first null
     lobe.push_back(v);
     prev = v;

@@ -35,9 +35,11 @@ struct LobeDictionary {
   std::vector<float> step;  // per atom, 1 / sum_m A_mj (sum_l A_ml)
 };
 
-// The n_fft-point window's |DTFT| (power 1) sampled every 1/kLobeOversampling
-// bin from the centre (1) out to its first null; {1} for an all-zero window.
-std::vector<double> MainLobe(std::span<const float> window);
+// The n_fft-point window's |DTFT| (power 1) sampled every 1/oversampling
+// bin from the centre (1) out to its first null (at most
+// kMaxLobeHalfWidthBins bins); {1} for an all-zero window. Cost
+// O(n_fft * samples).
+std::vector<double> MainLobe(std::span<const float> window, int oversampling = kLobeOversampling);
 
 // The dictionary for `filterbank` with `unit_lobe` (MainLobe) raised to `power`.
 std::shared_ptr<const LobeDictionary> BuildLobeDictionary(const MelFilterbank& filterbank,

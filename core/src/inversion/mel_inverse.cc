@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_format.h"
 #include "inversion/banded_rows.h"
+#include "inversion/harmonic_comb.h"
 #include "inversion/lobe_dictionary.h"
 #include "specinv/analysis/window.h"
 #include "specinv/base/check_poller.h"
@@ -171,7 +172,8 @@ double SquaredResidual(const float* ax, const float* b, int n) {
 // receives the result. Stops when the squared residual is <= target or after
 // `iterations`; ticks `poller` once per iteration and returns false when it
 // stopped.
-bool ProjectedFista(const BandedRows& op, const std::vector<float>& step, const float* b, float* x, int iterations,
+template <typename Op>
+bool ProjectedFista(const Op& op, const std::vector<float>& step, const float* b, float* x, int iterations,
                     double target, FistaScratch* s, CheckPoller* poller, int* since, int check_every) {
   const int n = op.cols();
   const int m_rows = op.rows();
@@ -226,7 +228,9 @@ struct MelInverter::State {
       if (build_status = check(); !build_status.ok()) return;
     }
     const int n_fft = fb.options().n_fft;
-    unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
+    const std::vector<float> window = MakeWindow(WindowType::kHann, n_fft, n_fft).value();
+    unit_lobe = MainLobe(window);
+    fine_lobe = MainLobe(window, kCombLobeOversampling);
   }
   // The lobe dictionary for `power`: for 1 and 2 built on first use and
   // kept, for other powers built per call.
@@ -247,6 +251,7 @@ struct MelInverter::State {
   const BandedRows w;            // the filterbank, for NNLS
   const std::vector<float> step;  // NNLS steps (diagonal majoriser of W^T W)
   std::vector<double> unit_lobe;  // the Hann window's main lobe, magnitude domain
+  std::vector<double> fine_lobe;  // the same every 1/kCombLobeOversampling bin (kHarmonic)
   mutable std::once_flag magnitude_once, power_once;
   mutable std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
@@ -269,8 +274,9 @@ absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name) {
   if (name == "nnls") return MelInverseMethod::kNnls;
   if (name == "pinv") return MelInverseMethod::kPseudoInverse;
   if (name == "lobes") return MelInverseMethod::kLobes;
+  if (name == "harmonic") return MelInverseMethod::kHarmonic;
   return absl::InvalidArgumentError(
-      absl::StrFormat("mel inverse method must be one of nnls, pinv, lobes; got \"%s\"", name));
+      absl::StrFormat("mel inverse method must be one of nnls, pinv, lobes, harmonic; got \"%s\"", name));
 }
 
 std::string_view MelInverseMethodName(MelInverseMethod method) {
@@ -278,6 +284,7 @@ std::string_view MelInverseMethodName(MelInverseMethod method) {
     case MelInverseMethod::kNnls: return "nnls";
     case MelInverseMethod::kPseudoInverse: return "pinv";
     case MelInverseMethod::kLobes: return "lobes";
+    case MelInverseMethod::kHarmonic: return "harmonic";
   }
   return "unknown";
 }
@@ -285,7 +292,8 @@ std::string_view MelInverseMethodName(MelInverseMethod method) {
 int DefaultMelInverseIterations(MelInverseMethod method) {
   switch (method) {
     case MelInverseMethod::kNnls: return 50;
-    case MelInverseMethod::kLobes: return 100;
+    case MelInverseMethod::kLobes:
+    case MelInverseMethod::kHarmonic: return 100;
     case MelInverseMethod::kPseudoInverse: return 0;
   }
   return 0;
@@ -315,9 +323,16 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   const int64_t frames = mel.cols();
   const PseudoInverse& pinv = state_->pinv;
   RealMatrix out(bins, frames);
-  const bool lobes = options.method == MelInverseMethod::kLobes;
+  const bool harmonic = options.method == MelInverseMethod::kHarmonic;
+  const bool lobes = options.method == MelInverseMethod::kLobes || harmonic;
   const bool nnls = options.method == MelInverseMethod::kNnls && iterations > 0;
   const std::shared_ptr<const LobeDictionary> lobe_model = lobes ? state_->Lobes(options.power) : nullptr;
+  std::vector<double> fine_lobe_power;  // kHarmonic: the comb's lobe in the power domain
+  if (harmonic) {
+    fine_lobe_power = state_->fine_lobe;
+    for (double& v : fine_lobe_power) v = std::pow(v, options.power);
+  }
+  const double bin_hz = fb.options().sample_rate / static_cast<double>(fb.options().n_fft);
   const double tol2 = options.tolerance * options.tolerance;
   const float inv_power = static_cast<float>(1.0 / options.power);
   // Cancellation: each chunk polls options.check after kCheckWork units of
@@ -334,6 +349,18 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
     const int atoms = lobes ? lobe_model->mel_atoms.cols() : 0;
     FistaScratch atom_scratch(atoms, lobes ? n_mels : 0);
     std::vector<float> coefficients(static_cast<size_t>(atoms));
+    // kHarmonic: the comb (harmonic_comb.h), its steps, coefficients and FISTA work vectors.
+    std::optional<CombOperator> comb;
+    std::vector<float> comb_step, comb_coefficients, comb_mel;
+    std::optional<FistaScratch> comb_scratch;
+    if (harmonic) {
+      comb.emplace(fb, fine_lobe_power, lobe_model->mel_atoms);
+      comb->UseGrid(true);
+      comb_step.reserve(static_cast<size_t>(bins + atoms));
+      comb_coefficients.resize(static_cast<size_t>(bins + atoms));
+      comb_mel.resize(static_cast<size_t>(n_mels));
+      comb_scratch.emplace(bins + atoms, n_mels);
+    }
     for (int64_t f = begin; f < end; ++f) {
       if (!poller.Tick(&since, kCheckWork)) return;
       const float* b = mel.col(f).data();
@@ -348,6 +375,18 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
         }
         lobe_model->bin_atoms.Apply(coefficients.data(), x);
         stage = kStageLobes;
+        if (harmonic && comb->SetF0(CombF0(x, bins, bin_hz), bin_hz) > 0) {
+          // Refit with the comb of the resolved partials next to the grid, all
+          // `iterations` (no residual target: stopping at the tolerance leaves
+          // the energy where the grid fit put it; measured 0.0007 STOI less).
+          comb->Steps(&comb_step);
+          std::fill(comb_coefficients.begin(), comb_coefficients.end(), 0.0f);
+          if (!ProjectedFista(*comb, comb_step, b, comb_coefficients.data(), iterations, /*target=*/0.0,
+                              &*comb_scratch, &poller, &since, kCheckWork)) {
+            return;
+          }
+          comb->Synthesize(comb_coefficients.data(), lobe_model->bin_atoms, x);
+        }
       } else {
         pinv.Apply(b, x, &scratch);
         if (!AllFinite(x, bins)) {

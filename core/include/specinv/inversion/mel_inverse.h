@@ -39,6 +39,16 @@
 //                   Costs O(n_fft + n_mels) per iteration (at most n_fft+1
 //                   atoms, each touching 1-4 bands), about 3-4x kNnls's time
 //                   at the default iterations.
+//   kHarmonic:      kLobes, then per frame the fundamental f0 (70-400 Hz,
+//                   0.25 Hz steps) whose multiples below 1.5 kHz carry the
+//                   most of that estimate, and a second fit from zero over
+//                   main lobes at every multiple of f0 (exact fractional-bin
+//                   positions) plus kLobes's atoms, for all `iterations`
+//                   (no tolerance stop). Above about 1 kHz the bands hold
+//                   several partials and kLobes places them by guess; the
+//                   comb places them where a harmonic sound has them, and
+//                   the grid keeps whatever the comb does not explain (noise,
+//                   a second voice). About twice kLobes's time.
 // Finally |X| = P^(1/power).
 //
 // Everything is per frame on the filterbank's sparse rows; frames are spread
@@ -58,13 +68,14 @@
 
 namespace specinv {
 
-enum class MelInverseMethod { kNnls, kPseudoInverse, kLobes };
-absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name);  // "nnls", "pinv", "lobes"
+enum class MelInverseMethod { kNnls, kPseudoInverse, kLobes, kHarmonic };
+// "nnls", "pinv", "lobes", "harmonic"
+absl::StatusOr<MelInverseMethod> ParseMelInverseMethod(std::string_view name);
 std::string_view MelInverseMethodName(MelInverseMethod method);
 // Iterations per frame when MelInverseOptions::iterations is unset: 50 for
 // kNnls (warm-started from the pseudo-inverse, it usually meets the tolerance
-// first), 100 for kLobes (from zero; on speech and instruments the magnitude
-// error stops improving by then); 0 for kPseudoInverse.
+// first), 100 for kLobes and kHarmonic (from zero; on speech and instruments
+// the magnitude error stops improving by then); 0 for kPseudoInverse.
 int DefaultMelInverseIterations(MelInverseMethod method);
 
 struct MelInverseOptions {
