@@ -35,10 +35,7 @@ absl::StatusOr<RealMatrix> MelToFrameFeatures(const RealMatrix& mel, double powe
     return InvalidField(
         "mel", absl::StrFormat("is empty (%d x %d); need at least 1 band and 1 frame", mel.rows(), mel.cols()));
   }
-  if (auto s = CheckNonNegativeFinite("mel", mel);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = CheckNonNegativeFinite("mel", mel); !s.ok()) return s;
   const Eigen::Index bands = mel.rows();
   const Eigen::Index frames = mel.cols();
   const double to_power = 2.0 / power;  // M^(2/p) is a power quantity

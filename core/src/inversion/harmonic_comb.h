@@ -29,9 +29,6 @@ inline constexpr double kCombMinF0 = 70.0;           // Hz
 inline constexpr double kCombMaxF0 = 400.0;          // Hz
 inline constexpr double kCombF0Step = 0.25;          // Hz
 inline constexpr double kCombSearchMaxHz = 1500.0;   // partials the f0 search scores
-// A frame is refitted when the comb alone reproduces its mel to this
-// relative residual.
-inline constexpr double kCombVoicedResidual = 0.3;
 
 // The f0 (Hz, in [kCombMinF0, kCombMaxF0] on a kCombF0Step grid) whose
 // partials below kCombSearchMaxHz carry the most of `x` (`bins` non-negative

@@ -415,10 +415,7 @@ absl::StatusOr<InversionResult> InvertMel(const FeatureExtractor& extractor, con
   if (mel.cols() < 1) return InvalidField("mel", "must have at least 1 frame, got 0");
   const Stft& stft = extractor.stft();
   if (auto s = ValidateInversionOptions(options, stft.num_bins(), mel.cols()); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("mel", mel);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = CheckNonNegativeFinite("mel", mel); !s.ok()) return s;
   auto layout = FeatureLayout(extractor, mel.cols(), options.length);
   if (!layout.ok()) return layout.status();
   MelInverseOptions mo;

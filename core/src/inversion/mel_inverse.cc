@@ -314,10 +314,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   if (auto s = CheckRange("nnls iterations", iterations, 0, 100000); !s.ok()) return s;
   if (auto s = CheckRealRange("nnls tolerance", options.tolerance, 0.0, 1.0); !s.ok()) return s;
   if (auto s = CheckRangeOpenLow("power", options.power, 0.0, 4.0); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("mel", mel);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = CheckNonNegativeFinite("mel", mel); !s.ok()) return s;
   const int bins = fb.num_bins();
   const int n_mels = fb.n_mels();
   const int64_t frames = mel.cols();
@@ -351,14 +348,13 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
     std::vector<float> coefficients(static_cast<size_t>(atoms));
     // kHarmonic: the comb (harmonic_comb.h), its steps, coefficients and FISTA work vectors.
     std::optional<CombOperator> comb;
-    std::vector<float> comb_step, comb_coefficients, comb_mel;
+    std::vector<float> comb_step, comb_coefficients;
     std::optional<FistaScratch> comb_scratch;
     if (harmonic) {
       comb.emplace(fb, fine_lobe_power, lobe_model->mel_atoms);
       comb->UseGrid(true);
       comb_step.reserve(static_cast<size_t>(bins + atoms));
       comb_coefficients.resize(static_cast<size_t>(bins + atoms));
-      comb_mel.resize(static_cast<size_t>(n_mels));
       comb_scratch.emplace(bins + atoms, n_mels);
     }
     for (int64_t f = begin; f < end; ++f) {

@@ -70,10 +70,7 @@ absl::StatusOr<RealMatrix> PghiPhase(const Stft& stft, const RealMatrix& magnitu
   if (options.gamma.has_value()) {
     if (auto s = CheckRangeOpenLow("pghi gamma", *options.gamma, 0.0, 1e12); !s.ok()) return s;
   }
-  if (auto s = CheckNonNegativeFinite("magnitude", magnitude);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = CheckNonNegativeFinite("magnitude", magnitude); !s.ok()) return s;
   const int64_t frames = magnitude.cols();
   const int64_t total = static_cast<int64_t>(bins) * frames;
   if (total > std::numeric_limits<int32_t>::max()) {

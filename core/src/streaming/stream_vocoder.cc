@@ -323,10 +323,7 @@ absl::StatusOr<RealMatrix> RtpghiPhase(const Stft& stft, const RealMatrix& magni
   }
   if (magnitude.cols() < 1) return InvalidField("magnitude", "must have at least 1 frame, got 0");
   if (auto s = ValidateRtpghiOptions(options); !s.ok()) return s;
-  if (auto s = CheckNonNegativeFinite("magnitude", magnitude);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = CheckNonNegativeFinite("magnitude", magnitude); !s.ok()) return s;
   RtpghiIntegrator integrator(stft, options);
   RealMatrix phase(bins, magnitude.cols());
   std::vector<float> column(static_cast<size_t>(bins));
