@@ -228,9 +228,7 @@ struct MelInverter::State {
       if (build_status = check(); !build_status.ok()) return;
     }
     const int n_fft = fb.options().n_fft;
-    const std::vector<float> window = MakeWindow(WindowType::kHann, n_fft, n_fft).value();
-    unit_lobe = MainLobe(window);
-    fine_lobe = MainLobe(window, kCombLobeOversampling);
+    unit_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value());
   }
   // The lobe dictionary for `power`: for 1 and 2 built on first use and
   // kept, for other powers built per call.
@@ -245,14 +243,23 @@ struct MelInverter::State {
     }
     return BuildLobeDictionary(fb, unit_lobe, power);
   }
+  // The Hann main lobe every 1/kCombLobeOversampling bin (kHarmonic), built
+  // on first use: O(n_fft) per sample, so not at every extractor's creation.
+  const std::vector<double>& FineLobe() const {
+    std::call_once(fine_once, [this] {
+      const int n_fft = fb.options().n_fft;
+      fine_lobe = MainLobe(MakeWindow(WindowType::kHann, n_fft, n_fft).value(), kCombLobeOversampling);
+    });
+    return fine_lobe;
+  }
   const MelFilterbank fb;     // declared before pinv, which refers to it
   absl::Status build_status;  // set by pinv's construction (declared before it)
   const PseudoInverse pinv;
   const BandedRows w;            // the filterbank, for NNLS
   const std::vector<float> step;  // NNLS steps (diagonal majoriser of W^T W)
   std::vector<double> unit_lobe;  // the Hann window's main lobe, magnitude domain
-  std::vector<double> fine_lobe;  // the same every 1/kCombLobeOversampling bin (kHarmonic)
-  mutable std::once_flag magnitude_once, power_once;
+  mutable std::vector<double> fine_lobe;  // FineLobe's
+  mutable std::once_flag magnitude_once, power_once, fine_once;
   mutable std::shared_ptr<const LobeDictionary> lobes_magnitude, lobes_power;
 };
 
@@ -326,7 +333,7 @@ absl::StatusOr<RealMatrix> MelInverter::Apply(const RealMatrix& mel, const MelIn
   const std::shared_ptr<const LobeDictionary> lobe_model = lobes ? state_->Lobes(options.power) : nullptr;
   std::vector<double> fine_lobe_power;  // kHarmonic: the comb's lobe in the power domain
   if (harmonic) {
-    fine_lobe_power = state_->fine_lobe;
+    fine_lobe_power = state_->FineLobe();
     for (double& v : fine_lobe_power) v = std::pow(v, options.power);
   }
   const double bin_hz = fb.options().sample_rate / static_cast<double>(fb.options().n_fft);

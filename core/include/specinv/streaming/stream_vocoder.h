@@ -150,8 +150,8 @@ struct OnlineGriffinLimSettings {
 OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 
 // The mel inverse a StreamVocoder uses when StreamVocoderOptions::mel_inverse
-// is unset: kLobes when n_fft/2+1 >= 4 n_mels (the offline rule,
-// DefaultMelInverse) and the spectrogram carries at most
+// is unset: kLobes when n_fft/2+1 >= 4 n_mels (the bins test of the
+// offline DefaultMelInverse) and the spectrogram carries at most
 // kStreamLobesValuesPerSecond values (bins x frames) per second of audio,
 // else kNnls. Of the presets only espnet (513 bins x 62.5 frames/s = 32 063)
 // takes kLobes: on the bench/quality corpus (specinv-invert-bench --methods
