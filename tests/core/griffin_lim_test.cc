@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,10 @@
 
 #include "specinv/analysis/feature_config.h"
 #include "specinv/analysis/features.h"
+#include "specinv/analysis/mel_filterbank.h"
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/inversion.h"
+#include "specinv/inversion/mel_projection.h"
 #include "specinv/analysis/stft.h"
 #include "testing/reference.h"
 #include "testing/signals.h"
@@ -246,6 +249,36 @@ TEST_F(GriffinLimTest, GivenTruePhaseReconstructsWithoutIterations) {
   auto r2 = InvertMagnitude(*stft_, magnitude_, options);
   ASSERT_TRUE(r2.ok()) << r2.status();
   EXPECT_LT(r2->spectral_convergence_db, -80.0);
+}
+
+// A frame whose rebuilt spectrum is exactly zero, given a large magnitude
+// (here by the mel projection from silence): the phase update takes
+// a / (|a| + eps) first, as librosa does, so the bin stays 0; s / eps * a
+// overflowed to inf * 0 = NaN for s above about 4.
+TEST(GriffinLimEngineTest, SilentFrameWithLargeMelTargetStaysFinite) {
+  StftOptions so;
+  so.n_fft = 1024;
+  so.hop_length = 256;
+  const Stft stft = Stft::Create(so).value();
+  MelOptions mo;
+  mo.sample_rate = 22050.0;
+  mo.n_fft = 1024;
+  mo.n_mels = 80;
+  const MelFilterbank fb = MelFilterbank::Create(mo).value();
+  const MelProjection projection = MelProjection::Create(fb, MelProjectionOptions{}).value();
+  constexpr int64_t kFrames = 8;
+  const SignalLayout layout = StftLayout(stft, kFrames, std::nullopt).value();
+  auto engine = GriffinLimEngine::Create(stft, layout, 1);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  const RealMatrix silence = RealMatrix::Zero(fb.num_bins(), kFrames);
+  RealMatrix mel = RealMatrix::Zero(fb.n_mels(), kFrames);
+  mel.col(4).setConstant(100.0f);
+  engine->Start(&silence, InitialPhase{}, 0.99);
+  engine->SetMelProjection(&projection, &mel);
+  for (int it = 0; it < 3; ++it) engine->Iterate(/*measure=*/false);
+  const std::vector<float> out = engine->Signal();
+  ASSERT_EQ(out.size(), static_cast<size_t>(layout.length));
+  for (float v : out) ASSERT_EQ(v, 0.0f);
 }
 
 TEST_F(GriffinLimTest, FastGriffinLimConvergesFasterThanGriffinLim) {

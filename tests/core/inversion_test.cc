@@ -316,6 +316,7 @@ TEST(InvertMelTest, JointFromLobesBeatsNnlsStartOnHarmonicTone) {
   InversionOptions o;
   o.method = InversionMethod::kJoint;
   o.length = static_cast<int64_t>(tone.size());
+  o.mel_inverse = MelInverseMethod::kLobes;
   const Quality lobes = Measure(fx, InvertMel(fx, mel, o).value().audio, mag, mel);
   o.mel_inverse = MelInverseMethod::kNnls;
   const Quality nnls = Measure(fx, InvertMel(fx, mel, o).value().audio, mag, mel);

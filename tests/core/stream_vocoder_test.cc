@@ -197,9 +197,9 @@ std::vector<float> OfflineOnlineGriffinLim(const FeatureExtractor& fx, const Rea
           }
           previous(k, j) = rebuilt;
         }
-        const float m =
-            projected[static_cast<size_t>(k)] / (std::sqrt(a.real() * a.real() + a.imag() * a.imag()) + kTiny);
-        spec[static_cast<size_t>(k)] = {a.real() * m, a.imag() * m};
+        const float norm = std::sqrt(a.real() * a.real() + a.imag() * a.imag()) + kTiny;
+        const float m = projected[static_cast<size_t>(k)];
+        spec[static_cast<size_t>(k)] = {(a.real() / norm) * m, (a.imag() / norm) * m};
       }
       have_previous[static_cast<size_t>(j)] = true;
       synthesise(j);

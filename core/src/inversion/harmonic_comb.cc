@@ -68,6 +68,7 @@ CombOperator::CombOperator(const MelFilterbank& fb, const std::vector<double>& f
 
 int CombOperator::SetF0(double f0, double bin_hz) {
   partials_ = 0;
+  spacing_ = f0 / bin_hz;
   const double half = static_cast<double>(lobe_.size() - 1) / kCombLobeOversampling;  // first null, bins
   for (int h = 1; f0 > 0.0; ++h) {
     const double p = h * f0 / bin_hz;
@@ -131,6 +132,11 @@ void CombOperator::ApplyTranspose(const float* y, float* g) const {
     for (int i = 0; i < kMelSpan && m0 + i < n_mels_; ++i) acc += mv[i] * y[m0 + i];
     g[j] = acc;
   }
+}
+
+void CombOperator::WarmStart(const float* estimate, float* coefficients) const {
+  for (int j = 0; j < partials_; ++j) coefficients[j] = Interpolate(estimate, bins_, (j + 1) * spacing_);
+  if (use_grid_) std::fill(coefficients + partials_, coefficients + cols(), 0.0f);
 }
 
 void CombOperator::Steps(std::vector<float>* step) {

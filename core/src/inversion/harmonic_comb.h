@@ -30,6 +30,12 @@ inline constexpr double kCombMaxF0 = 400.0;          // Hz
 inline constexpr double kCombF0Step = 0.25;          // Hz
 inline constexpr double kCombSearchMaxHz = 1500.0;   // partials the f0 search scores
 
+// Iterations of the comb fit for kHarmonic's `iterations`: half of them,
+// since it starts from the lobe fit's values at the partials (WarmStart).
+// On the quality corpus (`joint`), 50 gave the speech STOI of 100 and music
+// within +-0.005; started from zero instead, 100 gave 0.002 less at 16 kHz.
+constexpr int CombIterations(int iterations) { return (iterations + 1) / 2; }
+
 // The f0 (Hz, in [kCombMinF0, kCombMaxF0] on a kCombF0Step grid) whose
 // partials below kCombSearchMaxHz carry the most of `x` (`bins` non-negative
 // values, linearly interpolated): the maximum over f0 of sum_h x(h f0) /
@@ -54,6 +60,10 @@ class CombOperator {
   int cols() const { return partials_ + (use_grid_ ? grid_->cols() : 0); }
   void Apply(const float* x, float* y) const;
   void ApplyTranspose(const float* y, float* g) const;
+  // A start for the fit (cols() values): each partial's coefficient is
+  // `estimate` (n_fft/2+1 bins, power domain, linearly interpolated) at its
+  // position, the grid's are 0.
+  void WarmStart(const float* estimate, float* coefficients) const;
   // The diagonal majoriser's step sizes (BandedRows::Steps) into `step` (cols()).
   void Steps(std::vector<float>* step);
   // The bins (power domain) of `coefficients` (cols()): the comb's lobes plus,
@@ -73,6 +83,7 @@ class CombOperator {
   std::vector<float> band_weight_;
   std::vector<float> grid_row_sums_;  // grid_mel * 1
   int partials_ = 0;
+  double spacing_ = 0.0;  // f0 in bins (SetF0)
   bool use_grid_ = false;
   // Per partial: first bin and kSpan values; first band and kMelSpan values.
   std::vector<int> bin_begin_, mel_begin_;

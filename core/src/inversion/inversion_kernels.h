@@ -48,12 +48,14 @@ inline void MultiplyAdd(const float* a, const float* w, float* out, int n) {
 // How PhaseUpdate scales a to magnitude s.
 enum class Normalize {
   kFast,   // SSE2: 1/|a| by rsqrt + a Newton step (within ~2 ulp of the division)
-  kExact,  // s / (sqrt(|a|^2) + eps) with correctly rounded sqrt and division in
-           // every lane, so the result equals the plain scalar formula bit for bit
+  kExact,  // (a / (sqrt(|a|^2) + eps)) * s with correctly rounded sqrt and division
+           // in every lane, so the result equals the plain scalar formula bit for bit
 };
 
 // Fast Griffin-Lim phase update on interleaved complex bins x (in: rebuilt,
-// out: s * a / (|a| + eps) with a = rebuilt - beta * prev). When `prev` is
+// out: (a / (|a| + eps)) * s with a = rebuilt - beta * prev, in librosa's
+// order: the unit phasor first, so a bin with a = 0 gives 0, where
+// s / eps * a would overflow to inf * 0 = NaN for s > about 4). When `prev` is
 // non-null it receives the rebuilt values; `subtract` says whether it held
 // the previous iteration's (else a = rebuilt).
 template <Normalize kMode = Normalize::kFast>
@@ -83,9 +85,9 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
       const __m128 re = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
       const __m128 im = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
       const __m128 norm = _mm_add_ps(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))), veps);
-      const __m128 g = _mm_div_ps(_mm_loadu_ps(s + k), norm);
-      const __m128 ore = _mm_mul_ps(re, g);
-      const __m128 oim = _mm_mul_ps(im, g);
+      const __m128 sk = _mm_loadu_ps(s + k);
+      const __m128 ore = _mm_mul_ps(_mm_div_ps(re, norm), sk);
+      const __m128 oim = _mm_mul_ps(_mm_div_ps(im, norm), sk);
       _mm_storeu_ps(xp, _mm_unpacklo_ps(ore, oim));
       _mm_storeu_ps(xp + 4, _mm_unpackhi_ps(ore, oim));
     }
@@ -112,7 +114,7 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
         y = _mm_or_ps(_mm_and_ps(small, exact), _mm_andnot_ps(small, y));
       }
       const __m128 sd = _mm_setr_ps(s[k], s[k], s[k + 1], s[k + 1]);
-      _mm_storeu_ps(x + 2 * k, _mm_mul_ps(a, _mm_mul_ps(sd, y)));
+      _mm_storeu_ps(x + 2 * k, _mm_mul_ps(_mm_mul_ps(a, y), sd));
     }
   }
 #endif
@@ -128,9 +130,9 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
       prev[2 * k] = re;
       prev[2 * k + 1] = im;
     }
-    const float g = s[k] / (std::sqrt(ar * ar + ai * ai) + kEps);
-    x[2 * k] = ar * g;
-    x[2 * k + 1] = ai * g;
+    const float norm = std::sqrt(ar * ar + ai * ai) + kEps;
+    x[2 * k] = (ar / norm) * s[k];
+    x[2 * k + 1] = (ai / norm) * s[k];
   }
 }
 

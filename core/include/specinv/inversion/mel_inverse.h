@@ -41,14 +41,16 @@
 //                   at the default iterations.
 //   kHarmonic:      kLobes, then per frame the fundamental f0 (70-400 Hz,
 //                   0.25 Hz steps) whose multiples below 1.5 kHz carry the
-//                   most of that estimate, and a second fit from zero over
-//                   main lobes at every multiple of f0 (exact fractional-bin
-//                   positions) plus kLobes's atoms, for all `iterations`
-//                   (no tolerance stop). Above about 1 kHz the bands hold
-//                   several partials and kLobes places them by guess; the
-//                   comb places them where a harmonic sound has them, and
-//                   the grid keeps whatever the comb does not explain (noise,
-//                   a second voice). About twice kLobes's time.
+//                   most of that estimate, and a second fit over main lobes
+//                   at every multiple of f0 (exact fractional-bin positions)
+//                   plus kLobes's atoms, started from the kLobes estimate's
+//                   values at the partials (the atoms at 0) and run for
+//                   (iterations + 1) / 2 iterations (no tolerance stop).
+//                   Above about 1 kHz the bands hold several partials and
+//                   kLobes places them by guess; the comb places them where
+//                   a harmonic sound has them, and the grid keeps whatever
+//                   the comb does not explain (noise, a second voice). About
+//                   1.5x kLobes's time.
 // Finally |X| = P^(1/power).
 //
 // Everything is per frame on the filterbank's sparse rows; frames are spread
