@@ -3,6 +3,7 @@
 #include "inversion/harmonic_comb.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 
@@ -18,18 +19,52 @@ float Interpolate(const float* x, int bins, double position) {
   return (1.0f - f) * x[k] + f * x[k + 1];
 }
 
+// sum_h x(h f0) / sqrt(number of partials) over the partials below
+// kCombSearchMaxHz; `spacing` is f0 in bins, `limit` kCombSearchMaxHz in bins.
+double CombScore(const float* x, int bins, double spacing, double limit) {
+  double sum = 0.0;
+  int count = 0;
+  for (double p = spacing; p < limit; p += spacing, ++count) sum += static_cast<double>(Interpolate(x, bins, p));
+  return count > 0 ? sum / std::sqrt(static_cast<double>(count)) : 0.0;
+}
+
 }  // namespace
 
 double CombF0(const float* x, int bins, double bin_hz) {
+  const double to_bins = 1.0 / bin_hz;
+  const double limit = kCombSearchMaxHz * to_bins;
+  // Coarse pass: every kCombCoarseStep Hz; keep the kCombRefined best local
+  // maxima (best first).
+  constexpr int kCoarse = static_cast<int>((kCombMaxF0 - kCombMinF0) / kCombCoarseStep) + 1;
+  std::array<double, kCoarse> score{};
+  for (int i = 0; i < kCoarse; ++i) score[static_cast<size_t>(i)] = CombScore(x, bins, (kCombMinF0 + i * kCombCoarseStep) * to_bins, limit);
+  std::array<int, kCombRefined> top;
+  top.fill(-1);
+  for (int i = 0; i < kCoarse; ++i) {
+    const double v = score[static_cast<size_t>(i)];
+    if (v <= 0.0 || (i > 0 && score[static_cast<size_t>(i - 1)] > v) || (i + 1 < kCoarse && score[static_cast<size_t>(i + 1)] >= v)) continue;
+    for (int r = 0; r < kCombRefined; ++r) {
+      if (top[static_cast<size_t>(r)] < 0 || v > score[static_cast<size_t>(top[static_cast<size_t>(r)])]) {
+        for (int q = kCombRefined - 1; q > r; --q) top[static_cast<size_t>(q)] = top[static_cast<size_t>(q - 1)];
+        top[static_cast<size_t>(r)] = i;
+        break;
+      }
+    }
+  }
+  // Fine pass: every kCombF0Step Hz within one coarse step of each.
   double best_score = 0.0, best_f0 = 0.0;
-  for (double f0 = kCombMinF0; f0 <= kCombMaxF0; f0 += kCombF0Step) {
-    double sum = 0.0;
-    int count = 0;
-    for (double f = f0; f < kCombSearchMaxHz; f += f0, ++count) sum += static_cast<double>(Interpolate(x, bins, f / bin_hz));
-    const double score = count > 0 ? sum / std::sqrt(static_cast<double>(count)) : 0.0;
-    if (score > best_score) {
-      best_score = score;
-      best_f0 = f0;
+  constexpr int kFine = static_cast<int>(kCombCoarseStep / kCombF0Step);
+  for (int i : top) {
+    if (i < 0) break;
+    const double centre = kCombMinF0 + i * kCombCoarseStep;
+    for (int j = -kFine; j <= kFine; ++j) {
+      const double f0 = centre + j * kCombF0Step;
+      if (f0 < kCombMinF0 || f0 > kCombMaxF0) continue;
+      const double v = CombScore(x, bins, f0 * to_bins, limit);
+      if (v > best_score) {
+        best_score = v;
+        best_f0 = f0;
+      }
     }
   }
   return best_f0;

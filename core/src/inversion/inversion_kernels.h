@@ -48,13 +48,14 @@ inline void MultiplyAdd(const float* a, const float* w, float* out, int n) {
 // How PhaseUpdate scales a to magnitude s.
 enum class Normalize {
   kFast,   // SSE2: 1/|a| by rsqrt + a Newton step (within ~2 ulp of the division)
-  kExact,  // (a / (sqrt(|a|^2) + eps)) * s with correctly rounded sqrt and division
-           // in every lane, so the result equals the plain scalar formula bit for bit
+  kExact,  // (a * (1 / (sqrt(|a|^2) + eps))) * s with correctly rounded sqrt and
+           // division in every lane, so the result equals the plain scalar formula
+           // bit for bit
 };
 
 // Fast Griffin-Lim phase update on interleaved complex bins x (in: rebuilt,
-// out: (a / (|a| + eps)) * s with a = rebuilt - beta * prev, in librosa's
-// order: the unit phasor first, so a bin with a = 0 gives 0, where
+// out: (a / (|a| + eps)) * s with a = rebuilt - beta * prev; the unit
+// phasor first, as librosa does, so a bin with a = 0 gives 0, where
 // s / eps * a would overflow to inf * 0 = NaN for s > about 4). When `prev` is
 // non-null it receives the rebuilt values; `subtract` says whether it held
 // the previous iteration's (else a = rebuilt).
@@ -85,9 +86,10 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
       const __m128 re = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
       const __m128 im = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
       const __m128 norm = _mm_add_ps(_mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))), veps);
+      const __m128 g = _mm_div_ps(_mm_set1_ps(1.0f), norm);
       const __m128 sk = _mm_loadu_ps(s + k);
-      const __m128 ore = _mm_mul_ps(_mm_div_ps(re, norm), sk);
-      const __m128 oim = _mm_mul_ps(_mm_div_ps(im, norm), sk);
+      const __m128 ore = _mm_mul_ps(_mm_mul_ps(re, g), sk);
+      const __m128 oim = _mm_mul_ps(_mm_mul_ps(im, g), sk);
       _mm_storeu_ps(xp, _mm_unpacklo_ps(ore, oim));
       _mm_storeu_ps(xp + 4, _mm_unpackhi_ps(ore, oim));
     }
@@ -130,9 +132,9 @@ inline void PhaseUpdate(float* x, float* prev, const float* s, float beta, bool 
       prev[2 * k] = re;
       prev[2 * k + 1] = im;
     }
-    const float norm = std::sqrt(ar * ar + ai * ai) + kEps;
-    x[2 * k] = (ar / norm) * s[k];
-    x[2 * k + 1] = (ai / norm) * s[k];
+    const float g = 1.0f / (std::sqrt(ar * ar + ai * ai) + kEps);
+    x[2 * k] = (ar * g) * s[k];
+    x[2 * k + 1] = (ai * g) * s[k];
   }
 }
 

@@ -355,7 +355,7 @@ MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& c) {
   const int64_t bins = c.stft.n_fft / 2 + 1;
   const double values_per_second = static_cast<double>(bins) * c.sample_rate / c.stft.hop_length;
   return bins >= 4 * static_cast<int64_t>(c.n_mels) && values_per_second <= kStreamLobesValuesPerSecond
-             ? MelInverseMethod::kLobes
+             ? MelInverseMethod::kHarmonic
              : MelInverseMethod::kNnls;
 }
 
@@ -639,8 +639,9 @@ absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extr
   if (!resolved.mel_projection.has_value()) resolved.mel_projection = defaults.mel_projection;
   if (!resolved.mel_inverse.has_value()) resolved.mel_inverse = DefaultStreamMelInverse(extractor.config());
   if (!resolved.nnls_iterations.has_value()) {
-    resolved.nnls_iterations = *resolved.mel_inverse == MelInverseMethod::kLobes
-                                   ? kStreamLobeIterations
+    const MelInverseMethod m = *resolved.mel_inverse;
+    resolved.nnls_iterations = m == MelInverseMethod::kLobes || m == MelInverseMethod::kHarmonic
+                                   ? kStreamMelInverseIterations
                                    : DefaultMelInverseIterations(*resolved.mel_inverse);
   }
   return StreamVocoder(std::make_unique<State>(extractor, resolved));

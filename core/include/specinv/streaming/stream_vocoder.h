@@ -150,22 +150,25 @@ struct OnlineGriffinLimSettings {
 OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 
 // The mel inverse a StreamVocoder uses when StreamVocoderOptions::mel_inverse
-// is unset: kLobes when n_fft/2+1 >= 4 n_mels (the bins test of the
+// is unset: kHarmonic when n_fft/2+1 >= 4 n_mels (the bins test of the
 // offline DefaultMelInverse) and the spectrogram carries at most
 // kStreamLobesValuesPerSecond values (bins x frames) per second of audio,
 // else kNnls. Of the presets only espnet (513 bins x 62.5 frames/s = 32 063)
-// takes kLobes: on the bench/quality corpus (specinv-invert-bench --methods
-// stream) SC_lin +1.1 dB and ESTOI +0.003 (speech) / +0.011 (music), for 12 %
-// more time per chunk (160x -> 143x real time). At 44 000 values per second
-// (hifigan, tacotron2: 513 x 86.1; librosa: 1025 x 43.1) the same 7-14 %
-// puts a stream at about 100x real time on one core, the budget's edge;
-// Whisper's 201 bins fail the bins test (there kLobes lowered STOI, 0.738 ->
-// 0.613 on the demo phrase).
+// takes kHarmonic: on the bench/quality corpus at 16 kHz (specinv-invert-bench
+// --methods stream) STOI 0.968 -> 0.979 (speech) and 0.854 -> 0.868 (music)
+// over kLobes at 20 iterations, for 10 % more time per chunk (about 125x real
+// time on one core; kLobes had ESTOI +0.003 / +0.011 over kNnls). At 44 000
+// values per second (hifigan, tacotron2: 513 x 86.1; librosa: 1025 x 43.1)
+// the lobe models put a stream at or under 100x real time on one core, the
+// budget's edge; Whisper's 201 bins fail the bins test (there kLobes lowered
+// STOI, 0.738 -> 0.613 on the demo phrase).
 inline constexpr double kStreamLobesValuesPerSecond = 40000.0;
 MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& config);
-// FISTA iterations of a stream's kLobes when nnls_iterations is unset (the
-// offline default, 100, costs 5 times as much for +0.3 dB SC_mel).
-inline constexpr int kStreamLobeIterations = 20;
+// FISTA iterations of a stream's kLobes or kHarmonic when nnls_iterations is
+// unset (kHarmonic: 12 for the lobe fit, 6 for the comb). The offline
+// default, 100, costs several times as much; 20 gained about 0.0003 STOI on
+// speech and 0.005 on music for 20 % more time per chunk.
+inline constexpr int kStreamMelInverseIterations = 12;
 
 struct StreamVocoderOptions {
   RtpghiOptions rtpghi;
@@ -189,8 +192,8 @@ struct StreamVocoderOptions {
   std::optional<bool> mel_projection;
   // Mel -> magnitude per frame. Unset: DefaultStreamMelInverse.
   std::optional<MelInverseMethod> mel_inverse;
-  // Its FISTA iterations, [0, 100000]. Unset: kStreamLobeIterations for
-  // kLobes, DefaultMelInverseIterations for the others.
+  // Its FISTA iterations, [0, 100000]. Unset: kStreamMelInverseIterations
+  // for kLobes and kHarmonic, DefaultMelInverseIterations for the others.
   std::optional<int> nnls_iterations;
   // Polled by PushFrames before every 64 frames' mel inverse and every 8
   // frames entering the online window, and by Finish for every window frame
