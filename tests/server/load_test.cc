@@ -291,6 +291,24 @@ TEST(CancellationTest, DeadlineExceededStopsTheJob) {
                         absl::Seconds(10)));
 }
 
+// The harmonic mel inverse polls the deadline inside its fits: with
+// 100 000 iterations per frame (the documented maximum) the call still ends
+// at its deadline and frees the worker.
+TEST(CancellationTest, DeadlineStopsTheHarmonicMelInverse) {
+  TestServer server(OneWorker(4));
+  server::WorkerPool& pool = server.server().pool();
+  v1::InvertMelRequest request = LongRefine();
+  request.mutable_options()->set_method(v1::INVERSION_METHOD_PGHI);
+  request.mutable_options()->set_mel_inverse(v1::MEL_INVERSE_HARMONIC);
+  request.mutable_options()->set_nnls_iterations(100000);
+  v1::InvertMelResponse response;
+  auto ctx = Context(absl::Milliseconds(300 * kSlowdown));
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(server.stub().InvertMel(ctx.get(), request, &response).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  ASSERT_TRUE(WaitUntil([&] { return pool.busy() == 0; }, absl::Seconds(30)));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300 * kSlowdown) + absl::Milliseconds(200 * kSlowdown));
+}
+
 TEST(CancellationTest, JobWhoseDeadlinePassedInTheQueueDoesNotRun) {
   TestServer server(OneWorker(4));
   Gate gate;
