@@ -272,15 +272,14 @@ TEST(InvertMelTest, InvalidInputs) {
 }
 
 // gl and fgla start from NNLS as librosa's mel_to_stft does; the other
-// methods from the lobe model when there are at least 4 bins per band
+// methods from the harmonic model when there are at least 4 bins per band
 // (unset mel_inverse is exactly that choice).
 TEST(InvertMelTest, DefaultMelInversePerMethod) {
   EXPECT_EQ(DefaultMelInverse(InversionMethod::kGriffinLim, 513, 80), MelInverseMethod::kNnls);
   EXPECT_EQ(DefaultMelInverse(InversionMethod::kFastGriffinLim, 513, 80), MelInverseMethod::kNnls);
   for (InversionMethod m : {InversionMethod::kPghi, InversionMethod::kPghiFgla, InversionMethod::kRefine,
                             InversionMethod::kJoint}) {
-    const MelInverseMethod expected =
-        m == InversionMethod::kJoint ? MelInverseMethod::kHarmonic : MelInverseMethod::kLobes;
+    const MelInverseMethod expected = MelInverseMethod::kHarmonic;
     EXPECT_EQ(DefaultMelInverse(m, 513, 80), expected) << InversionMethodName(m);
     EXPECT_EQ(DefaultMelInverse(m, 320, 80), expected) << InversionMethodName(m);
     EXPECT_EQ(DefaultMelInverse(m, 319, 80), MelInverseMethod::kNnls) << InversionMethodName(m);

@@ -282,7 +282,7 @@ std::string_view InversionMethodName(InversionMethod method) {
 MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels) {
   const bool librosa_method = method == InversionMethod::kGriffinLim || method == InversionMethod::kFastGriffinLim;
   if (librosa_method || bins < 4 * n_mels) return MelInverseMethod::kNnls;
-  return method == InversionMethod::kJoint ? MelInverseMethod::kHarmonic : MelInverseMethod::kLobes;
+  return MelInverseMethod::kHarmonic;
 }
 
 absl::StatusOr<PhaseInit> ParsePhaseInit(std::string_view name) {

@@ -119,16 +119,17 @@ struct InversionOptions {
 };
 
 // The mel inverse `method` uses when InversionOptions::mel_inverse is unset,
-// for a filterbank of n_mels bands on `bins` = n_fft/2+1 bins: kLobes (the
-// magnitude as a sum of window main lobes, the structure of harmonic sounds)
-// for the PGHI-based methods and kRefine, and kHarmonic (the same refitted
-// with the comb of the frame's fundamental; on the bench/quality corpus
-// +0.0003 to +0.005 STOI and +0.5 to +0.8 dB SC_lin for `joint`, every rate
-// and class) for kJoint, when bins >= 4 n_mels, i.e.
+// for a filterbank of n_mels bands on `bins` = n_fft/2+1 bins: kHarmonic
+// (the magnitude as a sum of window main lobes, the structure of harmonic
+// sounds, refitted with the comb of the frame's fundamental) for the
+// PGHI-based methods, kRefine and kJoint, when bins >= 4 n_mels, i.e.
 // when the low bands span several bins and the mel leaves the partials'
 // positions inside a band open (tacotron2, hifigan, espnet: 513 bins, 80
-// bands; librosa's 1025 on 128); there it lowers SC_mel by 3-7 dB and raises
-// STOI on speech and instruments (make quality). Otherwise kNnls: gl and fgla keep librosa's
+// bands; librosa's 1025 on 128); there kLobes lowers SC_mel by 3-7 dB and
+// raises STOI on speech and instruments over kNnls, and kHarmonic adds, on
+// the bench/quality corpus, STOI +0.0013 to +0.031 and SC_lin +0.4 to
+// +2.4 dB for kRefine and kPghiFgla (speech and music, 16 and 22 kHz), and
+// +0.0005 to +0.013 STOI for kJoint (make quality). Otherwise kNnls: gl and fgla keep librosa's
 // mel_to_stft (an NNLS), and on Whisper's 201 bins (80 or 128 bands) the
 // bands nearly pin the magnitude and NNLS fits the mel 2-8 dB better.
 MelInverseMethod DefaultMelInverse(InversionMethod method, int64_t bins, int64_t n_mels);
