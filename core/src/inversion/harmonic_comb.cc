@@ -36,17 +36,20 @@ double CombF0(const float* x, int bins, double bin_hz) {
   // Coarse pass: every kCombCoarseStep Hz; keep the kCombRefined best local
   // maxima (best first).
   constexpr int kCoarse = static_cast<int>((kCombMaxF0 - kCombMinF0) / kCombCoarseStep) + 1;
-  std::array<double, kCoarse> score{};
-  for (int i = 0; i < kCoarse; ++i) score[static_cast<size_t>(i)] = CombScore(x, bins, (kCombMinF0 + i * kCombCoarseStep) * to_bins, limit);
+  std::array<double, kCoarse + 2> score{};  // score[i + 1] for coarse step i; 0 beyond both ends
+  for (int i = 0; i < kCoarse; ++i) {
+    score[static_cast<size_t>(i + 1)] = CombScore(x, bins, (kCombMinF0 + i * kCombCoarseStep) * to_bins, limit);
+  }
   std::array<int, kCombRefined> top;
   top.fill(-1);
   for (int i = 0; i < kCoarse; ++i) {
-    const double v = score[static_cast<size_t>(i)];
-    if (v <= 0.0 || (i > 0 && score[static_cast<size_t>(i - 1)] > v) || (i + 1 < kCoarse && score[static_cast<size_t>(i + 1)] >= v)) continue;
-    for (int r = 0; r < kCombRefined; ++r) {
-      if (top[static_cast<size_t>(r)] < 0 || v > score[static_cast<size_t>(top[static_cast<size_t>(r)])]) {
-        for (int q = kCombRefined - 1; q > r; --q) top[static_cast<size_t>(q)] = top[static_cast<size_t>(q - 1)];
-        top[static_cast<size_t>(r)] = i;
+    const size_t at = static_cast<size_t>(i + 1);
+    const double v = score[at];
+    if (v <= 0.0 || score[at - 1] > v || score[at + 1] >= v) continue;  // not a local maximum
+    for (size_t r = 0; r < top.size(); ++r) {
+      if (top[r] < 0 || v > score[static_cast<size_t>(top[r] + 1)]) {
+        std::copy_backward(top.begin() + static_cast<std::ptrdiff_t>(r), top.end() - 1, top.end());
+        top[r] = i;
         break;
       }
     }

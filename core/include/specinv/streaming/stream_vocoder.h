@@ -155,7 +155,7 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 // kStreamLobesValuesPerSecond values (bins x frames) per second of audio,
 // else kNnls. Of the presets only espnet (513 bins x 62.5 frames/s = 32 063)
 // takes kHarmonic: on the bench/quality corpus at 16 kHz (specinv-invert-bench
-// --methods stream) STOI 0.968 -> 0.979 (speech) and 0.854 -> 0.868 (music)
+// --methods stream) STOI 0.968 -> 0.980 (speech) and 0.854 -> 0.868 (music)
 // over kLobes at 20 iterations, for 10 % more time per chunk (about 125x real
 // time on one core; kLobes had ESTOI +0.003 / +0.011 over kNnls). At 44 000
 // values per second (hifigan, tacotron2: 513 x 86.1; librosa: 1025 x 43.1)
