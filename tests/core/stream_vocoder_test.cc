@@ -95,9 +95,10 @@ double ScMelDb(const FeatureExtractor& fx, const RealMatrix& mel, const std::vec
 // The stream's magnitude (its default mel inverse), computed offline on the
 // whole mel.
 RealMatrix OfflineMagnitude(const FeatureExtractor& fx, const RealMatrix& mel) {
+  const StreamVocoderOptions resolved = StreamVocoder::Create(fx).value().options();
   MelInverseOptions mo;
-  mo.method = DefaultStreamMelInverse(fx.config());
-  if (mo.method == MelInverseMethod::kHarmonic) mo.iterations = kStreamMelInverseIterations;
+  mo.method = *resolved.mel_inverse;
+  mo.iterations = resolved.nnls_iterations;
   mo.power = fx.config().power;
   return MelToMagnitude(fx.filterbank(), mel, mo).value();
 }
@@ -468,8 +469,9 @@ TEST(StreamVocoderTest, InterleavedStreamsAreIsolated) {
 // and iterations), so the comparisons measure what streaming costs the
 // phase, not the choice of magnitude.
 void UseTheStreamsMelInverse(const FeatureExtractor& fx, InversionOptions* io) {
-  io->mel_inverse = DefaultStreamMelInverse(fx.config());
-  if (*io->mel_inverse == MelInverseMethod::kHarmonic) io->nnls_iterations = kStreamMelInverseIterations;
+  const StreamVocoderOptions resolved = StreamVocoder::Create(fx).value().options();
+  io->mel_inverse = resolved.mel_inverse;
+  io->nnls_iterations = resolved.nnls_iterations;
 }
 
 double OfflinePghiFglaScMelDb(const FeatureExtractor& fx, const RealMatrix& mel) {

@@ -35,14 +35,13 @@ double CombF0(const float* x, int bins, double bin_hz) {
   const double limit = kCombSearchMaxHz * to_bins;
   // Coarse pass: every kCombCoarseStep Hz; keep the kCombRefined best local
   // maxima (best first).
-  constexpr int kCoarse = static_cast<int>((kCombMaxF0 - kCombMinF0) / kCombCoarseStep) + 1;
-  std::array<double, kCoarse + 2> score{};  // score[i + 1] for coarse step i; 0 beyond both ends
-  for (int i = 0; i < kCoarse; ++i) {
+  std::array<double, kCombCoarse + 2> score{};  // score[i + 1] for coarse step i; 0 beyond both ends
+  for (int i = 0; i < kCombCoarse; ++i) {
     score[static_cast<size_t>(i + 1)] = CombScore(x, bins, (kCombMinF0 + i * kCombCoarseStep) * to_bins, limit);
   }
   std::array<int, kCombRefined> top;
   top.fill(-1);
-  for (int i = 0; i < kCoarse; ++i) {
+  for (int i = 0; i < kCombCoarse; ++i) {
     const size_t at = static_cast<size_t>(i + 1);
     const double v = score[at];
     if (v <= 0.0 || score[at - 1] > v || score[at + 1] >= v) continue;  // not a local maximum
@@ -56,11 +55,10 @@ double CombF0(const float* x, int bins, double bin_hz) {
   }
   // Fine pass: every kCombF0Step Hz within one coarse step of each.
   double best_score = 0.0, best_f0 = 0.0;
-  constexpr int kFine = static_cast<int>(kCombCoarseStep / kCombF0Step);
   for (int i : top) {
     if (i < 0) break;
     const double centre = kCombMinF0 + i * kCombCoarseStep;
-    for (int j = -kFine; j <= kFine; ++j) {
+    for (int j = -kCombFine; j <= kCombFine; ++j) {
       const double f0 = centre + j * kCombF0Step;
       if (f0 < kCombMinF0 || f0 > kCombMaxF0) continue;
       const double v = CombScore(x, bins, f0 * to_bins, limit);
@@ -109,7 +107,7 @@ int CombOperator::SetF0(double f0, double bin_hz) {
   spacing_ = f0 / bin_hz;
   const double half = static_cast<double>(lobe_.size() - 1) / kCombLobeOversampling;  // first null, bins
   for (int h = 1; f0 > 0.0; ++h) {
-    const double p = h * f0 / bin_hz;
+    const double p = h * spacing_;
     if (p >= static_cast<double>(last_bin_) || partials_ >= bins_) break;
     const size_t j = static_cast<size_t>(partials_++);
     const int k0 = std::max(0, static_cast<int>(std::ceil(p - half)));

@@ -31,6 +31,11 @@ inline constexpr double kCombF0Step = 0.25;          // Hz
 inline constexpr double kCombCoarseStep = 1.0;       // Hz, the search's first pass
 inline constexpr int kCombRefined = 3;               // first-pass maxima refined
 inline constexpr double kCombSearchMaxHz = 1500.0;   // partials the f0 search scores
+// Candidates the f0 search scores: every kCombCoarseStep Hz, then 2 kCombFine
+// + 1 around each of kCombRefined maxima (each score: at most 21 interpolations).
+inline constexpr int kCombCoarse = static_cast<int>((kCombMaxF0 - kCombMinF0) / kCombCoarseStep) + 1;
+inline constexpr int kCombFine = static_cast<int>(kCombCoarseStep / kCombF0Step);
+inline constexpr int kCombF0Scores = kCombCoarse + kCombRefined * (2 * kCombFine + 1);
 
 // Iterations of the comb fit for kHarmonic's `iterations`: half of them,
 // since it starts from the lobe fit's values at the partials (WarmStart).
@@ -43,8 +48,8 @@ constexpr int CombIterations(int iterations) { return (iterations + 1) / 2; }
 // values, linearly interpolated): the maximum over f0 of sum_h x(h f0) /
 // sqrt(number of partials), searched every kCombCoarseStep Hz and then every
 // kCombF0Step Hz within one coarse step of the first pass's kCombRefined best
-// local maxima. 0 when x is zero there. Cost about 360 scores of at most 21
-// interpolations (a full fine search: 1321 scores).
+// local maxima. 0 when x is zero there. Cost kCombF0Scores (358) scores of
+// at most 21 interpolations (a full fine search: 1321 scores).
 double CombF0(const float* x, int bins, double bin_hz);
 
 class CombOperator {

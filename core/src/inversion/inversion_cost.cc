@@ -6,6 +6,8 @@
 #include <cmath>
 #include <span>
 
+#include "inversion/harmonic_comb.h"
+
 namespace specinv {
 
 JobCost InversionCost(const InversionShape& shape, const InversionOptions& options) {
@@ -62,17 +64,17 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
     // kNnls: W and W^T (about 2 nonzeros per bin) per iteration; kLobes: A
     // and A^T over 2 atoms per bin (about 8 nonzeros each); kHarmonic: the
     // lobe fit, then the same grid plus the comb (at most one partial per
-    // bin, 8 bands each) for half its iterations (CombIterations), and the
-    // f0 search (about 360 x 20 interpolations per frame).
+    // bin, 8 bands each) for CombIterations, and the f0 search
+    // (kCombF0Scores scores of about 20 interpolations per frame).
     const MelInverseMethod mel_inverse =
         options.mel_inverse.value_or(DefaultMelInverse(options.method, bins, shape.n_mels));
     const int mel_iterations = options.nnls_iterations.value_or(DefaultMelInverseIterations(mel_inverse));
     const bool lobes = mel_inverse == MelInverseMethod::kLobes || mel_inverse == MelInverseMethod::kHarmonic;
-    const double per_cell =
-        mel_inverse == MelInverseMethod::kHarmonic ? 32.0 + 48.0 / 2.0 : (lobes ? 32.0 : 4.0);
+    const double per_cell = lobes ? 32.0 : 4.0;
     cost.work_flops += per_cell * static_cast<double>(cells) * std::max(mel_iterations, 1);
     if (mel_inverse == MelInverseMethod::kHarmonic) {
-      cost.work_flops += 360.0 * 20.0 * 4.0 * static_cast<double>(shape.frames);
+      cost.work_flops += 48.0 * static_cast<double>(cells) * std::max(CombIterations(mel_iterations), 1);
+      cost.work_flops += kCombF0Scores * 20.0 * 4.0 * static_cast<double>(shape.frames);
       // Per thread: the comb (harmonic_comb.h: 60 bytes per partial for
       // n_fft/2+1 partials, 24 per bin for the band map) and, over about
       // 3 (n_fft/2+1) columns, its coefficients, steps and 3 FISTA vectors:

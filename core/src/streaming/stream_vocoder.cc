@@ -642,7 +642,7 @@ absl::StatusOr<StreamVocoder> StreamVocoder::Create(const FeatureExtractor& extr
     const MelInverseMethod m = *resolved.mel_inverse;
     resolved.nnls_iterations = m == MelInverseMethod::kLobes || m == MelInverseMethod::kHarmonic
                                    ? kStreamMelInverseIterations
-                                   : DefaultMelInverseIterations(*resolved.mel_inverse);
+                                   : DefaultMelInverseIterations(m);
   }
   return StreamVocoder(std::make_unique<State>(extractor, resolved));
 }
