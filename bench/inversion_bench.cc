@@ -10,6 +10,10 @@
 //   BM_GlIteration        the same with momentum 0 (no previous spectrogram).
 //   BM_Pghi               PGHI phase of the whole spectrogram.
 //   BM_MelNnls / BM_MelPinv  mel -> linear magnitude.
+//   BM_MelProjection      MelProjection::Project of every frame's spectrum
+//                         (a GL rebuild's scale) onto its mel: the magnitude
+//                         step of mel-consistent Griffin-Lim and of the
+//                         streaming vocoder.
 //   BM_RefineIteration    one L-BFGS iteration of the mel refinement.
 //
 // Ratio to read: BM_FglaIteration/1 over BM_FglaFloor (target <= 1.5).
@@ -29,6 +33,7 @@
 #include "specinv/inversion/frame_processor.h"
 #include "specinv/inversion/griffin_lim.h"
 #include "specinv/inversion/mel_inverse.h"
+#include "specinv/inversion/mel_projection.h"
 #include "specinv/inversion/pghi.h"
 #include "specinv/inversion/refine.h"
 #include "specinv/analysis/stft.h"
@@ -141,6 +146,30 @@ void BM_MelNnls(benchmark::State& state) { MelBench(state, MelInverseMethod::kNn
 BENCHMARK(BM_MelNnls)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 void BM_MelPinv(benchmark::State& state) { MelBench(state, MelInverseMethod::kPseudoInverse); }
 BENCHMARK(BM_MelPinv)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_MelProjection(benchmark::State& state) {
+  const Fixture& d = Data();
+  auto projection = MelProjection::Create(d.fx->filterbank(), MelProjectionOptions{}).value();
+  // Spectra a little off their mel: the true magnitude scaled by 0.8..1.2 per bin.
+  const int bins = static_cast<int>(d.magnitude.rows());
+  const int64_t frames = d.magnitude.cols();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> scale(0.8f, 1.2f);
+  ComplexMatrix spectrum(bins, frames);
+  for (Eigen::Index i = 0; i < spectrum.size(); ++i) spectrum.data()[i] = {d.magnitude.data()[i] * scale(rng), 0.0f};
+  std::vector<float> scratch(static_cast<size_t>(projection.scratch_size()));
+  std::vector<float> out(static_cast<size_t>(bins));
+  for (auto _ : state) {
+    for (int64_t f = 0; f < frames; ++f) {
+      projection.Project(spectrum.col(f).data(), d.mel.col(f).data(), out.data(), scratch.data());
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.counters["frames"] = static_cast<double>(frames);
+  state.counters["us_per_frame"] = benchmark::Counter(static_cast<double>(frames) * static_cast<double>(state.iterations()),
+                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_MelProjection)->Unit(benchmark::kMillisecond);
 
 void BM_RefineIteration(benchmark::State& state) {
   const Fixture& d = Data();

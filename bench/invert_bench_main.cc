@@ -22,7 +22,7 @@
 // RSS (MB, VmHWM reset just before the call) of a child process that ran
 // only that method, read when the call returns. It includes the input audio,
 // magnitude and mel the child inherited; the header line gives that baseline
-// and the size of the complex spectrogram. Methods "nnls", "pinv", "lobes"
+// and the size of the complex spectrogram. Methods "nnls", "pinv", "lobes", "harmonic"
 // time mel -> linear magnitude alone (SC_lin of that magnitude, SC_mel its
 // relative residual).
 //
@@ -36,7 +36,9 @@
 // resampled like the input) and no time ("nan").
 //
 // --output-dir DIR writes each method's reconstruction to DIR/<method>.wav
-// (32-bit float WAV at the configured rate; DIR is created if missing).
+// (32-bit float WAV at the configured rate; DIR is created if missing), and
+// the linear magnitude of a mel -> magnitude method (nnls, pinv, lobes,
+// harmonic) to DIR/<method>.npy (float32, (n_fft/2+1, frames)).
 //
 // Input: anything DecodeAudio reads (WAV, FLAC, OGG, ...), resampled to the
 // configured rate, or a float32 1-D .npy (taken to be at --sample-rate, or
@@ -110,11 +112,11 @@ void Usage() {
                "  [--domain mel|linear] [--iterations N] [--refine-iterations N] [--refine-log]\n"
                "  [--threads N] [--repeat N] [--seconds S] [--json] [--no-fork] [--init zero|random] [--seed N]\n"
                "  [--output-dir DIR] [--score NAME=FILE ...]\n"
-               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv|lobes]\n"
+               "  [--pghi-tolerance-db DB] [--momentum M] [--refine-history N] [--mel-inverse nnls|pinv|lobes|harmonic]\n"
                "  [--nnls-iterations N]\n"
                "  [--sample-rate HZ] [--n-fft N] [--hop N] [--win N] [--n-mels N] [--fmin HZ] [--fmax HZ]\n"
                "  [--power P] [--pad-mode constant|reflect] [--center 0|1]\n"
-               "methods: nnls, pinv, lobes, gl, fgla, pghi, pghi_fgla, refine, joint, stream\n";
+               "methods: nnls, pinv, lobes, harmonic, gl, fgla, pghi, pghi_fgla, refine, joint, stream\n";
 }
 
 bool ParseArgs(int argc, char** argv, Args* a) {
@@ -378,7 +380,7 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
   row.method = method;
   const int64_t length = static_cast<int64_t>(audio.size());
   using Clock = std::chrono::steady_clock;
-  if (method == "nnls" || method == "pinv" || method == "lobes") {
+  if (method == "nnls" || method == "pinv" || method == "lobes" || method == "harmonic") {
     MelInverseOptions mo;
     mo.method = ParseMelInverseMethod(method).value();
     mo.power = fx.config().power;
@@ -397,6 +399,13 @@ Row RunMethod(const Args& args, const FeatureExtractor& fx, const std::string& m
     }
     row.iterations = mo.iterations.value_or(DefaultMelInverseIterations(mo.method));
     row.sc_lin_db = ScDb(magnitude, *mag);
+    if (!args.output_dir.empty()) {
+      const std::string path = (std::filesystem::path(args.output_dir) / (method + ".npy")).string();
+      if (auto s = WriteFileBytes(path, RealMatrixToNpy(*mag, MatrixLayout::kBinsFrames)); !s.ok()) {
+        *error = s.ToString();
+        return row;
+      }
+    }
     row.sc_mel_db = 20.0 * std::log10(std::max(MelResidualRel(fx.filterbank(), *mag, mel, mo.power), 1e-12));
     return row;
   }

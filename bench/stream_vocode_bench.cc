@@ -1,7 +1,7 @@
 // Copyright specinv authors.
 //
-// Streaming vocoder speed and quality per TTS preset (0 hifigan, 1 tacotron2,
-// 2 espnet, 3 whisper, 4 whisper-128; the label names it) on 10 s of the
+// Streaming vocoder speed and quality per preset (0 hifigan, 1 tacotron2,
+// 2 espnet, 3 whisper, 4 whisper-128, 5 librosa; the label names it) on 10 s of the
 // voice-like demo phrase (demo_signal.h), i.e. the server-side DSP of
 // StreamVocode per message: log-mel decompression plus
 // StreamVocoder::PushFrames. `iters`/`lookahead` -1 are the defaults
@@ -30,12 +30,17 @@
 //                                  machine's cores; `rtf` is each stream's
 //                                  audio seconds per wall second (>= 1: every
 //                                  stream faster than real time).
+//
+// SPECINV_BENCH_MEL_INVERSE=nnls|pinv|lobes|harmonic (and
+// SPECINV_BENCH_MEL_INVERSE_ITERATIONS=N) replace every stream's mel inverse,
+// to measure an alternative to the presets' defaults.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,13 +53,14 @@
 #include "specinv/analysis/features.h"
 #include "specinv/evaluation/stoi.h"
 #include "specinv/inversion/inversion.h"
+#include "specinv/inversion/mel_inverse.h"
 #include "specinv/streaming/stream_vocoder.h"
 
 namespace specinv {
 namespace {
 
 constexpr double kSeconds = 10.0;
-constexpr std::array<const char*, 5> kPresets = {"hifigan", "tacotron2", "espnet", "whisper", "whisper-128"};
+constexpr std::array<const char*, 6> kPresets = {"hifigan", "tacotron2", "espnet", "whisper", "whisper-128", "librosa"};
 
 struct VocodeFixture {
   explicit VocodeFixture(const char* preset) {
@@ -85,6 +91,9 @@ StreamVocoderOptions Options(int64_t iterations, int64_t lookahead, int64_t proj
   if (iterations >= 0) o.online_iterations = static_cast<int>(iterations);
   if (lookahead >= 0) o.lookahead_frames = static_cast<int>(lookahead);
   if (projection >= 0) o.mel_projection = projection != 0;
+  // Alternatives to measure against the preset's defaults.
+  if (const char* m = std::getenv("SPECINV_BENCH_MEL_INVERSE")) o.mel_inverse = ParseMelInverseMethod(m).value();
+  if (const char* n = std::getenv("SPECINV_BENCH_MEL_INVERSE_ITERATIONS")) o.nnls_iterations = std::atoi(n);
   return o;
 }
 
@@ -140,6 +149,7 @@ BENCHMARK(BM_StreamVocodeChunk)
     ->Args({3, 8, 0, 0})
     ->Args({3, 8, -1, -1})
     ->Args({4, 8, -1, -1})
+    ->Args({5, 8, -1, -1})
     ->Unit(benchmark::kMillisecond);
 
 // The offline pghi_fgla at 32 iterations on the fixture.

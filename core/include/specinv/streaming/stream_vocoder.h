@@ -159,9 +159,11 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 // over kLobes at 20 iterations, for 10 % more time per chunk (about 125x real
 // time on one core; kLobes had ESTOI +0.003 / +0.011 over kNnls). At 44 000
 // values per second (hifigan, tacotron2: 513 x 86.1; librosa: 1025 x 43.1)
-// the lobe models put a stream at or under 100x real time on one core, the
-// budget's edge; Whisper's 201 bins fail the bins test (there kLobes lowered
-// STOI, 0.738 -> 0.613 on the demo phrase).
+// kHarmonic runs at 108-119x real time and raises the corpus STOI, but its
+// single fundamental misplaces a chord's partials: on the demo phrase the
+// streamed SC_mel falls 1.6-2.0 dB short of the offline pghi_fgla, against
+// the 1.5 dB bound (README, "Streaming vocoder"); Whisper's 201 bins fail the
+// bins test (there kLobes lowered STOI, 0.738 -> 0.613 on the demo phrase).
 inline constexpr double kStreamLobesValuesPerSecond = 40000.0;
 MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& config);
 // FISTA iterations of a stream's kLobes or kHarmonic when nnls_iterations is
