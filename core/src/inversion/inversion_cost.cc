@@ -37,11 +37,12 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   }
   const bool project = options.method == InversionMethod::kJoint && shape.n_mels > 0;
   if (project) {
-    // The projection (mel_projection.h), with the bandwidth bounded by
-    // n_mels: its overlap ranges (16 bytes per band entry, 16 n_mels^2), the
-    // products of overlapping weights (at most n_mels * 2 bins floats) and,
-    // per thread, its scratch (2 bins floats and (bandwidth + 3) n_mels
-    // doubles).
+    // The projection (mel_projection.h): its overlap ranges (2 n_mels
+    // entries of 16 bytes), the products of overlapping weights (at most
+    // n_mels * 2 bins floats) and, per thread, its scratch (2 bins floats
+    // and 4 n_mels doubles). The n_mels^2 terms below are an upper bound
+    // kept from a general banded solver (bandwidth up to n_mels); the
+    // tridiagonal one needs O(n_mels).
     const int64_t n = shape.n_mels;
     const int64_t held =
         SaturatingAdd(SaturatingMul(SaturatingMul(n, n), 16), SaturatingMul(SaturatingMul(n, bins), 8));
@@ -93,8 +94,8 @@ JobCost InversionCost(const InversionShape& shape, const InversionOptions& optio
   if (project) {
     // One projection round per frame and Griffin-Lim iteration: W a, the
     // weighted band W diag(w) W^T and w W^T coef (about 2 nonzeros per bin,
-    // 20 flops per bin in all) and the banded Cholesky solve (bandwidth 1
-    // for triangular filters: about 8 n_mels).
+    // 20 flops per bin in all) and the tridiagonal L D L^T solve (about
+    // 8 n_mels).
     const double per_frame = 20.0 * static_cast<double>(bins) + 8.0 * static_cast<double>(shape.n_mels);
     cost.work_flops += per_frame * static_cast<double>(shape.frames) * std::max(options.iterations, 0);
   }

@@ -354,7 +354,7 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft) {
 MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& c) {
   const int64_t bins = c.stft.n_fft / 2 + 1;
   const double values_per_second = static_cast<double>(bins) * c.sample_rate / c.stft.hop_length;
-  return bins >= 4 * static_cast<int64_t>(c.n_mels) && values_per_second <= kStreamLobesValuesPerSecond
+  return bins >= 4 * static_cast<int64_t>(c.n_mels) && values_per_second <= kStreamHarmonicValuesPerSecond
              ? MelInverseMethod::kHarmonic
              : MelInverseMethod::kNnls;
 }

@@ -152,7 +152,7 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 // The mel inverse a StreamVocoder uses when StreamVocoderOptions::mel_inverse
 // is unset: kHarmonic when n_fft/2+1 >= 4 n_mels (the bins test of the
 // offline DefaultMelInverse) and the spectrogram carries at most
-// kStreamLobesValuesPerSecond values (bins x frames) per second of audio,
+// kStreamHarmonicValuesPerSecond values (bins x frames) per second of audio,
 // else kNnls. Of the presets only espnet (513 bins x 62.5 frames/s = 32 063)
 // takes kHarmonic: on the bench/quality corpus at 16 kHz (specinv-invert-bench
 // --methods stream) STOI 0.968 -> 0.980 (speech) and 0.854 -> 0.868 (music)
@@ -164,7 +164,7 @@ OnlineGriffinLimSettings DefaultOnlineGriffinLim(const StftOptions& stft);
 // streamed SC_mel falls 1.6-2.0 dB short of the offline pghi_fgla, against
 // the 1.5 dB bound (README, "Streaming vocoder"); Whisper's 201 bins fail the
 // bins test (there kLobes lowered STOI, 0.738 -> 0.613 on the demo phrase).
-inline constexpr double kStreamLobesValuesPerSecond = 40000.0;
+inline constexpr double kStreamHarmonicValuesPerSecond = 40000.0;
 MelInverseMethod DefaultStreamMelInverse(const FeatureConfig& config);
 // FISTA iterations of a stream's kLobes or kHarmonic when nnls_iterations is
 // unset (kHarmonic: 12 for the lobe fit, 6 for the comb). The offline
